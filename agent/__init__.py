@@ -1,0 +1,3 @@
+"""causalpilot: an autonomous causal analysis agent (planners, the analysis loop, the CLI)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,214 @@
+"""The `causalpilot` command line (also `python -m agent`), as fixed by ../shared/CONTRACT.md.
+
+Exit codes: 0 done; 2 bad input or usage (one sentence on stderr, no traceback); 1 internal error
+(traceback only with --debug); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from typing import Any, Optional
+
+import click
+import typer
+
+from tools.errors import InputError
+
+app = typer.Typer(
+    name="causalpilot", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="An autonomous causal analysis agent: hand it a CSV, get a causal graph, effects and a report.",
+)
+memory_app = typer.Typer(help="The keyed store of past runs and graphs.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(memory_app, name="memory")
+
+# options shared by analyse and discover -------------------------------------------------------
+OUT = typer.Option(None, "--out", help="Output directory (default ./causalpilot-out/<run-id>).")
+SEED = typer.Option(0, "--seed", help="Seed for every random step; same seed, same data, same result.")
+QUIET = typer.Option(False, "--quiet", "-q", help="Print only the output directory.")
+DEBUG = typer.Option(False, "--debug", help="Show a traceback on internal errors.")
+MEMORY = typer.Option(None, "--memory", help="Memory database file (default: $CAUSALPILOT_HOME or the user data dir).")
+JOBS = typer.Option(1, "--jobs", "-j", help="Parallel workers for bootstrap resamples (-1: all cores).")
+TIME_INDEX = typer.Option(None, "--time-index", help="Column holding time; rows are ordered by it.")
+TIME_SERIES = typer.Option(False, "--time-series", help="Treat rows as consecutive time steps.")
+DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the domain/regime of each row.")
+BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
+BOOTSTRAP = typer.Option(None, "--bootstrap", "-B", help="Bootstrap resamples for edge confidence (0 = none).")
+
+
+def default_planner() -> str:
+    return "llm" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "rules"
+
+
+def _finish(result: Any, quiet: bool) -> None:
+    if quiet:
+        print(result.out)
+        return
+    from reports.interpret import graph_summary
+
+    print(graph_summary(result.graph))
+    for eff in result.effects:
+        from reports.interpret import effect_sentence
+
+        print(effect_sentence(eff))
+    print(f"Results: {result.out}  (report.html, report.md, graph.json, effects.json, run.json)")
+
+
+@app.command("analyse")
+def analyse(
+    data: str = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    out: Optional[str] = OUT,
+    seed: int = SEED,
+    planner: Optional[str] = typer.Option(None, "--planner", help="rules | llm (default: llm if configured, else rules)."),
+    treatment: Optional[str] = typer.Option(None, "--treatment", help="Treatment column for effect estimation."),
+    outcome: Optional[str] = typer.Option(None, "--outcome", help="Outcome column for effect estimation."),
+    time_index: Optional[str] = TIME_INDEX,
+    time_series: bool = TIME_SERIES,
+    domain_index: Optional[str] = DOMAIN_INDEX,
+    question: Optional[str] = typer.Option(None, "--question", help="Your question, in plain words."),
+    background: Optional[str] = BACKGROUND,
+    algorithm: Optional[str] = typer.Option(None, "--algorithm", help="Force a discovery algorithm."),
+    bootstrap: Optional[int] = BOOTSTRAP,
+    jobs: int = JOBS,
+    quiet: bool = QUIET,
+    memory: Optional[str] = MEMORY,
+    debug: bool = DEBUG,
+) -> None:
+    """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
+    from agent.loop import AnalysisOptions, run_analysis
+
+    result = run_analysis(AnalysisOptions(
+        data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
+        time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
+        background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet,
+        memory_path=memory, command="analyse"))
+    _finish(result, quiet)
+
+
+@app.command("discover")
+def discover(
+    data: str = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    algorithm: str = typer.Option(..., "--algorithm", help="Algorithm name (see `causalpilot algorithms`)."),
+    alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level of the CI tests."),
+    indep_test: Optional[str] = typer.Option(None, "--indep-test", help="fisherz, chisq, gsq, kci, fastkci, rcit, ..."),
+    out: Optional[str] = OUT,
+    seed: int = SEED,
+    time_index: Optional[str] = TIME_INDEX,
+    time_series: bool = TIME_SERIES,
+    domain_index: Optional[str] = DOMAIN_INDEX,
+    background: Optional[str] = BACKGROUND,
+    bootstrap: Optional[int] = typer.Option(0, "--bootstrap", "-B", help="Bootstrap resamples (default 0)."),
+    jobs: int = JOBS,
+    quiet: bool = QUIET,
+    memory: Optional[str] = MEMORY,
+    debug: bool = DEBUG,
+) -> None:
+    """Run one discovery algorithm exactly as asked, no planning (library defaults for what is not given)."""
+    from agent.loop import AnalysisOptions, run_analysis
+    from agent.planners.fixed import FixedPlanner
+    from tools.registry import get_algorithm
+
+    spec = get_algorithm(algorithm)
+    if alpha is not None and not 0 < alpha < 1:
+        raise InputError(f"--alpha must be between 0 and 1, got {alpha}.")
+    params = {"alpha": alpha, "indep_test": indep_test}
+    unknown = [k for k, v in params.items() if v is not None and k not in spec.defaults]
+    if unknown:
+        raise InputError(f"Algorithm '{spec.name}' takes no --{unknown[0].replace('_', '-')} option.")
+    result = run_analysis(
+        AnalysisOptions(data=data, out=out, seed=seed, planner="fixed", time_index=time_index, time_series=time_series,
+                        domain_index=domain_index, background=background, algorithm=spec.name,
+                        params={k: v for k, v in params.items() if v is not None},
+                        bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet, memory_path=memory,
+                        command="discover"),
+        planner=FixedPlanner())
+    _finish(result, quiet)
+
+
+@app.command("algorithms")
+def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the discovery algorithms with their profiles."""
+    from tools.registry import algorithms
+
+    specs = algorithms()
+    if as_json:
+        print(json.dumps([s.describe() for s in specs.values()], indent=2))
+        return
+    for name in sorted(specs):
+        s = specs[name]
+        print(f"{name:16s} {s.family:12s} -> {s.output:7s} {s.profile[:90]}...")
+
+
+@memory_app.command("list")
+def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "--limit")) -> None:
+    """Past runs, newest first."""
+    import datetime as dt
+
+    from memory.store import MemoryStore
+
+    with MemoryStore(memory) as store:
+        runs = store.list_runs(limit)
+        if not runs:
+            print(f"No runs in memory yet ({store.path}).")
+            return
+        for r in runs:
+            when = dt.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
+            s = r["summary"]
+            print(f"{r['run_id']}  {when}  {r['command']:8s} {s.get('algorithm', ''):14s} "
+                  f"{s.get('n_edges', '')!s:>3} edges  {os.path.basename(r['data_path'] or '')}")
+
+
+@memory_app.command("show")
+def memory_show(key: str = typer.Argument(..., help="A run id, or an item key such as RUN/graph."),
+                memory: Optional[str] = MEMORY) -> None:
+    """One run (with its item keys) or one item, as JSON."""
+    from memory.store import MemoryStore
+
+    with MemoryStore(memory) as store:
+        item = store.get(key)
+    if item is None:
+        raise InputError(f"No run or item with key '{key}' in memory (see `causalpilot memory list`).")
+    print(json.dumps(item, indent=2))
+
+
+def _check_bootstrap(b: int | None) -> int | None:
+    if b is not None and not 0 <= b <= 10_000:
+        raise InputError(f"--bootstrap must be between 0 and 10000, got {b}.")
+    return b
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map every outcome to the contract's exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="causalpilot", standalone_mode=False)
+    except InputError as exc:
+        print(f"causalpilot: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(2)
+    except click.exceptions.UsageError as exc:
+        msg = exc.format_message().strip().rstrip(".")
+        print(f"causalpilot: error: {msg}. (Try 'causalpilot --help'.)", file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        print("causalpilot: interrupted.", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("causalpilot: interrupted.", file=sys.stderr)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        print(f"causalpilot: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # an internal error: ours to fix, not the user's
+        if debug:
+            traceback.print_exc()
+        print(f"causalpilot: internal error: {type(exc).__name__}: {exc}. "
+              "Rerun with --debug for a traceback and report it.", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,249 @@
+"""The analysis loop: load -> profile -> plan -> discover -> infer -> interpret -> report.
+
+One function, :func:`run_analysis`, runs the steps in that order for the one-shot command; the chat
+session and the evaluation runner call the same steps. Every step is timed, every decision is
+recorded, and the run is saved to the keyed memory at the end in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from agent import __version__
+from agent.outputs import prepare_out_dir, write_atomic, write_json
+from agent.planners.base import Decision, DiscoveryPlan, Planner, Request
+from tools.background import Background, apply_to_graph, load_background
+from tools.bootstrap import BootstrapResult, annotate, bootstrap
+from tools.errors import InputError
+from tools.graph import CausalGraph
+from tools.loading import Dataset, load_table
+from tools.profiling import PreparedData, profile_and_prepare
+from tools.registry import DiscoveryInput, run_algorithm
+
+LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
+             "joblib", "jinja2", "pydantic", "langchain", "openai")
+
+
+@dataclass
+class AnalysisOptions:
+    data: str
+    out: str | None = None
+    seed: int = 0
+    planner: str = "rules"
+    treatment: str | None = None
+    outcome: str | None = None
+    time_index: str | None = None
+    time_series: bool = False
+    domain_index: str | None = None
+    question: str | None = None
+    background: str | None = None
+    algorithm: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    bootstrap: int | None = None
+    n_jobs: int = 1
+    quiet: bool = False
+    memory_path: str | None = None
+    command: str = "analyse"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    out: Path
+    graph: CausalGraph
+    effects: list[dict]
+    run_info: dict[str, Any]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - t, 4)
+
+
+def make_run_id(sha256: str) -> str:
+    return f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{sha256[:8]}"
+
+
+def default_out(run_id: str) -> Path:
+    base = Path.cwd() / "causalpilot-out" / run_id
+    p, k = base, 2
+    while p.exists():
+        p, k = base.with_name(f"{run_id}-{k}"), k + 1
+    return p
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def get_planner(name: str) -> Planner:
+    if name == "rules":
+        from agent.planners.rules import RulesPlanner
+
+        return RulesPlanner()
+    raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
+
+
+def discovery_input(prepared: PreparedData, seed: int, background: Background | None) -> DiscoveryInput:
+    kinds = {c.name: c.kind for c in prepared.profile.columns}
+    dom = None
+    if prepared.domain is not None:
+        dom = prepared.domain.astype("string").fillna("NA").factorize(sort=True)[0].astype(float)
+    return DiscoveryInput(X=prepared.X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
+                          background=background, domain=dom,
+                          time=None if prepared.time is None else np.arange(len(prepared.frame), dtype=float))
+
+
+def derive_seed(seed: int, stage: str) -> int:
+    """A stable per-stage seed from the user's --seed (independent of Python's hash randomisation)."""
+    tag = sum((i + 1) * ord(ch) for i, ch in enumerate(stage))
+    return int(np.random.SeedSequence([seed, tag]).generate_state(1)[0])
+
+
+def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background: Background | None,
+             n_jobs: int = 1) -> tuple[CausalGraph, BootstrapResult, list[str]]:
+    """Run the planned algorithm, its bootstrap, and the knowledge post-check."""
+    di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
+    graph = run_algorithm(plan.algorithm, di, plan.params)
+    block = None
+    if prepared.profile.value("time_series"):
+        block = max(2, min(10, len(prepared.frame) // 20))
+    boot = bootstrap(plan.algorithm, di, graph.parameters, plan.bootstrap, derive_seed(seed, "bootstrap"),
+                     n_jobs=n_jobs, block=block)
+    graph = annotate(graph, boot)
+    notes: list[str] = []
+    if background is not None:
+        graph, notes = apply_to_graph(graph, background)
+    return graph, boot, notes
+
+
+def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunResult:
+    timer = Timer()
+    say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    with timer.step("load"):
+        ds: Dataset = load_table(opts.data)
+    run_id = make_run_id(ds.sha256)
+    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
+    say(f"causalpilot {__version__}: run {run_id}, results in {out}")
+    say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {opts.data}")
+
+    keep = [c for c in (opts.treatment, opts.outcome) if c]
+    with timer.step("profile"):
+        prepared = profile_and_prepare(ds, seed=derive_seed(opts.seed, "profile"), time_index=opts.time_index,
+                                       time_series=opts.time_series, domain_index=opts.domain_index, keep=keep)
+    profile = prepared.profile
+    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
+
+    background = load_background(opts.background, profile.variables) if opts.background else None
+
+    planner = planner or get_planner(opts.planner)
+    request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
+                      algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
+    with timer.step("plan"):
+        plan = planner.plan_discovery(profile, request)
+    decisions: list[Decision] = list(plan.decisions)
+    if background is not None:
+        decisions.append(Decision("discovery.background", background.to_dict(),
+                                  "knowledge from --background, passed to the algorithm where it accepts it and "
+                                  "enforced on the final graph", {}, by="user"))
+    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+
+    with timer.step("discover"):
+        graph, boot, bg_notes = discover(prepared, plan, opts.seed, background, opts.n_jobs)
+    say(f"[4/5] discovered {len(graph.edges)} edges")
+
+    effects: list[dict] = []
+    with timer.step("infer"):
+        if opts.treatment and opts.outcome:
+            from tools.inference.effects import estimate_effects
+
+            effects = estimate_effects(prepared, graph, opts.treatment, opts.outcome, seed=derive_seed(opts.seed, "infer"))
+        elif opts.treatment or opts.outcome:
+            raise InputError("Give both --treatment and --outcome to estimate an effect.")
+
+    with timer.step("report"):
+        from reports.figures import graph_png
+        from reports.render import build_context, render
+
+        png = graph_png(graph, seed=opts.seed)
+        decision_dicts = [d.to_dict() for d in decisions]
+        ctx = build_context(run_id=run_id, version=__version__, seed=opts.seed, planner=planner.name,
+                            data_name=Path(opts.data).name, data_sha256=ds.sha256, question=opts.question,
+                            profile=profile.to_dict(), graph=graph, effects=effects, decisions=decision_dicts,
+                            background_notes=bg_notes, graph_png=png)
+        md, html = render(ctx)
+        write_json(out, "graph.json", graph.to_dict())
+        write_json(out, "effects.json", effects)
+        write_atomic(out, "graph.png", png)
+        write_atomic(out, "report.md", md)
+        write_atomic(out, "report.html", html)
+
+    run_info = {
+        "version": __version__,
+        "run_id": run_id,
+        "command": opts.command,
+        "seed": opts.seed,
+        "planner": planner.name,
+        "data": {"path": str(Path(opts.data)), "sha256": ds.sha256, "format": ds.format,
+                 "rows": ds.n_rows, "columns": ds.n_cols},
+        "request": {"question": opts.question, "treatment": opts.treatment, "outcome": opts.outcome,
+                    "time_index": opts.time_index, "time_series": opts.time_series, "background": opts.background},
+        "profile": profile.to_dict(),
+        "decisions": decision_dicts,
+        "discovery": {"algorithm": graph.algorithm, "parameters": graph.to_dict()["parameters"],
+                      "graph_type": graph.graph_type, "n_edges": len(graph.edges), "bootstrap": boot.to_dict(),
+                      "background_notes": bg_notes},
+        "effects": effects,
+        "timings": timer.timings,
+        "libraries": library_versions(),
+        "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"],
+    }
+    write_json(out, "run.json", run_info)
+    _remember(opts, run_id, out, ds, run_info, graph, effects, say)
+    say(f"[5/5] report written: {out / 'report.html'}")
+    return RunResult(run_id, out, graph, effects, run_info)
+
+
+def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,
+              effects: list[dict], say) -> None:
+    """Save the run to the keyed memory; a memory failure is reported, never fatal to the analysis."""
+    from memory.store import MemoryStore
+
+    try:
+        with MemoryStore(opts.memory_path) as store:
+            store.save_run(
+                run_id, data_path=str(Path(opts.data).resolve()), data_sha256=ds.sha256, command=opts.command,
+                status="done",
+                summary={"algorithm": graph.algorithm, "n_edges": len(graph.edges), "n_effects": len(effects),
+                         "out": str(out)},
+                items={f"{run_id}/profile": ("profile", run_info["profile"]),
+                       f"{run_id}/graph": ("graph", graph.to_dict()),
+                       f"{run_id}/effects": ("effects", effects),
+                       f"{run_id}/decisions": ("decisions", run_info["decisions"])},
+            )
+    except Exception as exc:  # sqlite3 errors, permissions, a full disk
+        say(f"warning: the run was not saved to memory ({type(exc).__name__}: {exc}); the files in --out are complete")

@@ -1,0 +1,28 @@
+"""The fixed planner behind `causalpilot discover`: the algorithm and parameters exactly as asked.
+
+No choice is made from the data; parameters not given keep the library defaults, and that is
+written down, so expert and benchmark runs are reproducible and comparable.
+"""
+
+from __future__ import annotations
+
+from agent.planners.base import Decision, DiscoveryPlan, Request
+from tools.profiling import Profile
+from tools.registry import get_algorithm
+
+
+class FixedPlanner:
+    name = "fixed"
+
+    def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
+        if not request.algorithm:
+            raise ValueError("the fixed planner needs an algorithm")
+        spec = get_algorithm(request.algorithm)
+        params = {**spec.defaults, **{k: v for k, v in request.params.items() if v is not None}}
+        decisions = [Decision("discovery.algorithm", spec.name, "chosen by the user (no planning)", {}, by="user")]
+        for k, v in params.items():
+            src = "set by the user" if k in request.params else "library default"
+            decisions.append(Decision(f"discovery.{k}", v, src, {}, by="user" if k in request.params else "default"))
+        b = request.bootstrap or 0
+        decisions.append(Decision("discovery.bootstrap", b, "as requested" if b else "no bootstrap unless asked", {}))
+        return DiscoveryPlan(algorithm=spec.name, params=params, bootstrap=b, decisions=decisions)

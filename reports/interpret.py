@@ -1,0 +1,100 @@
+"""Plain-language readings of results, generated from templates rather than written by hand per run.
+
+Each function turns a result into sentences a domain expert can read, stating what the method can
+and cannot say (an undirected edge is *not identifiable*, a low-confidence edge is *unstable*).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.bootstrap import UNSTABLE_BELOW
+from tools.graph import CausalGraph, Edge
+
+EDGE_READING = {
+    "directed": "{s} is a direct cause of {t} (relative to the measured variables)",
+    "undirected": "{s} and {t} are directly linked, but the data cannot tell which causes which "
+                  "(the direction is not identifiable from these data)",
+    "bidirected": "{s} and {t} share a hidden common cause (neither causes the other directly)",
+    "partially_directed": "{t} is not a cause of {s}; either {s} causes {t} or a hidden variable drives both",
+    "nondirected": "{s} and {t} are linked, but neither the direction nor the absence of hidden "
+                   "confounding is determined",
+}
+
+ASSUMPTIONS = {
+    "pc": ["causal sufficiency (no unmeasured common causes)", "faithfulness", "acyclicity",
+           "the independence test's model fits the data"],
+    "fci": ["faithfulness", "acyclicity", "the independence test's model fits the data "
+            "(hidden confounders and selection are allowed)"],
+    "ges": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
+    "direct_lingam": ["linear relations", "non-Gaussian, independent noise", "causal sufficiency", "acyclicity"],
+}
+
+
+def edge_sentence(e: Edge) -> str:
+    text = EDGE_READING[e.type].format(s=e.source, t=e.target)
+    if e.lag:
+        text += f", with a delay of {e.lag} step(s)"
+    if e.confidence is not None:
+        text += f"; found in {e.confidence:.0%} of bootstrap resamples"
+        if e.confidence < UNSTABLE_BELOW:
+            text += " (unstable: treat as tentative)"
+    return text + "."
+
+
+def graph_summary(g: CausalGraph) -> str:
+    counts: dict[str, int] = {}
+    for e in g.edges:
+        counts[e.type] = counts.get(e.type, 0) + 1
+    if not g.edges:
+        return (f"{g.algorithm} found no edges among {len(g.nodes)} variables: at this significance level the "
+                "data show no direct dependence that survives conditioning.")
+    parts = [f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())]
+    und = counts.get("undirected", 0) + counts.get("nondirected", 0) + counts.get("partially_directed", 0)
+    s = f"{g.algorithm} found {len(g.edges)} edge(s) among {len(g.nodes)} variables ({', '.join(parts)})."
+    if und:
+        s += (f" {und} edge(s) keep an undetermined end: several causal graphs explain the data equally well, "
+              "and they differ on those directions.")
+    confs = [e.confidence for e in g.edges if e.confidence is not None]
+    if confs:
+        unstable = sum(1 for c in confs if c < UNSTABLE_BELOW)
+        s += f" Median bootstrap confidence {sorted(confs)[len(confs) // 2]:.2f}; {unstable} edge(s) unstable (< {UNSTABLE_BELOW:.0%})."
+    return s
+
+
+def effect_sentence(eff: dict[str, Any]) -> str:
+    est, lo, hi = eff.get("estimate"), eff.get("ci_low"), eff.get("ci_high")
+    t, y = eff["treatment"], eff["outcome"]
+    if est is None:
+        return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
+    s = f"Raising {t} by one unit changes {y} by {est:.3g} on average"
+    if lo is not None and hi is not None:
+        s += f" (95% interval {lo:.3g} to {hi:.3g})"
+        if lo <= 0 <= hi:
+            s += "; the interval includes zero, so the data are consistent with no effect"
+    s += "."
+    adj = eff.get("adjustment_set") or []
+    s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
+    failed = [r["name"] for r in eff.get("refutations", []) if r.get("passed") is False]
+    if failed:
+        s += f" Refutation checks failed: {', '.join(failed)}; treat this estimate with suspicion."
+    return s
+
+
+def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, background_notes: list[str]) -> list[str]:
+    out = [f"{algorithm} assumes " + ", ".join(ASSUMPTIONS.get(algorithm, ["its model's assumptions"])) + "."]
+    f = profile.get("findings", {})
+    if (f.get("linearity") or {}).get("value") == "nonlinear" and algorithm in ("pc", "ges") \
+            and graph.parameters.get("indep_test") == "fisherz":
+        out.append("Relations look nonlinear but the test is linear: some dependencies may be missed.")
+    if (f.get("time_series") or {}).get("value") and graph.graph_type != "lagged":
+        out.append("Rows are ordered in time but were analysed as independent samples; lagged effects are not modelled.")
+    for r in profile.get("repairs", []):
+        if r.get("repair") in ("imputation",):
+            out.append("Missing values were imputed; edges touching imputed columns may be weakened.")
+    if any(e.type == "undirected" for e in graph.edges):
+        out.append("Undirected edges are not errors: the direction is not identifiable from observational data "
+                   "under these assumptions. Background knowledge (--background) or interventions can settle them.")
+    out.extend(f"Background knowledge: {n}." for n in background_notes)
+    out.append("Edges are relative to the measured variables: an unmeasured variable can change the picture.")
+    return out

@@ -1,0 +1,83 @@
+"""Render report.md and a self-contained report.html from jinja2 templates.
+
+The HTML environment autoescapes everything; the Markdown environment escapes table-breaking and
+markup characters in every value it prints, so column names or cell values carrying markup or
+prompt-injection text are shown as text, never interpreted.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from reports import interpret
+from tools.graph import CausalGraph
+
+TEMPLATES = Path(__file__).parent / "templates"
+_SYMBOL = {"directed": "-->", "undirected": "---", "bidirected": "<->", "partially_directed": "o->", "nondirected": "o-o"}
+
+
+def md_escape(value: Any) -> Any:
+    if not isinstance(value, str):
+        return "" if value is None else value
+    return (value.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("`", "'").replace("\r", " ").replace("\n", " "))
+
+
+def _env(kind: str) -> Environment:
+    if kind == "html":
+        return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"], default=True),
+                           undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def _num(v: Any) -> str:
+    return "—" if v is None else f"{v:.4g}"
+
+
+def build_context(*, run_id: str, version: str, seed: int, planner: str, data_name: str, data_sha256: str,
+                  question: str | None, profile: dict[str, Any], graph: CausalGraph, effects: list[dict],
+                  decisions: list[dict], background_notes: list[str], graph_png: bytes) -> dict[str, Any]:
+    edges = []
+    for e in graph.edges:
+        text = f"{e.source} {_SYMBOL[e.type]} {e.target}" + (f" (lag {e.lag})" if e.lag else "")
+        conf = "—" if e.confidence is None else f"{e.confidence:.2f}"
+        edges.append({"text": text, "reading": interpret.edge_sentence(e), "conf": conf,
+                      "unstable": e.confidence is not None and e.confidence < interpret.UNSTABLE_BELOW})
+    effs = []
+    for eff in effects:
+        effs.append({
+            **eff,
+            "reading": interpret.effect_sentence(eff),
+            "estimate_text": _num(eff.get("estimate")),
+            "ci_text": f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]",
+            "adjustment_text": ", ".join(eff.get("adjustment_set") or []) or "∅",
+            "refutations": [{**r, "new_effect_text": _num(r.get("new_effect")), "p_text": _num(r.get("p_value")),
+                             "passed_text": {True: "yes", False: "NO", None: "n/a"}[r.get("passed")]}
+                            for r in eff.get("refutations", [])],
+            "notes": eff.get("notes", []),
+        })
+    decs = [{**d, "choice_text": str(d["choice"])} for d in decisions]
+    findings = [{"name": k.replace("_", " "), "summary": v.get("summary", "")} for k, v in profile["findings"].items()]
+    gsum = interpret.graph_summary(graph)
+    summary = gsum
+    if effs:
+        summary += " " + " ".join(e["reading"] for e in effs)
+    return {
+        "run_id": run_id, "version": version, "seed": seed, "planner": planner,
+        "data": {"name": data_name, "sha256": data_sha256}, "question": question, "profile": profile,
+        "graph_summary": gsum, "summary": summary, "edges": edges, "effects": effs, "decisions": decs,
+        "findings": findings, "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes),
+        "graph_png_b64": base64.b64encode(graph_png).decode("ascii"),
+    }
+
+
+def render(context: dict[str, Any]) -> tuple[str, str]:
+    """Return (markdown, html)."""
+    md = _env("md").get_template("report.md.j2").render(**context)
+    html = _env("html").get_template("report.html.j2").render(**context)
+    return md, html

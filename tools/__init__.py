@@ -1,0 +1,1 @@
+"""Wrapped causal tools behind one registry: loading, profiling, discovery, inference."""

@@ -1,0 +1,244 @@
+"""The project's one graph model: nodes, typed edges with marks, confidence and lag.
+
+Every discovery algorithm, whatever library it wraps, returns a :class:`CausalGraph`, so the
+planner, the memory, the inference step and the report only ever see one shape. It serialises to
+the ``graph.json`` of the user-facing contract, deterministically (sorted edges, rounded floats),
+so that the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+# Endpoint marks, as causal-learn encodes them in GeneralGraph.graph[i, j] (the mark at node i on
+# the edge i - j): -1 tail, 1 arrowhead, 2 circle.
+TAIL, ARROW, CIRCLE = -1, 1, 2
+
+EDGE_TYPES = ("directed", "undirected", "bidirected", "partially_directed", "nondirected")
+GRAPH_TYPES = ("DAG", "CPDAG", "PAG", "lagged")
+
+_SYMBOL = {
+    "directed": "-->",
+    "undirected": "---",
+    "bidirected": "<->",
+    "partially_directed": "o->",
+    "nondirected": "o-o",
+}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One edge. For ``directed`` and ``partially_directed`` the order matters (source -> target);
+    for the symmetric types source/target are stored in node order so that equal graphs compare
+    equal. ``lag`` is None for tabular graphs, k >= 0 for time series (source at t-k)."""
+
+    source: str
+    target: str
+    type: str
+    confidence: float | None = None
+    lag: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in EDGE_TYPES:
+            raise ValueError(f"unknown edge type {self.type!r}")
+
+    @property
+    def symmetric(self) -> bool:
+        return self.type in ("undirected", "bidirected", "nondirected")
+
+    def pair(self) -> frozenset:
+        """The unordered pair of endpoints (with lag): the skeleton identity of this edge."""
+        return frozenset((self.source, self.target)) | (
+            frozenset() if self.lag is None else frozenset({("lag", self.lag)})
+        )
+
+    def describe(self) -> str:
+        lag = f" (lag {self.lag})" if self.lag else ""
+        return f"{self.source} {_SYMBOL[self.type]} {self.target}{lag}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "source": self.source,
+            "target": self.target,
+            "type": self.type,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
+        }
+        if self.lag is not None:
+            d["lag"] = int(self.lag)
+        return d
+
+
+def edge_from_marks(a: str, b: str, mark_a: int, mark_b: int, **kw: Any) -> Edge:
+    """Build an edge from the marks at each end (mark_a is the mark at ``a``).
+
+    A tail-circle edge (a o-- b, only in PAGs with selection) has no type of its own in the
+    contract; it is reported as ``nondirected`` since neither direction is established.
+    """
+    if mark_a == TAIL and mark_b == ARROW:
+        return Edge(a, b, "directed", **kw)
+    if mark_a == ARROW and mark_b == TAIL:
+        return Edge(b, a, "directed", **kw)
+    if mark_a == TAIL and mark_b == TAIL:
+        return Edge(a, b, "undirected", **kw)
+    if mark_a == ARROW and mark_b == ARROW:
+        return Edge(a, b, "bidirected", **kw)
+    if mark_a == CIRCLE and mark_b == ARROW:
+        return Edge(a, b, "partially_directed", **kw)
+    if mark_a == ARROW and mark_b == CIRCLE:
+        return Edge(b, a, "partially_directed", **kw)
+    return Edge(a, b, "nondirected", **kw)
+
+
+@dataclass
+class CausalGraph:
+    """A discovered (or true) causal graph over named variables."""
+
+    nodes: list[str]
+    edges: list[Edge] = field(default_factory=list)
+    graph_type: str = "CPDAG"
+    algorithm: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.graph_type not in GRAPH_TYPES:
+            raise ValueError(f"unknown graph type {self.graph_type!r}")
+        self.edges = self._canonical(self.edges)
+
+    # ----------------------------------------------------------------- construction
+    def _canonical(self, edges: Iterable[Edge]) -> list[Edge]:
+        order = {n: i for i, n in enumerate(self.nodes)}
+        out = []
+        for e in edges:
+            if e.source not in order or e.target not in order:
+                raise ValueError(f"edge {e.describe()} names a node not in the graph")
+            if e.symmetric and order[e.source] > order[e.target]:
+                e = Edge(e.target, e.source, e.type, e.confidence, e.lag)
+            out.append(e)
+        return sorted(out, key=lambda e: (-1 if e.lag is None else e.lag, order[e.source], order[e.target]))
+
+    @classmethod
+    def from_endpoint_matrix(
+        cls, matrix: np.ndarray, nodes: list[str], graph_type: str, algorithm: str = "", parameters: dict | None = None
+    ) -> "CausalGraph":
+        """From causal-learn's GeneralGraph.graph encoding (matrix[i, j] = mark at i on edge i-j)."""
+        m = np.asarray(matrix)
+        edges = []
+        p = len(nodes)
+        for i in range(p):
+            for j in range(i + 1, p):
+                if m[i, j] != 0 or m[j, i] != 0:
+                    edges.append(edge_from_marks(nodes[i], nodes[j], int(m[i, j]), int(m[j, i])))
+        return cls(nodes=list(nodes), edges=edges, graph_type=graph_type, algorithm=algorithm, parameters=dict(parameters or {}))
+
+    @classmethod
+    def from_adjacency(
+        cls, adjacency: np.ndarray, nodes: list[str], algorithm: str = "", parameters: dict | None = None
+    ) -> "CausalGraph":
+        """From a weighted or binary DAG adjacency, ``adjacency[i, j] != 0`` meaning i -> j."""
+        a = np.asarray(adjacency)
+        edges = [
+            Edge(nodes[i], nodes[j], "directed")
+            for i in range(len(nodes))
+            for j in range(len(nodes))
+            if i != j and a[i, j] != 0
+        ]
+        return cls(nodes=list(nodes), edges=edges, graph_type="DAG", algorithm=algorithm, parameters=dict(parameters or {}))
+
+    # ----------------------------------------------------------------- views
+    def endpoint_matrix(self) -> np.ndarray:
+        """The causal-learn endpoint encoding of this graph (lags collapsed)."""
+        idx = {n: i for i, n in enumerate(self.nodes)}
+        m = np.zeros((len(self.nodes), len(self.nodes)), dtype=int)
+        marks = {
+            "directed": (TAIL, ARROW),
+            "undirected": (TAIL, TAIL),
+            "bidirected": (ARROW, ARROW),
+            "partially_directed": (CIRCLE, ARROW),
+            "nondirected": (CIRCLE, CIRCLE),
+        }
+        for e in self.edges:
+            i, j = idx[e.source], idx[e.target]
+            if i == j:
+                continue
+            m[i, j], m[j, i] = marks[e.type]
+        return m
+
+    def skeleton(self) -> set[frozenset]:
+        return {e.pair() for e in self.edges}
+
+    def directed_pairs(self) -> set[tuple]:
+        """(source, target[, lag]) of every edge that asserts an arrowhead at target and a tail at source."""
+        return {(e.source, e.target, e.lag) for e in self.edges if e.type == "directed"}
+
+    def edge_between(self, a: str, b: str) -> Edge | None:
+        for e in self.edges:
+            if {e.source, e.target} == {a, b}:
+                return e
+        return None
+
+    def parents(self, node: str) -> list[str]:
+        return [e.source for e in self.edges if e.type == "directed" and e.target == node and not e.lag]
+
+    def with_confidence(self, freq: dict[Any, float]) -> "CausalGraph":
+        """A copy whose edges carry confidence looked up by (source, target, type, lag) or pair."""
+        new = []
+        for e in self.edges:
+            c = freq.get((e.source, e.target, e.type, e.lag), freq.get(e.pair()))
+            new.append(Edge(e.source, e.target, e.type, c, e.lag))
+        return CausalGraph(self.nodes, new, self.graph_type, self.algorithm, dict(self.parameters))
+
+    def to_networkx(self):
+        import networkx as nx
+
+        g = nx.MultiDiGraph() if self.graph_type == "lagged" else nx.DiGraph()
+        g.add_nodes_from(self.nodes)
+        for e in self.edges:
+            g.add_edge(e.source, e.target, type=e.type, confidence=e.confidence, lag=e.lag)
+        return g
+
+    # ----------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": list(self.nodes),
+            "graph_type": self.graph_type,
+            "algorithm": self.algorithm,
+            "parameters": _jsonable(self.parameters),
+            "edges": [e.to_dict() for e in self.edges],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CausalGraph":
+        edges = [
+            Edge(e["source"], e["target"], e["type"], e.get("confidence"), e.get("lag"))
+            for e in d.get("edges", [])
+        ]
+        return cls(
+            nodes=list(d["nodes"]),
+            edges=edges,
+            graph_type=d.get("graph_type", "CPDAG"),
+            algorithm=d.get("algorithm", ""),
+            parameters=dict(d.get("parameters", {})),
+        )
+
+    def __len__(self) -> int:
+        return len(self.edges)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Parameters as plain JSON values (numpy scalars and tuples converted, floats rounded)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return round(float(obj), 10)
+    return obj

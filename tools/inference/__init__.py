@@ -1,0 +1,1 @@
+"""Causal effect estimation on a discovered graph."""

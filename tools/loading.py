@@ -1,0 +1,152 @@
+"""Load a user's data file (CSV, TSV, Parquet) into a DataFrame, or say in one sentence why not.
+
+Loading is strict about what cannot be repaired (missing file, undecodable bytes, duplicate headers)
+and leaves what can be repaired (constant columns, missing values, odd types) to profiling, which
+records every repair it makes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tools.errors import InputError
+
+MIN_ROWS = 10
+MAX_FIELD_BYTES = 10_000_000  # one cell longer than this is not data we can analyse
+
+
+@dataclass
+class Dataset:
+    """A loaded table and where it came from."""
+
+    frame: pd.DataFrame
+    path: str
+    sha256: str
+    format: str
+    repairs: list[dict] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.frame.shape[0])
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.frame.shape[1])
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_table(path: str | Path) -> Dataset:
+    """Read ``path`` into a :class:`Dataset`; raise :class:`InputError` with one clear sentence."""
+    p = Path(path)
+    name = str(path)
+    if not p.exists():
+        raise InputError(f"Data file '{name}' does not exist.")
+    if p.is_dir():
+        raise InputError(f"'{name}' is a directory, not a data file.")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:  # permissions and the like
+        raise InputError(f"Data file '{name}' cannot be read: {exc.strerror or exc}.") from None
+    if size == 0:
+        raise InputError(f"Data file '{name}' is empty.")
+
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        frame, fmt = _read_parquet(p, name), "parquet"
+    else:
+        frame, fmt = _read_delimited(p, name, suffix)
+
+    if frame.shape[1] < 2:
+        raise InputError(
+            f"Data file '{name}' has only {frame.shape[1]} column; causal analysis needs at least two variables "
+            "(is the delimiter right?)."
+        )
+    if frame.shape[0] == 0:
+        raise InputError(f"Data file '{name}' has a header but no data rows.")
+    if frame.shape[0] < MIN_ROWS:
+        raise InputError(
+            f"Data file '{name}' has only {frame.shape[0]} data row(s); causal analysis needs at least {MIN_ROWS}."
+        )
+    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt)
+
+
+def _read_parquet(p: Path, name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(p)
+    except ImportError:
+        raise InputError(f"Reading Parquet file '{name}' needs pyarrow; install it or convert the file to CSV.") from None
+    except Exception as exc:  # corrupt file: pyarrow raises many types
+        raise InputError(f"Data file '{name}' is not a readable Parquet file ({type(exc).__name__}).") from None
+    _check_headers([str(c) for c in frame.columns], name)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str]:
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"Data file '{name}' is not UTF-8 text (undecodable byte 0x{raw[exc.start]:02x} at byte {exc.start}); "
+            "save it as UTF-8."
+        ) from None
+    if "\x00" in text:
+        raise InputError(f"Data file '{name}' contains NUL bytes; it looks binary, not a CSV/TSV text file.")
+    if not text.strip():
+        raise InputError(f"Data file '{name}' is empty.")
+
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    if suffix == ".tsv" or (suffix != ".csv" and first_line.count("\t") > first_line.count(",")):
+        sep, fmt = "\t", "tsv"
+    elif suffix != ".csv" and first_line.count(";") > first_line.count(","):
+        sep, fmt = ";", "csv"
+    else:
+        sep, fmt = ",", "csv"
+
+    try:
+        header = next(csv.reader(io.StringIO(first_line), delimiter=sep))
+    except (csv.Error, StopIteration):
+        raise InputError(f"Data file '{name}' has an unreadable header line.") from None
+    _check_headers(header, name)
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True, low_memory=False)
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "malformed rows"
+        raise InputError(f"Data file '{name}' is not a well-formed table: {msg.rstrip('.')}.") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"Data file '{name}' is empty.") from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(f"Data file '{name}' could not be parsed as a table ({type(exc).__name__}).") from None
+    frame.columns = [str(c).strip() for c in header] if len(header) == frame.shape[1] else frame.columns
+    return frame, fmt
+
+
+def _check_headers(header: list[str], name: str) -> None:
+    cleaned = [h.strip() for h in header]
+    for i, h in enumerate(cleaned):
+        if h == "":
+            raise InputError(f"Data file '{name}' has an empty header for column {i + 1}; name every column.")
+        if len(h) > 1000:
+            raise InputError(f"Data file '{name}' has a header over 1000 characters in column {i + 1}.")
+    seen: dict[str, int] = {}
+    for i, h in enumerate(cleaned):
+        if h in seen:
+            raise InputError(
+                f"Data file '{name}' has a duplicate column name '{h}' (columns {seen[h] + 1} and {i + 1})."
+            )
+        seen[h] = i
