@@ -1,0 +1,19 @@
+"""Shared test setup: every test gets its own memory database and no network access to model hubs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Point the memory store at a per-test directory and hide any real LLM configuration."""
+    monkeypatch.setenv("CAUSALPILOT_HOME", str(tmp_path / "home"))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CAUSALPILOT_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    yield
