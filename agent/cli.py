@@ -12,8 +12,29 @@ import sys
 import traceback
 from typing import Any, Optional
 
-import click
 import typer
+
+def _exception_classes(name: str) -> tuple[type, ...]:
+    """The click exception class ``name`` from click itself and from typer's vendored copy, if any.
+
+    typer >= 0.2x vendors click (typer._click) and raises its own classes; older typer raises click's.
+    """
+    found: list[type] = []
+    for modname in ("click.exceptions", "typer._click.exceptions", "typer.exceptions"):
+        try:
+            mod = __import__(modname, fromlist=[name])
+        except ImportError:
+            continue
+        cls = getattr(mod, name, None)
+        if isinstance(cls, type) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_NO_ARGS = _exception_classes("NoArgsIsHelpError")
+_USAGE = _exception_classes("UsageError")
+_ABORT = _exception_classes("Abort")
+_CLICK = _exception_classes("ClickException")
 
 from tools.errors import InputError
 
@@ -189,20 +210,20 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         print(f"causalpilot: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.NoArgsIsHelpError as exc:
+    except _NO_ARGS as exc:
         print(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(2)
-    except click.exceptions.UsageError as exc:
+    except _USAGE as exc:
         msg = exc.format_message().strip().rstrip(".")
         print(f"causalpilot: error: {msg}. (Try 'causalpilot --help'.)", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except _ABORT:
         print("causalpilot: interrupted.", file=sys.stderr)
         sys.exit(130)
     except KeyboardInterrupt:
         print("causalpilot: interrupted.", file=sys.stderr)
         sys.exit(130)
-    except click.exceptions.ClickException as exc:
+    except _CLICK as exc:
         print(f"causalpilot: error: {exc.format_message()}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:  # an internal error: ours to fix, not the user's

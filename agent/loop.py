@@ -147,8 +147,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     with timer.step("load"):
         ds: Dataset = load_table(opts.data)
     run_id = make_run_id(ds.sha256)
-    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
-    say(f"causalpilot {__version__}: run {run_id}, results in {out}")
+    say(f"causalpilot {__version__}: run {run_id}")
     say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {opts.data}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
@@ -159,6 +158,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
 
     background = load_background(opts.background, profile.variables) if opts.background else None
+    # the output directory is made only once the input is known to be usable
+    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
 
     planner = planner or get_planner(opts.planner)
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,

@@ -84,6 +84,10 @@ def effect_sentence(eff: dict[str, Any]) -> str:
 def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, background_notes: list[str]) -> list[str]:
     out = [f"{algorithm} assumes " + ", ".join(ASSUMPTIONS.get(algorithm, ["its model's assumptions"])) + "."]
     f = profile.get("findings", {})
+    n, p = profile.get("n_rows", 0), len(profile.get("variables", []))
+    if n < 5 * p:
+        out.append(f"Only {n} rows for {p} variables (fewer than 5 per variable): tests have little power, so missing "
+                   "edges are weak evidence of independence and every edge is uncertain.")
     if (f.get("linearity") or {}).get("value") == "nonlinear" and algorithm in ("pc", "ges") \
             and graph.parameters.get("indep_test") == "fisherz":
         out.append("Relations look nonlinear but the test is linear: some dependencies may be missed.")

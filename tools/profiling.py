@@ -143,6 +143,16 @@ def _try_datetime(s: pd.Series) -> pd.Series | None:
     return parsed if parsed.notna().mean() > 0.95 else None
 
 
+def _did_you_mean(name: str, columns: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+    if close:
+        return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    return f" (its columns are: {_short(shown) if len(shown) > 300 else shown})"
+
+
 def _short(v: Any) -> str:
     t = str(v)
     return t if len(t) <= 40 else t[:37] + "..."
@@ -166,7 +176,7 @@ def profile_and_prepare(
 
     for col in [time_index, domain_index, *keep]:
         if col is not None and col not in df.columns:
-            raise InputError(f"Column '{col}' is not in data file '{ds.path}' (columns: {_short(', '.join(df.columns))}).")
+            raise InputError(f"Column '{col}' is not in data file '{ds.path}'{_did_you_mean(col, list(df.columns))}.")
 
     # inf values are not data: treat as missing, and say so
     num_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
