@@ -8,6 +8,8 @@ prompt-injection text are shown as text, never interpreted.
 from __future__ import annotations
 
 import base64
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,21 @@ TEMPLATES = Path(__file__).parent / "templates"
 _SYMBOL = {"directed": "-->", "undirected": "---", "bidirected": "<->", "partially_directed": "o->", "nondirected": "o-o"}
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def md_escape(value: Any) -> Any:
+    """Neutralise what could break a table or become markup: pipes, backticks, newlines, and a '<' that
+    could open an HTML tag ('<script', '</', '<!--'). Arrows such as '-->' and comparisons stay readable."""
     if not isinstance(value, str):
         return "" if value is None else value
-    return (value.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("`", "'").replace("\r", " ").replace("\n", " "))
+    value = value.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\r", " ").replace("\n", " ")
+    return _TAG_START.sub("&lt;", value)
+
+
+def choice_text(choice: Any) -> str:
+    text = choice if isinstance(choice, str) else json.dumps(choice, sort_keys=True, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _env(kind: str) -> Environment:
@@ -61,7 +73,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
                             for r in eff.get("refutations", [])],
             "notes": eff.get("notes", []),
         })
-    decs = [{**d, "choice_text": str(d["choice"])} for d in decisions]
+    decs = [{**d, "choice_text": choice_text(d["choice"])} for d in decisions]
     findings = [{"name": k.replace("_", " "), "summary": v.get("summary", "")} for k, v in profile["findings"].items()]
     gsum = interpret.graph_summary(graph)
     summary = gsum
