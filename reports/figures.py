@@ -21,6 +21,58 @@ STYLE = {
 }
 
 
+def layered_layout(graph: CausalGraph) -> dict[str, tuple[float, float]] | None:
+    """Causes above effects: rows by longest directed path from a root, ordered to limit crossings.
+
+    Undirected (and other non-directed) edges do not set the order; isolated variables go to a last
+    row. Returns None when the directed part has a cycle (then a force layout is used).
+    """
+    d = nx.DiGraph()
+    d.add_nodes_from(graph.nodes)
+    d.add_edges_from((e.source, e.target) for e in graph.edges
+                     if e.type == "directed" and e.source != e.target and not e.lag)
+    if not nx.is_directed_acyclic_graph(d):
+        return None
+    linked = {n for e in graph.edges if e.source != e.target for n in (e.source, e.target)}
+    depth: dict[str, int] = {}
+    for n in nx.topological_sort(d):
+        depth[n] = max((depth[q] + 1 for q in d.predecessors(n)), default=0)
+    # an undirected neighbour sits at least on the same row as its partner
+    for e in graph.edges:
+        if e.type != "directed" and e.source != e.target:
+            a, b = e.source, e.target
+            depth[a] = depth[b] = max(depth[a], depth[b]) if d.in_degree(a) + d.in_degree(b) else depth[a]
+    rows: dict[int, list[str]] = {}
+    last = max(depth.values(), default=0) + 1
+    for n in graph.nodes:
+        rows.setdefault(depth[n] if n in linked else last, []).append(n)
+    pos: dict[str, tuple[float, float]] = {}
+    und = nx.Graph()
+    und.add_edges_from((e.source, e.target) for e in graph.edges if e.source != e.target)
+    for r in sorted(rows):
+        nodes = rows[r]
+        want = {}
+        for k, n in enumerate(nodes):  # barycentre of neighbours already placed, else spread evenly
+            placed = [pos[m][0] for m in und.neighbors(n) if m in pos] if n in und else []
+            want[n] = sum(placed) / len(placed) + 0.35 * (k % 2) if placed else (k - (len(nodes) - 1) / 2) * 1.6
+        order = sorted(nodes, key=lambda n: want[n])
+        xs = [want[n] for n in order]
+        for k in range(1, len(xs)):  # keep at least 1.6 between neighbours in a row
+            xs[k] = max(xs[k], xs[k - 1] + 1.6)
+        shift = (sum(want[n] for n in order) - sum(xs)) / len(xs)
+        for n, x in zip(order, xs):
+            pos[n] = (x + shift, -1.2 * float(r))
+    return pos
+
+
+def _bend(pos: dict, e) -> float:
+    """Curve edges that skip rows (so they do not run through the nodes between) and lagged edges."""
+    if e.lag:
+        return 0.15
+    dy = abs(pos[e.source][1] - pos[e.target][1])
+    return 0.25 if dy > 1.3 else 0.0
+
+
 def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> bytes:
     """Draw the graph; edge width and darkness follow bootstrap confidence; labels show it."""
     g = nx.DiGraph()
@@ -31,10 +83,12 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
     p = len(graph.nodes)
     size = min(4 + 0.45 * p, 22)
     fig, ax = plt.subplots(figsize=(size, size * 0.75), dpi=110)
-    try:
-        pos = nx.kamada_kawai_layout(g) if 1 < p <= 60 else nx.spring_layout(g, seed=seed)
-    except Exception:
-        pos = nx.circular_layout(g)
+    pos = layered_layout(graph) if p <= 60 else None
+    if pos is None:
+        try:
+            pos = nx.kamada_kawai_layout(g) if 1 < p <= 60 else nx.spring_layout(g, seed=seed)
+        except Exception:  # degenerate graphs (no edges, one node) have no spring equilibrium
+            pos = nx.circular_layout(g)
     nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#dbe8f6", edgecolors="#2b5d8a", node_size=1400 if p <= 30 else 500)
     nx.draw_networkx_labels(g, pos, ax=ax, font_size=9 if p <= 30 else 6)
     for e in graph.edges:
@@ -46,10 +100,12 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
         nx.draw_networkx_edges(g, pos, edgelist=[(e.source, e.target)], ax=ax, style=st["style"],
                                arrowstyle=st["arrowstyle"], arrowsize=18, width=0.8 + 2.2 * conf,
                                edge_color=[color], node_size=1400 if p <= 30 else 500,
-                               connectionstyle="arc3,rad=0.08" if e.lag else "arc3")
+                               connectionstyle=f"arc3,rad={_bend(pos, e)}")
         if e.confidence is not None and p <= 30:
-            x = (pos[e.source][0] + pos[e.target][0]) / 2
-            y = (pos[e.source][1] + pos[e.target][1]) / 2
+            (x1, y1), (x2, y2), rad = pos[e.source], pos[e.target], _bend(pos, e)
+            # midpoint of matplotlib's arc3 quadratic Bezier: chord midpoint + rad/2 * (dy, -dx)
+            x = (x1 + x2) / 2 + 0.5 * rad * (y2 - y1)
+            y = (y1 + y2) / 2 - 0.5 * rad * (x2 - x1)
             lab = f"{conf:.2f}" + (f" (lag {e.lag})" if e.lag else "")
             ax.text(x, y, lab, fontsize=7, color="#8a2b2b", ha="center", va="center",
                     bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
