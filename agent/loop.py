@@ -244,6 +244,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         "effects": effects,
         "timings": timer.timings,
         "libraries": library_versions(),
+        **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason}} if llm is not None else {}),
         "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
         + (["transcript.json"] if llm is not None else []),
     }

@@ -175,6 +175,16 @@ def test_unknown_tools_and_bad_arguments_are_bounded(tmp_path):
     assert not Path("/tmp/pwned-cp").exists()
 
 
+def test_token_budget_is_enforced(tmp_path):
+    prep = prepared_for(chain_data(tmp_path))
+    big = AIMessage(content="", tool_calls=[tool_call("list_algorithms", {})],
+                    usage_metadata={"input_tokens": 900, "output_tokens": 200, "total_tokens": 1100})
+    p, notices = planner_with([big, big, big], prep, token_budget=2000)
+    plan = p.plan_discovery(prep.profile, Request())
+    assert plan.decisions[0].step == "planner.fallback" and "token budget" in plan.decisions[0].reason
+    assert len(p._model.calls) == 2
+
+
 def test_narrative_is_parsed_with_pydantic():
     n = parse_narrative('Sure!\n```json\n{"summary": "A causes C via B.", "caveats": ["linear model"]}\n```')
     assert n.summary == "A causes C via B." and n.caveats == ["linear model"]
