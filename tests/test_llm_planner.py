@@ -175,6 +175,19 @@ def test_unknown_tools_and_bad_arguments_are_bounded(tmp_path):
     assert not Path("/tmp/pwned-cp").exists()
 
 
+@pytest.mark.parametrize("share,rows", [(False, 5), (True, 50)])
+def test_rows_sent_to_the_model_are_limited(tmp_path, share, rows):
+    import re
+
+    prep = prepared_for(chain_data(tmp_path))
+    p, _ = planner_with([ai(text="nothing to add")], prep, share_data=share)
+    p.plan_discovery(prep.profile, Request())
+    prompt = p._model.calls[0][1].content
+    blocks = [json.loads(b) for b in re.findall(r"<data>(.*?)</data>", prompt, flags=re.S)]
+    shared = next(b for b in blocks if isinstance(b, list) and b and isinstance(b[0], dict) and "A" in b[0])
+    assert len(shared) == rows
+
+
 def test_token_budget_is_enforced(tmp_path):
     prep = prepared_for(chain_data(tmp_path))
     big = AIMessage(content="", tool_calls=[tool_call("list_algorithms", {})],
