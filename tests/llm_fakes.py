@@ -61,9 +61,12 @@ def scripted_reply(body: dict) -> dict:
     """A plausible planner: stage read from the first user message; tools first, then a final answer."""
     msgs = body["messages"]
     user = next(m["content"] for m in msgs if m["role"] == "user")
-    answered = any(m["role"] == "tool" for m in msgs)
+    def called(*names: str) -> bool:  # did the model already make one of these calls (not just any call)?
+        return any(tc["function"]["name"] in names for m in msgs if m["role"] == "assistant"
+                   for tc in m.get("tool_calls") or [])
+
     if user.startswith("Task: plan"):
-        if answered:
+        if called("propose_plan"):
             return {"content": "Planned PC with a strict alpha."}
         question, variables = _data_blocks(user)[:2]
         return {"tool_calls": [
@@ -74,14 +77,14 @@ def scripted_reply(body: dict) -> dict:
                               "reason": "linear Gaussian data; a strict alpha for n = 600"}),
         ]}
     if user.startswith("Task: review"):
-        if answered:
+        if called("flag_edge"):
             return {"content": "Reviewed."}
         uncertain = _data_blocks(user)[2]
         calls = [("flag_edge", {"source": e["source"], "target": e["target"], "action": "keep",
                                 "reason": "no domain reason to change it"}) for e in uncertain[:2]]
         return {"tool_calls": calls} if calls else {"content": "Nothing to review."}
     if user.startswith("Task: the user of a causal-analysis chat"):
-        if answered:
+        if called("use_algorithm", "forbid_edges_into", "estimate_effect"):
             return {"content": "Done."}
         message = _data_blocks(user)[2].lower()
         if "fci" in message:
@@ -177,6 +180,10 @@ class FakeOpenAIServer:
             return 200, completion({"tool_calls": [("propose_plan", {"algo": 3})]}), {}
         if m == "bad_plan":
             return 200, completion({"tool_calls": [("propose_plan", {"algorithm": "magic", "reason": "x"})]}), {}
+        if m == "unknown_then_ok":  # one bad call, fed back; then the normal script
+            if k == 1:
+                return 200, completion({"tool_calls": [("run_shell", {"cmd": "ls"})]}), {}
+            return 200, completion(self.reply(body)), {}
         if m == "loop":
             return 200, completion({"tool_calls": [("list_algorithms", {})]}), {}
         raise ValueError(m)

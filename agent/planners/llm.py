@@ -24,7 +24,7 @@ from agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call
                                run_agent)
 from agent.planners.base import Decision, DiscoveryPlan, Request
 from agent.planners.rules import RulesPlanner
-from prompts import render_prompt
+from prompts import quote_data, render_prompt
 from tools.background import Background, parse_background
 from tools.bootstrap import UNSTABLE_BELOW
 from tools.errors import InputError
@@ -196,7 +196,7 @@ class LLMPlanner:
 
         def get_algorithm_profile(name: str) -> str:
             try:
-                return json.dumps(get_algorithm(name).describe(), default=str)
+                return f"<data>{quote_data(get_algorithm(name).describe())}</data>"
             except InputError as exc:
                 counters.error(str(exc))
                 return f"error: {exc}"
@@ -206,7 +206,7 @@ class LLMPlanner:
             if f is None:
                 counters.error(f"unknown finding {name!r}")
                 return f"error: no finding '{name}'; findings: {', '.join(profile.findings)}"
-            return json.dumps({"value": f.value, "summary": f.summary, "evidence": f.evidence}, default=str)[:4000]
+            return f"<data>{quote_data({'value': f.value, 'summary': f.summary, 'evidence': f.evidence}, 4000)}</data>"
 
         def test_independence(x: str, y: str, given: list[str] | None = None) -> str:
             if self.checks is None:
