@@ -102,10 +102,20 @@ class ChatSession:
     def read_message(self) -> str | None:
         """One message (lines joined across trailing backslashes); None at end of input."""
         parts: list[str] = []
+        interactive = self.stdin is sys.stdin and self.stdin.isatty()
+        if interactive:
+            try:
+                import readline  # noqa: F401  (arrow-key line editing and history for input())
+            except ImportError:
+                pass
         while True:
-            if self.stdin.isatty():
-                print("... " if parts else "> ", end="", file=self.stdout, flush=True)
-            line = self.stdin.readline()
+            if interactive:
+                try:
+                    line = input("... " if parts else "> ") + "\n"
+                except EOFError:
+                    line = ""
+            else:
+                line = self.stdin.readline()
             if line == "":
                 return "\n".join(parts) if parts else None
             line = line.rstrip("\r\n")

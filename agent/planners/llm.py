@@ -312,7 +312,9 @@ class LLMPlanner:
                            for c in prof["columns"]]
         prof["findings"] = {k: {"value": v.get("value"), "summary": v.get("summary")} for k, v in prof["findings"].items()}
         prompt = render_prompt("plan", question=request.question or "", variables=variables, profile=prof,
-                               rows=self._rows(), baseline={"algorithm": baseline.algorithm, "params": baseline.params},
+                               rows=self._rows(), algorithms=[{k: v for k, v in a.describe().items() if k != "name"}
+                                                              | {"name": a.name} for a in algorithms().values()],
+                               baseline={"algorithm": baseline.algorithm, "params": baseline.params},
                                forced_algorithm=request.algorithm)
         try:
             run_agent(self.model, tools, system=render_prompt("system"), prompt=prompt, cfg=self.cfg,
@@ -332,6 +334,8 @@ class LLMPlanner:
         dtype = profile.value("data_type")
         if dtype and dtype not in spec.data_types and not (dtype == "mixed" and "continuous" in spec.data_types):
             raise InputError(f"algorithm '{spec.name}' does not handle {dtype} data (it takes {', '.join(spec.data_types)})")
+        if spec.time_series and not profile.value("time_series"):
+            raise InputError(f"algorithm '{spec.name}' is for time series; these rows are not ordered in time")
         if spec.max_p is not None and len(profile.variables) > spec.max_p:
             raise InputError(f"algorithm '{spec.name}' is impractical beyond {spec.max_p} variables")
         clean: dict[str, Any] = {}
