@@ -198,12 +198,12 @@ def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg
               transcript: Transcript, counters: Counters | None = None) -> list[Any]:
     """Run one bounded ReAct episode; return its messages or raise :class:`LLMFailure`."""
     from langchain.agents import create_agent
-    from langchain_core.messages import HumanMessage
+    from langchain_core.messages import HumanMessage, SystemMessage
 
     counters = counters or Counters(cfg)
     agent = create_agent(model, list(tools), system_prompt=system, middleware=[_guard(counters)])
     first = HumanMessage(prompt)
-    counters.messages.append(first)
+    counters.messages.extend([SystemMessage(system), first])
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -231,7 +231,7 @@ def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg
             raise err
         raise LLMFailure(_describe(err)) from err
     messages = list(box["state"]["messages"])
-    transcript.add(stage, messages, seconds=seconds, tokens=counters.tokens, outcome="finished")
+    transcript.add(stage, [SystemMessage(system), *messages], seconds=seconds, tokens=counters.tokens, outcome="finished")
     return messages
 
 

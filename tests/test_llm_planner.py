@@ -66,6 +66,16 @@ def test_valid_proposals_become_the_plan_with_llm_decisions(tmp_path):
     assert p.transcript.stages[0]["stage"] == "plan" and p.transcript.stages[0]["outcome"] == "finished"
 
 
+def test_the_users_algorithm_wins_and_foreign_params_are_dropped(tmp_path):
+    prep = prepared_for(chain_data(tmp_path))
+    script = [ai(("propose_plan", {"algorithm": "direct_lingam", "params": {"measure": "kernel"}, "reason": "r"})),
+              ai(text="ok")]
+    p, _ = planner_with(script, prep)
+    plan = p.plan_discovery(prep.profile, Request(algorithm="pc"))
+    assert plan.algorithm == "pc" and "measure" not in plan.params and plan.params["alpha"] == 0.05
+    assert next(d for d in plan.decisions if d.step == "discovery.algorithm").reason == "chosen by the user"
+
+
 @pytest.mark.parametrize("bad_params,why", [
     ({"algorithm": "magic", "reason": "r"}, "Unknown algorithm"),
     ({"algorithm": "pc", "params": {"alpha": 2.0}, "reason": "r"}, "alpha"),

@@ -246,7 +246,10 @@ class LLMPlanner:
             return self._fallback_plan(baseline, reason)
         algo, params, why = proposal
         if request.algorithm:
-            algo = get_algorithm(request.algorithm).name  # the user's choice wins over the model's
+            forced = get_algorithm(request.algorithm).name  # the user's choice wins over the model's
+            if forced != algo:
+                params, why = {}, f"{why} (the model's parameters were for {algo}, not the forced {forced})"
+            algo = forced
         base = baseline if algo == baseline.algorithm else rules.plan_discovery(
             profile, Request(algorithm=algo, params=dict(request.params), bootstrap=request.bootstrap))
         decisions: list[Decision] = []
