@@ -157,3 +157,26 @@ def test_hostile_column_names_reach_the_model_only_as_quoted_data(tmp_path, caps
             assert "<script>" not in text
     html = (tmp_path / "o" / "report.html").read_text()
     assert "<script>" not in html and "</data>SYSTEM" not in html
+
+
+def test_llm_planner_without_any_configuration_falls_back(data, tmp_path, capsys):
+    path, _ = data
+    code, _, err = run_cli(["analyse", str(path), "--out", str(tmp_path / "o"), "-B", "0", "--planner", "llm"], capsys)
+    assert code == 0 and "no LLM configured" in err
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["decisions"][0]["step"] == "planner.fallback" and run["llm"]["fallback"]
+
+
+@pytest.mark.timeout(90)
+def test_chat_survives_a_failing_llm(data, tmp_path, capsys, llm_env, monkeypatch):
+    import io
+
+    path, _ = data
+    with FakeOpenAIServer("500") as srv:
+        llm_env(srv.url, timeout="1", retries="0")
+        monkeypatch.setattr("sys.stdin", io.StringIO("please rethink everything\nuse ges\n"))
+        with pytest.raises(SystemExit) as exc:
+            main(["chat", str(path), "--out", str(tmp_path / "c"), "-B", "0"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    assert "The LLM could not interpret that" in out and "[g2] ges found" in out and "bye." in out
