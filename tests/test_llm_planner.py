@@ -159,6 +159,27 @@ def test_failure_falls_back_to_rules_with_notice(tmp_path):
     assert p.review_graph(CausalGraph(["A", "B"], [Edge("A", "B", "undirected", 0.1)]), None)[1] == []
 
 
+def test_a_fallback_discards_every_llm_proposal(tmp_path):
+    prep = prepared_for(chain_data(tmp_path))
+    script = [ai(("propose_effect", {"treatment": "A", "outcome": "C", "reason": "r"}),
+                 ("propose_background", {"forbidden": [{"source": "C", "target": "A"}], "reason": "r"})),
+              ai(text="I will not propose a plan.")]
+    p, notices = planner_with(script, prep)
+    plan = p.plan_discovery(prep.profile, Request())
+    assert plan.decisions[0].step == "planner.fallback" and "no valid plan" in plan.decisions[0].reason
+    assert p.effect is None and p.background is None and all(d.by != "llm" for d in plan.decisions)
+
+
+def test_ges_score_chosen_by_the_llm_is_one_decision(tmp_path):
+    prep = prepared_for(chain_data(tmp_path))
+    script = [ai(("propose_plan", {"algorithm": "ges", "params": {"score_func": "local_score_BIC"}, "reason": "score"})),
+              ai(text="ok")]
+    p, _ = planner_with(script, prep)
+    plan = p.plan_discovery(prep.profile, Request())
+    steps = [d.step for d in plan.decisions]
+    assert plan.algorithm == "ges" and steps.count("discovery.score") == 1 and "discovery.score_func" not in steps
+
+
 def test_endless_tool_loop_hits_the_step_limit(tmp_path):
     prep = prepared_for(chain_data(tmp_path))
     script = [ai(("list_algorithms", {}))] * 50

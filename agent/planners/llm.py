@@ -254,7 +254,7 @@ class LLMPlanner:
             profile, Request(algorithm=algo, params=dict(request.params), bootstrap=request.bootstrap))
         decisions: list[Decision] = []
         for d in base.decisions:
-            key = d.step.split(".", 1)[-1]
+            key = {"score": "score_func"}.get(d.step.split(".", 1)[-1], d.step.split(".", 1)[-1])
             if d.step == "discovery.algorithm" and not request.algorithm:
                 decisions.append(Decision(d.step, algo, f"LLM: {why}", {"rules_choice": baseline.algorithm}, by="llm"))
             elif key in params and key not in request.params:
@@ -262,14 +262,18 @@ class LLMPlanner:
             else:
                 decisions.append(d)
         final = {**base.params, **{k: v for k, v in params.items() if k not in request.params}}
+        recorded = {d.step.split(".", 1)[-1] for d in decisions} | ({"score_func"} if "discovery.score" in
+                                                                      {d.step for d in decisions} else set())
         for k, v in params.items():
-            if k not in base.params and k not in request.params:
+            if k not in recorded and k not in request.params:
                 decisions.append(Decision(f"discovery.{k}", v, f"LLM: {why}", {}, by="llm"))
         decisions.extend(self.extra_decisions)
         self.extra_decisions = []
         return DiscoveryPlan(algorithm=algo, params=final, bootstrap=base.bootstrap, decisions=decisions)
 
     def _fallback_plan(self, baseline: DiscoveryPlan, reason: str) -> DiscoveryPlan:
+        # all or nothing: knowledge or an effect pair proposed before the failure is not used either
+        self.effect, self.background, self.extra_decisions = None, None, []
         decisions = [Decision("planner.fallback", "rules",
                               f"the LLM planner did not finish ({reason}); the rules planner decided instead",
                               {"llm_errors": list(self._last_errors)}, by="rules"), *baseline.decisions]
