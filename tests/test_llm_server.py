@@ -74,7 +74,7 @@ def test_analyse_with_the_llm_planner_end_to_end(data, tmp_path, capsys, llm_env
     assert [s["stage"] for s in transcript["stages"]][0] == "plan" and transcript["fallback"] is None
     assert "test-key" not in (out / "transcript.json").read_text()
     md, html = (out / "report.md").read_text(), (out / "report.html").read_text()
-    assert "Narrative (written by the LLM)" in md and "<script>" not in html and "&lt;script&gt;" in html
+    assert "Narrative (written by the LLM;" in md and "<script>" not in html and "&lt;script&gt;" in html
 
 
 FAULTS = ["timeout", "500", "bad_body", "bad_args", "unknown_tool", "wrong_args", "bad_plan", "loop"]
