@@ -45,7 +45,8 @@ class LLMConfig:
     api_key: str | None = None
     timeout_s: float = 60.0  # one HTTP request
     max_retries: int = 2  # retries of one request on timeouts, 429 and 5xx (exponential backoff)
-    budget_s: float = 240.0  # one agent run (planning, review, ...) in all
+    budget_s: float = 240.0  # one agent run (planning, review, narrative, a chat turn) in all
+    run_budget_s: float = 600.0  # all LLM stages of one analysis together
     max_steps: int = 12  # model calls in one agent run
     max_tool_errors: int = 3  # malformed or rejected tool calls fed back before giving up
     max_tokens: int = 1500  # per completion
@@ -64,6 +65,7 @@ class LLMConfig:
             timeout_s=_env_float("CAUSALPILOT_LLM_TIMEOUT", cls.timeout_s),
             max_retries=int(_env_float("CAUSALPILOT_LLM_RETRIES", cls.max_retries)),
             budget_s=_env_float("CAUSALPILOT_LLM_BUDGET", cls.budget_s),
+            run_budget_s=_env_float("CAUSALPILOT_LLM_RUN_BUDGET", cls.run_budget_s),
             max_steps=int(_env_float("CAUSALPILOT_LLM_MAX_STEPS", cls.max_steps)),
         )
         for k, v in overrides.items():
@@ -76,7 +78,8 @@ class LLMConfig:
     def public(self) -> dict[str, Any]:
         """The configuration as recorded in run.json (never the key)."""
         return {"model": self.model, "base_url": self.base_url, "timeout_s": self.timeout_s,
-                "max_retries": self.max_retries, "budget_s": self.budget_s, "max_steps": self.max_steps,
+                "max_retries": self.max_retries, "budget_s": self.budget_s, "run_budget_s": self.run_budget_s,
+                "max_steps": self.max_steps,
                 "max_tool_errors": self.max_tool_errors, "max_tokens": self.max_tokens,
                 "token_budget": self.token_budget, "share_data": self.share_data}
 
@@ -125,13 +128,15 @@ def message_to_dict(m: Any) -> dict[str, Any]:
 class Counters:
     """Shared between the guard middleware and the tools: steps, tokens, errors, cancellation."""
 
-    def __init__(self, cfg: LLMConfig):
+    def __init__(self, cfg: LLMConfig, run_deadline: float | None = None):
         self.cfg = cfg
         self.steps = 0
         self.tokens = 0
         self.errors = 0
         self.error_log: list[str] = []
         self.deadline = time.monotonic() + cfg.budget_s
+        if run_deadline is not None:  # the analysis' overall LLM budget may end this stage sooner
+            self.deadline = min(self.deadline, run_deadline)
         self.cancelled = threading.Event()
         self.messages: list[Any] = []  # live copy, so a timed-out run still leaves a transcript
 
@@ -154,7 +159,7 @@ def _guard(counters: Counters):
                 if counters.cancelled.is_set():
                     raise LLMFailure("cancelled")
                 if time.monotonic() > counters.deadline:
-                    raise LLMFailure(f"time budget of {counters.cfg.budget_s:g} s spent")
+                    raise LLMFailure("time budget spent (CAUSALPILOT_LLM_BUDGET / CAUSALPILOT_LLM_RUN_BUDGET)")
                 counters.steps += 1
                 if counters.steps > counters.cfg.max_steps:
                     raise LLMFailure(f"step limit reached ({counters.cfg.max_steps} model calls): "
@@ -220,7 +225,7 @@ def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg
     seconds = time.monotonic() - t0
     if worker.is_alive():
         counters.cancelled.set()  # the abandoned thread's tools refuse to act from now on
-        err: BaseException | None = LLMFailure(f"time budget of {cfg.budget_s:g} s spent waiting for the model")
+        err: BaseException | None = LLMFailure(f"time budget spent waiting for the model ({seconds:.0f} s)")
     else:
         err = box.get("error")
     if err is not None:
@@ -252,7 +257,8 @@ def final_text(messages: Sequence[Any]) -> str:
     return ""
 
 
-def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage: str, transcript: Transcript) -> str:
+def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage: str, transcript: Transcript,
+                    run_deadline: float | None = None) -> str:
     """One plain completion within the time budget (used for the structured narrative)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -268,7 +274,10 @@ def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage:
     t0 = time.monotonic()
     worker = threading.Thread(target=work, name=f"llm-{stage}", daemon=True)
     worker.start()
-    worker.join(timeout=cfg.budget_s + 2.0)
+    wait = cfg.budget_s if run_deadline is None else min(cfg.budget_s, run_deadline - time.monotonic())
+    if wait <= 0:
+        raise LLMFailure("time budget spent (CAUSALPILOT_LLM_RUN_BUDGET)")
+    worker.join(timeout=wait + 2.0)
     seconds = time.monotonic() - t0
     if worker.is_alive():
         transcript.add(stage, msgs, seconds=seconds, outcome="failed: time budget spent")

@@ -268,3 +268,12 @@ def test_no_llm_output_reaches_eval_exec_or_a_shell():
                 fn = node.func
                 name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
                 assert name not in banned, f"{f}: call to {name}"
+
+
+def test_the_run_budget_bounds_every_later_stage(tmp_path):
+    prep = prepared_for(chain_data(tmp_path))
+    script = [ai(("propose_plan", {"algorithm": "pc", "reason": "r"})), ai(text="ok")]
+    p, notices = planner_with(script, prep, run_budget_s=0.0)
+    plan = p.plan_discovery(prep.profile, Request())
+    assert plan.decisions[0].step == "planner.fallback" and "time budget" in plan.decisions[0].reason
+    assert p._model.calls == []  # not a single call once the budget is spent

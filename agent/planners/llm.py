@@ -154,6 +154,7 @@ class LLMPlanner:
         self.effect: tuple[str, str] | None = None
         self.extra_decisions: list[Decision] = []
         self._last_errors: list[str] = []
+        self._run_deadline: float | None = None  # set at the first LLM stage of the analysis
         self._notice = notice or (lambda msg: print(f"causalpilot: notice: {msg}", file=sys.stderr, flush=True))
 
     # ------------------------------------------------------------------ plumbing
@@ -182,6 +183,13 @@ class LLMPlanner:
         head = self.prepared.frame.head(k)
         return [{c: (round(float(v), 4) if isinstance(v, (int, float, np.floating, np.integer)) else str(v))
                  for c, v in row.items()} for row in head.to_dict(orient="records")]
+
+    def _counters(self) -> Counters:
+        import time
+
+        if self._run_deadline is None:
+            self._run_deadline = time.monotonic() + self.cfg.run_budget_s
+        return Counters(self.cfg, self._run_deadline)
 
     def _fail(self, stage: str, reason: str) -> None:
         reason = " ".join(reason.split())[:300]
@@ -280,7 +288,7 @@ class LLMPlanner:
         return DiscoveryPlan(baseline.algorithm, baseline.params, baseline.bootstrap, decisions, baseline.portfolio)
 
     def _ask_plan(self, profile: Profile, request: Request, baseline: DiscoveryPlan):
-        counters = Counters(self.cfg)
+        counters = self._counters()
         state: dict[str, Any] = {}
         variables = list(profile.variables)
 
@@ -434,7 +442,7 @@ class LLMPlanner:
         uncertain = [e for e in graph.edges if e.confidence is not None and e.confidence < UNSTABLE_BELOW and not e.lag]
         if not uncertain or self.fallback_reason is not None or self.prepared is None:
             return graph, []
-        counters = Counters(self.cfg)
+        counters = self._counters()
         flags: dict[frozenset, tuple[str, str, str, str]] = {}
 
         def flag_edge(source: str, target: str, action: str, reason: str) -> str:
@@ -495,7 +503,8 @@ class LLMPlanner:
             return None
         prompt = render_prompt("narrative", question=question or "", facts=facts)
         try:
-            text = call_model_text(self.model, render_prompt("system"), prompt, self.cfg, "narrative", self.transcript)
+            text = call_model_text(self.model, render_prompt("system"), prompt, self.cfg, "narrative", self.transcript,
+                                   self._counters().deadline)
             return parse_narrative(text)
         except (LLMFailure, ValueError, ValidationError) as exc:
             self._notice(f"the LLM narrative was not usable ({str(exc).splitlines()[0][:200]}); the report has none.")
