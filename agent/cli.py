@@ -58,6 +58,7 @@ TIME_SERIES = typer.Option(False, "--time-series", help="Treat rows as consecuti
 DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the domain/regime of each row.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
 BOOTSTRAP = typer.Option(None, "--bootstrap", "-B", help="Bootstrap resamples for edge confidence (0 = none).")
+SHARE_DATA = typer.Option(False, "--share-data", help="Let the LLM see up to 50 data rows (default: profile + 5 rows).")
 
 
 def default_planner() -> str:
@@ -97,6 +98,7 @@ def analyse(
     quiet: bool = QUIET,
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
+    share_data: bool = SHARE_DATA,
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from agent.loop import AnalysisOptions, run_analysis
@@ -105,7 +107,7 @@ def analyse(
         data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
         time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet,
-        memory_path=memory, command="analyse"))
+        memory_path=memory, command="analyse", share_data=share_data))
     _finish(result, quiet)
 
 
@@ -147,6 +149,27 @@ def discover(
                         command="discover"),
         planner=FixedPlanner())
     _finish(result, quiet)
+
+
+@app.command("chat")
+def chat(
+    data: Optional[str] = typer.Argument(None, help="CSV, TSV or Parquet file (or `load FILE` in the session)."),
+    out: Optional[str] = OUT,
+    seed: int = SEED,
+    planner: Optional[str] = typer.Option(None, "--planner", help="rules | llm (default: llm if configured, else rules)."),
+    bootstrap: Optional[int] = BOOTSTRAP,
+    memory: Optional[str] = MEMORY,
+    share_data: bool = SHARE_DATA,
+    debug: bool = DEBUG,
+) -> None:
+    """Terminal chat session over the same tools; refine the analysis in plain words (/help inside)."""
+    from agent.chat import ChatSession
+
+    name = planner or default_planner()
+    if name not in ("rules", "llm"):
+        raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
+    ChatSession(data, out=out, seed=seed, planner=name, bootstrap=_check_bootstrap(bootstrap), memory_path=memory,
+                share_data=share_data).run()
 
 
 @app.command("algorithms")

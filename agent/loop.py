@@ -53,6 +53,7 @@ class AnalysisOptions:
     quiet: bool = False
     memory_path: str | None = None
     command: str = "analyse"
+    share_data: bool = False  # let the LLM see more than 5 rows of data
 
 
 @dataclass
@@ -104,6 +105,10 @@ def get_planner(name: str) -> Planner:
         from agent.planners.rules import RulesPlanner
 
         return RulesPlanner()
+    if name == "llm":
+        from agent.planners.llm import LLMPlanner
+
+        return LLMPlanner()
     raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
 
 
@@ -162,6 +167,10 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
 
     planner = planner or get_planner(opts.planner)
+    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
+    if llm is not None:
+        llm.cfg.share_data = llm.cfg.share_data or opts.share_data
+        llm.bind(prepared)
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
     with timer.step("plan"):
@@ -171,10 +180,18 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         decisions.append(Decision("discovery.background", background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
                                   "enforced on the final graph", {}, by="user"))
+    if llm is not None:
+        background = llm.merged_background(background)
+        if llm.effect and not (opts.treatment or opts.outcome):
+            opts.treatment, opts.outcome = llm.effect
     say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
 
     with timer.step("discover"):
         graph, boot, bg_notes = discover(prepared, plan, opts.seed, background, opts.n_jobs)
+    if llm is not None:
+        with timer.step("review"):
+            graph, review = llm.review_graph(graph, opts.question, background)
+        decisions.extend(review)
     say(f"[4/5] discovered {len(graph.edges)} edges")
 
     effects: list[dict] = []
@@ -196,6 +213,13 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
                             data_name=Path(opts.data).name, data_sha256=ds.sha256, question=opts.question,
                             profile=profile.to_dict(), graph=graph, effects=effects, decisions=decision_dicts,
                             background_notes=bg_notes, graph_png=png)
+        ctx["narrative"] = None
+        if llm is not None:
+            from agent.planners.llm import narrative_facts
+
+            story = llm.narrative(opts.question, narrative_facts(ctx, effects))
+            ctx["narrative"] = story.model_dump() if story else None
+            write_json(out, "transcript.json", llm.transcript_dict())
         md, html = render(ctx)
         write_json(out, "graph.json", graph.to_dict())
         write_json(out, "effects.json", effects)
@@ -221,7 +245,9 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         "effects": effects,
         "timings": timer.timings,
         "libraries": library_versions(),
-        "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"],
+        **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason}} if llm is not None else {}),
+        "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
+        + (["transcript.json"] if llm is not None else []),
     }
     write_json(out, "run.json", run_info)
     _remember(opts, run_id, out, ds, run_info, graph, effects, say)

@@ -1,0 +1,406 @@
+"""`causalpilot chat [DATA]`: a terminal session that refines an analysis turn by turn.
+
+Every turn is either a slash command (/help, /graph, /effects, /report, /save, /quit, ...), a
+sentence of a small deterministic grammar that works without any LLM (``use fci``, ``forbid A -> B``,
+``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``, ``load FILE``),
+or free text, which the LLM (when configured) translates into the same actions through validated
+tool calls. Each change reruns the analysis and keeps the new graph under a name (g1, g2, ...) in
+the memory store (``RUN/graph/<name>``), so graphs can be compared.
+
+It never blocks forever: end of input (Ctrl-D, or the end of a piped script) and /quit end the
+session cleanly, and it reads plain lines, so it works the same with a terminal or a script.
+A line ending in a backslash continues on the next line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from tools.errors import InputError
+from tools.graph import CausalGraph
+
+HELP = """Commands:
+  /help                 this help
+  /graph [NAME]         the current graph (or a kept one), edge by edge
+  /graphs               the graphs kept in this session
+  /effects              the estimated effects
+  /report               where the report is, and its summary
+  /save [NAME]          keep the current graph under NAME and write chat_history.json
+  /history              the turns so far
+  /quit                 end the session (Ctrl-D too)
+Requests (work without an LLM):
+  load FILE             analyse a data file
+  use ALGORITHM         e.g. use fci   (see `causalpilot algorithms`)
+  forbid A -> B         rule out the edge A -> B;  forbid edges into A / out of A
+  require A -> B        insist on the edge A -> B
+  effect of X on Y      estimate the causal effect of X on Y
+  compare G1 G2         the edge differences between two kept graphs
+  rerun                 run the analysis again with the current settings
+With an LLM configured, plain sentences ("what is the effect of smoking on cancer?") work too.
+End a line with \\ to continue it on the next line."""
+
+
+@dataclass
+class Settings:
+    """What the user has asked for so far; every rerun starts from these."""
+
+    algorithm: str | None = None
+    forbidden: list[tuple[str, str]] = field(default_factory=list)
+    required: list[tuple[str, str]] = field(default_factory=list)
+    treatment: str | None = None
+    outcome: str | None = None
+
+
+def graph_diff(a: CausalGraph, b: CausalGraph) -> dict[str, list[str]]:
+    """Edges only in a, only in b, and pairs present in both with a different type or direction."""
+    ea = {e.pair(): e for e in a.edges}
+    eb = {e.pair(): e for e in b.edges}
+    changed = []
+    for p in sorted(set(ea) & set(eb), key=lambda p: sorted(map(str, p))):
+        x, y = ea[p], eb[p]
+        if (x.source, x.target, x.type) != (y.source, y.target, y.type):
+            changed.append(f"{x.describe()}  =>  {y.describe()}")
+    return {"only_in_first": sorted(ea[p].describe() for p in set(ea) - set(eb)),
+            "only_in_second": sorted(eb[p].describe() for p in set(eb) - set(ea)),
+            "changed": changed}
+
+
+def _pair(text: str) -> tuple[str, str] | None:
+    m = re.fullmatch(r"\s*(.+?)\s*(?:->|-->|→)\s*(.+?)\s*", text)
+    return (m.group(1), m.group(2)) if m else None
+
+
+class ChatSession:
+    def __init__(self, data: str | None = None, *, out: str | None = None, seed: int = 0, planner: str = "rules",
+                 bootstrap: int | None = None, memory_path: str | None = None, share_data: bool = False,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 llm_model: Any = None, planner_factory: Callable[[], Any] | None = None):
+        self.data = data
+        self.seed, self.planner_name, self.bootstrap = seed, planner, bootstrap
+        self.memory_path, self.share_data = memory_path, share_data
+        self.stdin, self.stdout, self.stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+        self.llm_model = llm_model  # injected in tests; else built from the environment when needed
+        self.planner_factory = planner_factory
+        self.out = Path(out) if out else None
+        self.settings = Settings()
+        self.graphs: dict[str, CausalGraph] = {}
+        self.result: Any = None
+        self.current: str | None = None
+        self.session_key: str | None = None
+        self.history: list[dict[str, str]] = []
+        self.transcripts: list[dict] = []
+
+    # ------------------------------------------------------------------ I/O
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def read_message(self) -> str | None:
+        """One message (lines joined across trailing backslashes); None at end of input."""
+        parts: list[str] = []
+        interactive = self.stdin is sys.stdin and self.stdin.isatty()
+        if interactive:
+            try:
+                import readline  # noqa: F401  (arrow-key line editing and history for input())
+            except ImportError:
+                pass
+        while True:
+            if interactive:
+                try:
+                    line = input("... " if parts else "> ") + "\n"
+                except EOFError:
+                    line = ""
+            else:
+                line = self.stdin.readline()
+            if line == "":
+                return "\n".join(parts) if parts else None
+            line = line.rstrip("\r\n")
+            if line.endswith("\\"):
+                parts.append(line[:-1])
+                continue
+            parts.append(line)
+            return "\n".join(parts)
+
+    def run(self) -> int:
+        self.say("causalpilot chat: type /help for commands, /quit or Ctrl-D to leave.")
+        if self.data:
+            self.say(self.safe(self.analyse))
+        while True:
+            try:
+                msg = self.read_message()
+            except KeyboardInterrupt:
+                self.say("")
+                break
+            if msg is None:
+                break
+            msg = msg.strip()
+            if not msg:
+                continue
+            self.history.append({"role": "user", "text": msg})
+            if msg.lower() in ("/quit", "/exit", "quit", "exit"):
+                break
+            reply = self.safe(lambda: self.handle(msg))
+            self.history.append({"role": "assistant", "text": reply})
+            self.say(reply)
+        self._write_history()
+        self.say("bye.")
+        return 0
+
+    def safe(self, fn: Callable[[], str]) -> str:
+        """Run one turn; a bad request is answered, never fatal to the session."""
+        try:
+            return fn()
+        except InputError as exc:
+            return f"error: {exc}"
+        except Exception as exc:  # keep the session alive; say what happened
+            return f"internal error: {type(exc).__name__}: {exc}"
+
+    # ------------------------------------------------------------------ turns
+    def handle(self, msg: str) -> str:
+        if msg.startswith("/"):
+            return self.command(msg)
+        reply = self.grammar(msg)
+        if reply is not None:
+            return reply
+        if self.planner_name == "llm":
+            return self.ask_llm(msg)
+        return ("I did not understand that. Without an LLM I follow a small set of requests "
+                "(e.g. 'use fci', 'forbid A -> B', 'effect of X on Y'); type /help.")
+
+    def command(self, msg: str) -> str:
+        name, _, arg = msg[1:].partition(" ")
+        name, arg = name.lower(), arg.strip()
+        if name == "help":
+            return HELP
+        if name == "graphs":
+            return "\n".join(f"{'*' if n == self.current else ' '} {n}: {g.algorithm}, {len(g.edges)} edges"
+                             for n, g in self.graphs.items()) or "No graphs yet."
+        if name == "history":
+            return "\n".join(f"{h['role']}: {h['text']}" for h in self.history[:-1]) or "No history yet."
+        if name in ("graph", "effects", "report", "save") and self.result is None and not (name == "graph" and arg):
+            return "No analysis yet: load a data file first (load FILE)."
+        if name == "graph":
+            return self.show_graph(arg or self.current)
+        if name == "effects":
+            from reports.interpret import effect_sentence
+
+            if not self.result.effects:
+                return "No effects estimated yet; ask e.g. 'effect of X on Y'."
+            return "\n".join(effect_sentence(e) for e in self.result.effects)
+        if name == "report":
+            from reports.interpret import graph_summary
+
+            return f"{graph_summary(self.result.graph)}\nReport: {self.result.out / 'report.md'} (and report.html)"
+        if name == "save":
+            key = arg or self.current
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key or ""):
+                raise InputError(f"A graph name may hold letters, digits, '_', '.', '-' only; got '{arg}'.")
+            self.graphs[key] = self.result.graph
+            self._keep(key, self.result.graph)
+            path = self._write_history()
+            return f"Kept the current graph as '{key}'; history written to {path}."
+        raise InputError(f"Unknown command '/{name}'; type /help.")
+
+    def grammar(self, msg: str) -> str | None:
+        """The deterministic request grammar; None when the message is not one of its sentences."""
+        text = " ".join(msg.split()).rstrip("?.! ")  # continued lines and stray spaces read as one sentence
+        low = text.lower()
+        if m := re.fullmatch(r"load\s+(.+)", text, re.I):
+            self.data = m.group(1).strip()
+            self.settings = Settings()
+            return self.analyse()
+        if m := re.fullmatch(r"(?:please\s+)?use\s+([\w-]+)(?:\s+instead)?", text, re.I):
+            return self.apply([("use_algorithm", {"algorithm": m.group(1)})])
+        if m := re.fullmatch(r"forbid\s+(?:all\s+)?edges\s+(into|out of|from)\s+(.+)", text, re.I):
+            kind = "forbid_edges_into" if m.group(1).lower() == "into" else "forbid_edges_out_of"
+            return self.apply([(kind, {"column": m.group(2).strip()})])
+        if m := re.fullmatch(r"(forbid|require)\s+(?:the\s+)?(?:edge\s+)?(.+)", text, re.I):
+            pair = _pair(m.group(2))
+            if pair:
+                return self.apply([(f"{m.group(1).lower()}_edge", {"source": pair[0], "target": pair[1]})])
+        if m := re.fullmatch(r"(?:what\s+is\s+)?(?:the\s+)?(?:causal\s+)?effect\s+of\s+(.+?)\s+on\s+(.+)", text, re.I):
+            return self.apply([("estimate_effect", {"treatment": m.group(1), "outcome": m.group(2)})])
+        if m := re.fullmatch(r"compare\s+(\S+)\s+(?:with\s+|and\s+|to\s+)?(\S+)", text, re.I):
+            return self.apply([("compare_graphs", {"first": m.group(1), "second": m.group(2)})])
+        if low in ("rerun", "run", "run again"):
+            return self.analyse()
+        return None
+
+    # ------------------------------------------------------------------ actions
+    def columns(self) -> list[str]:
+        if self.result is None:
+            raise InputError("No analysis yet: load a data file first (load FILE).")
+        return list(self.result.run_info["profile"]["variables"])
+
+    def column(self, name: str) -> str:
+        cols = self.columns()
+        clean = name.strip().strip("'\"`")
+        for c in cols:
+            if c == clean:
+                return c
+        for c in cols:
+            if c.lower() == clean.lower():
+                return c
+        raise InputError(f"Column '{clean}' is not among the analysed variables ({', '.join(cols)}).")
+
+    def apply(self, actions: list[tuple[str, dict[str, Any]]]) -> str:
+        """Validate and apply actions (from the grammar or the LLM), then rerun once if anything changed."""
+        from tools.registry import get_algorithm
+
+        notes, rerun, out = [], False, []
+        s = self.settings
+        for kind, args in actions:
+            if kind == "use_algorithm":
+                s.algorithm = get_algorithm(str(args["algorithm"])).name
+                notes.append(f"using {s.algorithm}")
+                rerun = True
+            elif kind in ("forbid_edge", "require_edge"):
+                a, b = self.column(args["source"]), self.column(args["target"])
+                if a == b:
+                    raise InputError("An edge needs two different columns.")
+                if kind == "forbid_edge":
+                    s.required = [e for e in s.required if e != (a, b)]
+                    s.forbidden = sorted(set(s.forbidden) | {(a, b)})
+                    notes.append(f"forbidding {a} -> {b}")
+                else:
+                    s.forbidden = [e for e in s.forbidden if e != (a, b)]
+                    s.required = sorted(set(s.required) | {(a, b)})
+                    notes.append(f"requiring {a} -> {b}")
+                rerun = True
+            elif kind in ("forbid_edges_into", "forbid_edges_out_of"):
+                c = self.column(args["column"])
+                new = {(x, c) if kind == "forbid_edges_into" else (c, x) for x in self.columns() if x != c}
+                s.required = [e for e in s.required if e not in new]
+                s.forbidden = sorted(set(s.forbidden) | new)
+                notes.append(f"forbidding every edge {'into' if kind == 'forbid_edges_into' else 'out of'} {c}")
+                rerun = True
+            elif kind == "estimate_effect":
+                t, o = self.column(args["treatment"]), self.column(args["outcome"])
+                if t == o:
+                    raise InputError("Treatment and outcome must be different columns.")
+                s.treatment, s.outcome = t, o
+                notes.append(f"estimating the effect of {t} on {o}")
+                rerun = True
+            elif kind == "compare_graphs":
+                out.append(self.compare(str(args["first"]), str(args["second"])))
+            else:
+                raise InputError(f"Unknown action '{kind}'.")
+        if rerun:
+            head = "; ".join(notes)
+            out.insert(0, (head[:1].upper() + head[1:] + ".\n" if head else "") + self.analyse())
+        return "\n".join(out) or "Nothing to change."
+
+    def compare(self, first: str, second: str) -> str:
+        g1, g2 = self._graph(first), self._graph(second)
+        d = graph_diff(g1, g2)
+        lines = [f"{first} ({g1.algorithm}, {len(g1.edges)} edges) vs {second} ({g2.algorithm}, {len(g2.edges)} edges):"]
+        for label, key in ((f"only in {first}", "only_in_first"), (f"only in {second}", "only_in_second"),
+                           ("changed", "changed")):
+            lines.append(f"  {label}: " + ("; ".join(d[key]) if d[key] else "none"))
+        return "\n".join(lines)
+
+    def _graph(self, name: str) -> CausalGraph:
+        if name in self.graphs:
+            return self.graphs[name]
+        from memory.store import MemoryStore
+
+        with MemoryStore(self.memory_path) as store:  # also graphs of earlier sessions, by full key
+            item = store.get(name)
+        if item and item.get("kind") == "graph":
+            return CausalGraph.from_dict(item["payload"])
+        raise InputError(f"No graph named '{name}' (kept: {', '.join(self.graphs) or 'none'}).")
+
+    def show_graph(self, name: str | None) -> str:
+        from reports.interpret import graph_summary
+
+        g = self._graph(name) if name else self.result.graph
+        lines = [f"{name}: {graph_summary(g)}"]
+        for e in g.edges:
+            conf = "" if e.confidence is None else f"  (confidence {e.confidence:.2f})"
+            lines.append(f"  {e.describe()}{conf}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ running the analysis
+    def analyse(self) -> str:
+        from agent.loop import AnalysisOptions, get_planner, run_analysis
+        from agent.outputs import prepare_out_dir
+
+        if not self.data:
+            raise InputError("No data file: give one with `causalpilot chat DATA` or `load FILE`.")
+        if self.out is None:
+            from agent.loop import default_out
+
+            self.out = default_out("chat-" + Path(self.data).stem)
+        base = prepare_out_dir(self.out)
+        name = f"g{len(self.graphs) + 1}"
+        s = self.settings
+        bg_path = None
+        if s.forbidden or s.required:
+            bg_path = base / f"{name}-background.json"
+            bg_path.write_text(json.dumps({"forbidden": [list(e) for e in s.forbidden],
+                                           "required": [list(e) for e in s.required]}, indent=2), encoding="utf-8")
+        planner = self.planner_factory() if self.planner_factory else None
+        if planner is None and self.planner_name == "llm":
+            from agent.planners.llm import LLMPlanner
+
+            planner = LLMPlanner(model=self.llm_model, share_data=self.share_data)
+        planner = planner or get_planner(self.planner_name)
+        self.result = run_analysis(AnalysisOptions(
+            data=self.data, out=str(base / name), seed=self.seed, planner=self.planner_name, treatment=s.treatment,
+            outcome=s.outcome, background=str(bg_path) if bg_path else None, algorithm=s.algorithm,
+            bootstrap=self.bootstrap, quiet=True, memory_path=self.memory_path, command="chat",
+            share_data=self.share_data), planner=planner)
+        self.graphs[name] = self.result.graph
+        self.current = name
+        self.session_key = self.session_key or self.result.run_id
+        self._keep(name, self.result.graph)
+        from reports.interpret import effect_sentence, graph_summary
+
+        lines = [f"[{name}] {graph_summary(self.result.graph)}"]
+        lines += [effect_sentence(e) for e in self.result.effects]
+        lines.append(f"Kept as '{name}'; report in {self.result.out}.")
+        return "\n".join(lines)
+
+    def _keep(self, name: str, graph: CausalGraph) -> None:
+        """Store the graph as SESSION/graph/<name> in the memory (a failure is reported, not fatal)."""
+        from memory.store import MemoryStore
+
+        try:
+            with MemoryStore(self.memory_path) as store:
+                store.put_item(self.result.run_id, f"{self.session_key}/graph/{name}", "graph", graph.to_dict())
+        except Exception as exc:  # sqlite errors: the session goes on with its in-memory graphs
+            print(f"causalpilot: warning: graph '{name}' not saved to memory ({exc})", file=self.stderr)
+
+    def _write_history(self) -> Path | None:
+        if self.out is None or not self.out.exists():
+            return None
+        from agent.outputs import write_json
+
+        write_json(self.out, "chat_history.json", {
+            "data": self.data, "session": self.session_key, "history": self.history,
+            "graphs": {n: f"{self.session_key}/graph/{n}" for n in self.graphs},
+            "settings": {"algorithm": self.settings.algorithm, "forbidden": [list(e) for e in self.settings.forbidden],
+                         "required": [list(e) for e in self.settings.required],
+                         "treatment": self.settings.treatment, "outcome": self.settings.outcome},
+            "llm": self.transcripts})
+        return self.out / "chat_history.json"
+
+    # ------------------------------------------------------------------ the LLM path
+    def ask_llm(self, msg: str) -> str:
+        """Translate free text into the grammar's actions through validated tool calls; never executed."""
+        from agent.chat_llm import interpret
+
+        try:
+            actions, said, transcript = interpret(msg, self.columns() if self.result else [],
+                                                  list(self.graphs), model=self.llm_model)
+        except Exception as exc:  # LLMFailure and anything the client raises: answer, keep the session
+            return (f"The LLM could not interpret that ({' '.join(str(exc).split())[:200]}). "
+                    "Type /help for the requests I follow without it.")
+        self.transcripts.append(transcript)
+        if not actions:
+            return said or "Nothing to change."
+        return self.apply(actions) + (f"\n{said}" if said else "")

@@ -1,0 +1,197 @@
+"""Offline stand-ins for an LLM: a scripted langchain chat model and a local OpenAI-compatible server.
+
+The server speaks just enough of ``POST /v1/chat/completions`` for the real ``openai`` client (through
+langchain_openai) to run against it on 127.0.0.1. In mode ``script`` it plays a plausible planner:
+it reads the stage from the prompt and answers with tool calls, then a final answer. The other
+modes inject faults (timeouts, 429, 500, invalid bodies, malformed or endless tool calls).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Answers from a script: each entry is an AIMessage or a function of the messages returning one."""
+
+    script: list[Any]
+    calls: list[list[Any]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools, **kwargs):  # the agent binds tools; the script already knows them
+        return self
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.calls.append(list(messages))
+        if not self.script:
+            raise RuntimeError("script exhausted")
+        step = self.script.pop(0)
+        msg = step(messages) if callable(step) else step
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+
+def tool_call(name: str, args: dict, k: int = 0) -> dict:
+    return {"name": name, "args": args, "id": f"call_{name}_{k}", "type": "tool_call"}
+
+
+# ---------------------------------------------------------------------------- the HTTP server
+def _data_blocks(text: str) -> list[Any]:
+    out = []
+    for block in re.findall(r"<data>(.*?)</data>", text, flags=re.S):
+        try:
+            out.append(json.loads(block))
+        except json.JSONDecodeError:
+            out.append(block)
+    return out
+
+
+def scripted_reply(body: dict) -> dict:
+    """A plausible planner: stage read from the first user message; tools first, then a final answer."""
+    msgs = body["messages"]
+    user = next(m["content"] for m in msgs if m["role"] == "user")
+    def called(*names: str) -> bool:  # did the model already make one of these calls (not just any call)?
+        return any(tc["function"]["name"] in names for m in msgs if m["role"] == "assistant"
+                   for tc in m.get("tool_calls") or [])
+
+    if user.startswith("Task: plan"):
+        if called("propose_plan"):
+            return {"content": "Planned PC with a strict alpha."}
+        question, variables = _data_blocks(user)[:2]
+        return {"tool_calls": [
+            ("propose_effect", {"treatment": "X1", "outcome": "X3", "reason": "the question asks about X1 on X3"}),
+            ("propose_background", {"forbidden": [{"source": "X3", "target": "X1"}],
+                                    "reason": "X3 is measured after X1"}),
+            ("propose_plan", {"algorithm": "pc", "params": {"alpha": 0.01, "indep_test": "fisherz"},
+                              "reason": "linear Gaussian data; a strict alpha for n = 600"}),
+        ]}
+    if user.startswith("Task: review"):
+        if called("flag_edge"):
+            return {"content": "Reviewed."}
+        uncertain = _data_blocks(user)[2]
+        calls = [("flag_edge", {"source": e["source"], "target": e["target"], "action": "keep",
+                                "reason": "no domain reason to change it"}) for e in uncertain[:2]]
+        return {"tool_calls": calls} if calls else {"content": "Nothing to review."}
+    if user.startswith("Task: the user of a causal-analysis chat"):
+        if called("use_algorithm", "forbid_edges_into", "estimate_effect"):
+            return {"content": "Done."}
+        message = _data_blocks(user)[2].lower()
+        if "fci" in message:
+            return {"tool_calls": [("use_algorithm", {"algorithm": "fci"})]}
+        m = re.search(r"into (\w+)", message)
+        if m:
+            return {"tool_calls": [("forbid_edges_into", {"column": m.group(1).upper()})]}
+        m = re.search(r"effect of (\w+) on (\w+)", message)
+        if m:
+            return {"tool_calls": [("estimate_effect", {"treatment": m.group(1).upper(),
+                                                        "outcome": m.group(2).upper()})]}
+        return {"content": "No change."}
+    if "narrative" in user:
+        return {"content": json.dumps({"summary": "X1 affects X3 through X2. <script>alert(1)</script>",
+                                       "caveats": ["Assumes no hidden confounders."]})}
+    return {"content": "ok"}
+
+
+def completion(reply: dict, model: str = "fake-model") -> dict:
+    msg: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if reply.get("tool_calls"):
+        msg["tool_calls"] = [
+            {"id": f"call_{k}_{int(time.time() * 1e6) % 10**9}", "type": "function",
+             "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+            for k, (name, args) in enumerate(reply["tool_calls"])]
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": msg,
+                         "finish_reason": "tool_calls" if reply.get("tool_calls") else "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+
+
+class FakeOpenAIServer:
+    """``with FakeOpenAIServer(mode) as srv: os.environ['OPENAI_BASE_URL'] = srv.url``."""
+
+    def __init__(self, mode: str = "script", reply: Callable[[dict], dict] = scripted_reply, delay_s: float = 5.0):
+        self.mode, self.reply, self.delay_s = mode, reply, delay_s
+        self.requests: list[dict] = []
+        self.statuses: list[int] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(n) or b"{}")
+                with outer._lock:
+                    outer.requests.append(body)
+                    k = len(outer.requests)
+                status, payload, headers = outer.respond(body, k)
+                if status == -1:  # hang: longer than the client's timeout
+                    time.sleep(outer.delay_s)
+                    status, payload, headers = 200, completion({"content": "late"}), {}
+                with outer._lock:
+                    outer.statuses.append(status)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for h, v in headers.items():
+                        self.send_header(h, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def respond(self, body: dict, k: int) -> tuple[int, Any, dict]:
+        m = self.mode
+        if m == "script":
+            return 200, completion(self.reply(body)), {}
+        if m == "timeout":
+            return -1, None, {}
+        if m == "429_then_ok":
+            if k == 1:
+                return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"retry-after-ms": "50"}
+            return 200, completion(self.reply(body)), {}
+        if m == "500":
+            return 500, {"error": {"message": "internal", "type": "server_error"}}, {"retry-after-ms": "50"}
+        if m == "bad_body":
+            return 200, b"{this is not json", {}
+        if m == "bad_args":
+            return 200, completion({"tool_calls": [("propose_plan", '{"algorithm": "pc", ')]}), {}
+        if m == "unknown_tool":
+            return 200, completion({"tool_calls": [("run_shell", {"cmd": "rm -rf /"})]}), {}
+        if m == "wrong_args":
+            return 200, completion({"tool_calls": [("propose_plan", {"algo": 3})]}), {}
+        if m == "bad_plan":
+            return 200, completion({"tool_calls": [("propose_plan", {"algorithm": "magic", "reason": "x"})]}), {}
+        if m == "unknown_then_ok":  # one bad call, fed back; then the normal script
+            if k == 1:
+                return 200, completion({"tool_calls": [("run_shell", {"cmd": "ls"})]}), {}
+            return 200, completion(self.reply(body)), {}
+        if m == "loop":
+            return 200, completion({"tool_calls": [("list_algorithms", {})]}), {}
+        raise ValueError(m)
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()

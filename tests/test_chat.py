@@ -1,0 +1,127 @@
+"""The chat session with scripted input (stdin is not a TTY): grammar, commands, memory, LLM path."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from langchain_core.messages import AIMessage
+
+from agent.chat import ChatSession, graph_diff
+from llm_fakes import FakeOpenAIServer, ScriptedChatModel, tool_call
+from memory.store import MemoryStore
+from tools.graph import CausalGraph, Edge
+
+
+@pytest.fixture()
+def data(tmp_path):
+    """age -> smoking -> cancer, age -> cancer: a known graph with a known total effect of smoking (0.8)."""
+    rng = np.random.default_rng(5)
+    n = 600
+    age = rng.normal(size=n)
+    smoking = 0.8 * age + rng.normal(size=n)
+    cancer = 0.8 * smoking + 0.6 * age + rng.normal(size=n)
+    path = tmp_path / "health.csv"
+    pd.DataFrame({"age": age, "smoking": smoking, "cancer": cancer}).to_csv(path, index=False)
+    return path
+
+
+def session(data, tmp_path, script, **kw):
+    out = io.StringIO()
+    s = ChatSession(str(data), out=str(tmp_path / "chat"), bootstrap=0, stdin=io.StringIO(script), stdout=out,
+                    stderr=io.StringIO(), **kw)
+    assert s.run() == 0
+    return s, out.getvalue()
+
+
+def test_rules_grammar_session(data, tmp_path):
+    script = "\n".join([
+        "/help", "use FCI", "forbid edges into age", "effect of smoking on \\", "cancer?", "compare g1 g3",
+        "/graph", "/effects", "/save final", "what is the meaning of life", "use magic", "/nonsense",
+        "forbid age -> nowhere", "/quit", "use pc",  # after /quit nothing more is read
+    ]) + "\n"
+    s, text = session(data, tmp_path, script)
+    assert list(s.graphs) == ["g1", "g2", "g3", "g4", "final"]
+    assert s.graphs["g2"].algorithm == "fci" and s.graphs["g2"].graph_type == "PAG"
+    # forbidding edges into age: no arrowhead at age in g3
+    assert not any(e.target == "age" and e.type in ("directed", "partially_directed", "bidirected")
+                   for e in s.graphs["g3"].edges)
+    eff = s.result.effects[0]
+    assert (eff["treatment"], eff["outcome"]) == ("smoking", "cancer")
+    assert eff["ci_low"] - 0.1 < 0.8 < eff["ci_high"] + 0.1  # the known effect, adjusted for age
+    assert "vs g3" in text and "Unknown algorithm 'magic'" in text and "Unknown command '/nonsense'" in text
+    assert "Column 'nowhere' is not among the analysed variables" in text
+    assert "I did not understand that" in text and text.rstrip().endswith("bye.")
+    assert s.settings.algorithm == "fci"  # 'use pc' after /quit was never read
+    hist = json.loads((tmp_path / "chat" / "chat_history.json").read_text())
+    assert hist["history"][0]["text"] == "/help" and hist["graphs"]["final"].endswith("/graph/final")
+    with MemoryStore() as store:
+        item = store.get(f"{s.session_key}/graph/g2")
+    assert item["kind"] == "graph" and CausalGraph.from_dict(item["payload"]).algorithm == "fci"
+
+
+def test_end_of_input_ends_cleanly_without_data(tmp_path):
+    out = io.StringIO()
+    s = ChatSession(None, stdin=io.StringIO("/graph\nrerun\n/graphs\n"), stdout=out)
+    assert s.run() == 0
+    text = out.getvalue()
+    assert "No analysis yet" in text and "No data file" in text and "No graphs yet" in text and "bye." in text
+
+
+def test_graph_diff_names_every_difference():
+    nodes = ["a", "b", "c", "d"]
+    g1 = CausalGraph(nodes, [Edge("a", "b", "directed"), Edge("b", "c", "undirected"), Edge("c", "d", "directed")])
+    g2 = CausalGraph(nodes, [Edge("b", "a", "directed"), Edge("b", "c", "undirected"), Edge("a", "d", "directed")])
+    assert graph_diff(g1, g2) == {"only_in_first": ["c --> d"], "only_in_second": ["a --> d"],
+                                  "changed": ["a --> b  =>  b --> a"]}
+
+
+def test_free_text_goes_through_the_llm_as_validated_actions(data, tmp_path):
+    def ai(*calls, text=""):
+        return AIMessage(content=text, tool_calls=[tool_call(n, a, k) for k, (n, a) in enumerate(calls)])
+
+    # the planner stage of each analysis is given a model that fails -> rules fallback; the chat turns
+    # use the scripted model: one valid action, then a hallucinated column that is rejected and corrected
+    chat_model = ScriptedChatModel(script=[
+        ai(("forbid_edges_into", {"column": "age"})), ai(text="Forbidden."),
+        ai(("estimate_effect", {"treatment": "smoke", "outcome": "cancer"})),
+        ai(("estimate_effect", {"treatment": "smoking", "outcome": "cancer"})), ai(text="Estimating."),
+    ])
+    from agent.llm_runtime import LLMConfig
+    from agent.planners.llm import LLMPlanner
+
+    def failing_planner():
+        def down(_):
+            raise ConnectionError("no model for planning in this test")
+        return LLMPlanner(cfg=LLMConfig(), model=ScriptedChatModel(script=[down] * 3), notice=lambda m: None)
+
+    s = ChatSession(str(data), out=str(tmp_path / "c"), bootstrap=0, planner="llm", llm_model=chat_model,
+                    planner_factory=failing_planner, stdin=io.StringIO(
+                        "please make sure nothing points into age\nhow big is the effect of smoking on cancer\n"),
+                    stdout=io.StringIO())
+    assert s.run() == 0
+    assert s.settings.forbidden == sorted({("smoking", "age"), ("cancer", "age")})
+    assert (s.settings.treatment, s.settings.outcome) == ("smoking", "cancer")
+    assert list(s.graphs) == ["g1", "g2", "g3"] and s.result.effects
+    assert "'smoke' is not a column" in json.dumps(s.transcripts)
+
+
+@pytest.mark.timeout(120)
+def test_chat_cli_against_a_local_openai_server(data, tmp_path, monkeypatch, capsys):
+    """`causalpilot chat DATA` with piped input and the real openai client on 127.0.0.1."""
+    from agent.cli import main
+
+    with FakeOpenAIServer("script") as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
+        monkeypatch.setenv("CAUSALPILOT_LLM_TIMEOUT", "5")
+        monkeypatch.setattr("sys.stdin", io.StringIO("Could you use FCI instead?\n/graph\n"))
+        with pytest.raises(SystemExit) as exc:
+            main(["chat", str(data), "--out", str(tmp_path / "cli"), "-B", "0"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "Using fci." in text and "[g2] fci found" in text and "bye." in text
+    hist = json.loads((tmp_path / "cli" / "chat_history.json").read_text())
+    assert hist["settings"]["algorithm"] == "fci" and hist["llm"][0]["stages"][0]["stage"] == "chat"
