@@ -1,0 +1,230 @@
+"""PC-stable with Fisher-z, batched: the same skeleton, separating sets and CPDAG as causal-learn's PC.
+
+Why: causal-learn's stable PC runs every conditional-independence test one Python call at a time
+(and in stable mode it runs *all* conditioning sets of a depth, it does not stop at the first
+independence). The skeleton phase is where the time goes. Here, for each depth, every test that
+causal-learn would run is enumerated at once from the adjacencies at the start of the depth, the
+distinct tests are computed in stacks (:mod:`tools.ci.fisherz`, identical p-values), and the
+decisions are replayed in causal-learn's order so that the separating sets come out the same.
+
+Reproduced details of ``causallearn.utils.PCUtils.SkeletonDiscovery.skeleton_discovery`` (stable):
+- the depth loop runs while ``max_degree - 1 > depth`` and stops past ``max_k``;
+- a node x with fewer than ``depth - 1`` neighbours is skipped entirely (no sepset recorded);
+- for each ordered pair (x, y), x ascending, y over x's neighbours ascending, every S in
+  ``combinations(adj(x) minus y, depth)`` is tested; the recorded separating set is the union (a
+  Python set, filled in test order) of all S with p > alpha, appended to ``sepset[x, y]`` and
+  ``sepset[y, x]`` when (x, y) is in ``edge_removal`` at that moment, i.e. when x's own tests
+  removed it, background knowledge bans it, or y < x and y's tests removed it (then the appended
+  set may be empty);
+- an edge forbidden in both directions by background knowledge is removed (its tests still run).
+Orientation reuses causal-learn's own code (background-knowledge orientation, UCSepset, Meek) on a
+causal-learn ``CausalGraph`` carrying the fast skeleton and sepsets, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from tools.ci.fisherz import PValueCache, cache_for, correlation_matrix, fast_fisherz_cit, gpu_available
+
+
+@lru_cache(maxsize=256)
+def _positions(L: int, depth: int) -> np.ndarray:
+    """For each j < L, the combinations of size ``depth`` of range(L) without j: shape (L, c, depth)."""
+    combos = list(combinations(range(L - 1), depth))
+    comb = np.array(combos, dtype=np.int64).reshape(len(combos), depth)
+    j = np.arange(L)[:, None, None]
+    return comb[None, :, :] + (comb[None, :, :] >= j)
+
+
+@dataclass
+class SkeletonResult:
+    adjacency: np.ndarray  # bool p x p
+    sepset: np.ndarray  # object p x p, as causal-learn's cg.sepset
+    tests_run: int = 0  # tests causal-learn would have called (with repeats)
+    tests_computed: int = 0  # distinct tests actually computed (others from the cache)
+    depth_reached: int = -1
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _banned_pairs(p: int, nodes, background_knowledge) -> np.ndarray:
+    ban = np.zeros((p, p), dtype=bool)
+    if background_knowledge is None:
+        return ban
+    for x in range(p):
+        for y in range(x + 1, p):
+            if background_knowledge.is_forbidden(nodes[x], nodes[y]) and \
+                    background_knowledge.is_forbidden(nodes[y], nodes[x]):
+                ban[x, y] = ban[y, x] = True
+    return ban
+
+
+def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, background_knowledge=None,
+             nodes=None, cache: PValueCache | None = None, use_gpu: bool | None = None) -> SkeletonResult:
+    """Stable-PC skeleton with Fisher-z; identical to causal-learn's ``skeleton_discovery``.
+
+    ``nodes`` (causal-learn Node objects) are needed only with background knowledge.
+    """
+    assert 0 < alpha < 1
+    n, p = data.shape
+    cache = cache if cache is not None else cache_for(data)
+    use_gpu = gpu_available() if use_gpu is None else use_gpu
+    adj = ~np.eye(p, dtype=bool)
+    sepset = np.empty((p, p), object)
+    ban = _banned_pairs(p, nodes, background_knowledge)
+    result = SkeletonResult(adj, sepset)
+    before = cache.computed
+    depth = -1
+    while p > 0 and int(adj.sum(axis=1).max()) - 1 > depth:
+        depth += 1
+        if max_k is not None and depth > max_k:
+            break
+        neigh = [np.flatnonzero(adj[x]) for x in range(p)]
+        blocks = []  # per node x: (x, Nx, S_all (L, c, depth)) for the tests it runs
+        rows = []
+        for x in range(p):
+            Nx = neigh[x]
+            L = Nx.size
+            if L < depth - 1:
+                blocks.append(None)  # causal-learn skips x entirely
+                continue
+            if L == 0 or L - 1 < depth:
+                blocks.append((Nx, np.empty((L, 0, depth), dtype=np.int64)))
+                continue
+            S_all = Nx[_positions(L, depth)]  # (L, c, depth), each S sorted ascending
+            blocks.append((Nx, S_all))
+            c = S_all.shape[1]
+            lo = np.minimum(Nx, x)[:, None].repeat(c, axis=1)
+            hi = np.maximum(Nx, x)[:, None].repeat(c, axis=1)
+            rows.append(np.concatenate([lo[..., None], hi[..., None], S_all], axis=2).reshape(-1, depth + 2))
+        allrows = np.concatenate(rows) if rows else np.empty((0, depth + 2), dtype=np.int64)
+        pv = cache.pvalues(allrows, use_gpu=use_gpu, alpha=alpha)
+        indep_all = pv > alpha
+        result.tests_run += allrows.shape[0]
+
+        # replay causal-learn's order: decisions per ordered pair, then sepset appends
+        removed = np.zeros((p, p), dtype=bool)
+        own_sets: dict[tuple[int, int], tuple] = {}
+        offset = 0
+        for x in range(p):
+            blk = blocks[x]
+            if blk is None:
+                continue
+            Nx, S_all = blk
+            L, c = S_all.shape[0], S_all.shape[1]
+            ind = indep_all[offset:offset + L * c].reshape(L, c)
+            offset += L * c
+            for j in np.flatnonzero(ind.any(axis=1) | ban[x, Nx]):
+                sepsets = set()
+                for S in S_all[j][ind[j]]:
+                    for s in S:
+                        sepsets.add(s)
+                own_sets[(x, int(Nx[j]))] = tuple(sepsets)
+                removed[x, Nx[j]] = True
+        for x in range(p):
+            blk = blocks[x]
+            if blk is None:
+                continue
+            for y in blk[0]:
+                y = int(y)
+                if removed[x, y] or (y < x and removed[y, x]):
+                    value = own_sets.get((x, y), ())
+                    for a, b in ((x, y), (y, x)):
+                        if sepset[a, b] is None:
+                            sepset[a, b] = [value]
+                        else:
+                            sepset[a, b].append(value)
+        adj &= ~(removed | removed.T)
+        result.depth_reached = depth
+    result.tests_computed = cache.computed - before
+    return result
+
+
+def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: np.ndarray,
+                      graph: np.ndarray | None = None, dpath: np.ndarray | None = None):
+    """A causal-learn CausalGraph holding our skeleton (or final graph), sepsets and a fast test.
+
+    Built without ``CausalGraph.__init__``'s p^2/2 ``add_edge`` calls (seconds at p = 1000): the
+    attributes are those ``__init__`` sets, with the endpoint matrix written directly (the same as
+    removing undirected edges one by one, which leaves ``dpath`` alone).
+    """
+    from causallearn.graph.GeneralGraph import GeneralGraph
+    from causallearn.graph.GraphClass import CausalGraph as CLGraph
+    from causallearn.graph.GraphNode import GraphNode
+
+    p = res.adjacency.shape[0]
+    if node_names is None:
+        node_names = [f"X{i + 1}" for i in range(p)]
+    cg = CLGraph.__new__(CLGraph)
+    cg.G = GeneralGraph([GraphNode(name) for name in node_names])
+    if graph is None:
+        graph = np.where(res.adjacency, -1, 0)
+        np.fill_diagonal(graph, 0)
+    cg.G.graph = np.asarray(graph, dtype=int)
+    if dpath is not None:
+        cg.G.dpath = dpath
+    cg.test = None
+    cg.set_ind_test(fast_fisherz_cit(data))  # used only by uc_priority 3/4 and the maxP rules
+    cg.sepset = res.sepset
+    cg.definite_UC, cg.definite_non_UC, cg.redundant_nodes = [], [], []
+    cg.PC_elapsed = -1
+    import networkx as nx
+    cg.nx_graph, cg.nx_skel = nx.DiGraph(), nx.Graph()
+    cg.labels, cg.prt_m = {}, {}
+    return cg
+
+
+def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: int = 0, uc_priority: int = 2,
+       background_knowledge=None, node_names: list[str] | None = None, max_k: int | None = None,
+       use_gpu: bool | None = None, return_stats: bool = False):
+    """Drop-in for ``causallearn...PC.pc(data, alpha, 'fisherz', stable=True, ...)``: the same CausalGraph.
+
+    Only the stable variant is implemented (the non-stable one depends on test order by design).
+    """
+    from causallearn.utils.PCUtils import Meek, UCSepset
+    from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
+
+    if not stable:
+        raise ValueError("the fast PC engine implements the stable (order-independent) variant only")
+    data = np.asarray(data, dtype=float)
+    if np.isnan(data).any() or np.isinf(data).any():
+        raise ValueError("Input data contains NaN or Inf.")
+    p = data.shape[1]
+    if node_names is None:
+        node_names = [f"X{i + 1}" for i in range(p)]
+    nodes = None
+    if background_knowledge is not None:
+        from causallearn.graph.GraphNode import GraphNode
+        nodes = [GraphNode(name) for name in node_names]
+    res = skeleton(data, alpha, max_k=max_k, background_knowledge=background_knowledge, nodes=nodes,
+                   use_gpu=use_gpu)
+    if background_knowledge is None and uc_rule == 0 and uc_priority == 2:
+        from tools.discovery.fast_orient import orient_pc
+
+        graph, dpath = orient_pc(res.adjacency, res.sepset)
+        cg = _causallearn_graph(res, node_names, data, graph, dpath)
+        return (cg, res) if return_stats else cg
+    cg_1 = _causallearn_graph(res, node_names, data)
+    if background_knowledge is not None:
+        orient_by_background_knowledge(cg_1, background_knowledge)
+    bk = background_knowledge
+    if uc_rule == 0:
+        cg_2 = UCSepset.uc_sepset(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.uc_sepset(cg_1, background_knowledge=bk)
+        cg = Meek.meek(cg_2, background_knowledge=bk)
+    elif uc_rule == 1:
+        cg_2 = UCSepset.maxp(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.maxp(cg_1, background_knowledge=bk)
+        cg = Meek.meek(cg_2, background_knowledge=bk)
+    elif uc_rule == 2:
+        cg_2 = UCSepset.definite_maxp(cg_1, alpha, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.definite_maxp(cg_1, alpha, background_knowledge=bk)
+        cg = Meek.meek(Meek.definite_meek(cg_2, background_knowledge=bk), background_knowledge=bk)
+    else:
+        raise ValueError("uc_rule should be in [0, 1, 2]")
+    return (cg, res) if return_stats else cg
