@@ -141,3 +141,18 @@ def test_gpu_path_gives_identical_results():
     corr = fisherz.correlation_matrix(X)
     assert np.allclose(fisherz.batched_pvalues(corr, 2000, rows, use_gpu=True),
                        fisherz.batched_pvalues(corr, 2000, rows), rtol=1e-9, atol=1e-12)
+
+
+def test_cdnod_identical_to_causallearn():
+    from causallearn.search.ConstraintBased.CDNOD import cdnod
+
+    n = 900
+    c = np.repeat([0.0, 1.0, 2.0], n // 3)
+    X = _data(8, n, 2.5, seed=12)
+    X[:, 3] += 0.8 * c  # the domain shifts one mechanism
+    X[:, 5] *= 1 + 0.5 * c
+    with contextlib.redirect_stdout(io.StringIO()):
+        a = cdnod(X, c.reshape(-1, 1), 0.05, "fisherz", show_progress=False)
+    b = fast_pc.cdnod(X, c.reshape(-1, 1), 0.05)
+    _assert_same(a, b)
+    assert a.G.graph[8, 3] == -1 and a.G.graph[3, 8] == 1  # index -> X3 (the shifted mechanism)

@@ -129,10 +129,20 @@ def batched_pvalues(corr: np.ndarray, n: int, rows: np.ndarray, *, use_gpu: bool
     return out
 
 
-def _row_keys(rows: np.ndarray) -> np.ndarray:
-    """One comparable scalar (a void blob) per row, so rows can be sorted, deduplicated and searched."""
+def _row_keys(rows: np.ndarray, p: int) -> np.ndarray:
+    """One comparable scalar per row, so rows can be sorted, deduplicated and searched.
+
+    Rows are read as base-p numbers (int64) when that fits, else as raw bytes (void, slower to sort);
+    the choice depends only on (p, width), so keys stored in a cache stay comparable.
+    """
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    return rows.view(np.dtype((np.void, 8 * rows.shape[1]))).ravel()
+    w = rows.shape[1]
+    if w * np.log2(max(p, 2)) < 62:
+        keys = np.zeros(rows.shape[0], dtype=np.int64)
+        for col in range(w):
+            keys = keys * p + rows[:, col]
+        return keys
+    return rows.view(np.dtype((np.void, 8 * w))).ravel()
 
 
 class PValueCache:
@@ -149,7 +159,7 @@ class PValueCache:
         if rows.shape[0] == 0:
             return np.empty(0)
         w = rows.shape[1]
-        keys = _row_keys(rows)
+        keys = _row_keys(rows, self.corr.shape[0])
         ukeys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         upv = np.empty(ukeys.size)
         todo = np.ones(ukeys.size, dtype=bool)
@@ -200,7 +210,7 @@ def clear_caches() -> None:
 
 
 def _make_cit_class():
-    from causallearn.utils.cit import FisherZ, register_ci_test
+    from causallearn.utils.cit import NO_SPECIFIED_PARAMETERS_MSG, CIT_Base, FisherZ, register_ci_test
 
     class FastFisherZ(FisherZ):
         """A drop-in causal-learn CIT for Fisher-z with a cheaper per-call path and the same p-values.
@@ -211,8 +221,14 @@ def _make_cit_class():
         :func:`exact_pvalue`, i.e. causal-learn's. ``method`` stays 'fisherz' for code that checks it.
         """
 
-        def __init__(self, data, **kwargs):
-            super().__init__(data, **kwargs)
+        def __init__(self, data, correlation_matrix: np.ndarray | None = None, **kwargs):
+            if correlation_matrix is None:
+                super().__init__(data, **kwargs)
+            else:  # FisherZ.__init__ without recomputing the correlation matrix
+                CIT_Base.__init__(self, data, **kwargs)
+                self.check_cache_method_consistent("fisherz", NO_SPECIFIED_PARAMETERS_MSG)
+                self.assert_input_data_is_valid()
+                self.correlation_matrix = correlation_matrix
             self._fast_cache: dict = {}
 
         def __call__(self, X, Y, condition_set=None):
@@ -235,7 +251,7 @@ FAST_FISHERZ = "fast_fisherz"
 _CIT_CLASS = None
 
 
-def fast_fisherz_cit(data: np.ndarray | None = None):
+def fast_fisherz_cit(data: np.ndarray | None = None, correlation_matrix: np.ndarray | None = None):
     """The registered fast Fisher-z CIT class (or an instance on ``data``); registers it on first use.
 
     Use ``fci(X, independence_test_method=FAST_FISHERZ)`` or ``cdnod(..., indep_test=FAST_FISHERZ)``
@@ -244,4 +260,4 @@ def fast_fisherz_cit(data: np.ndarray | None = None):
     global _CIT_CLASS
     if _CIT_CLASS is None:
         _CIT_CLASS = _make_cit_class()
-    return _CIT_CLASS if data is None else _CIT_CLASS(data)
+    return _CIT_CLASS if data is None else _CIT_CLASS(data, correlation_matrix=correlation_matrix)

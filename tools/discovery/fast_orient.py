@@ -23,11 +23,31 @@ import numpy as np
 
 
 class _Graph:
-    """Graph matrix plus causal-learn's ``dpath`` (dpath[a, b] == 1: b recorded as an ancestor of a)."""
+    """Graph matrix plus causal-learn's ``dpath`` (dpath[a, b] == 1: b recorded as an ancestor of a).
+
+    ``dpath`` is materialised lazily: removing a directed edge makes causal-learn rebuild it from
+    every edge (O(E p) each time, and UCSepset does it once per re-oriented collider edge), but no
+    rule reads it until Meek. So only the graph at the last rebuild and the ``adjust_dpath`` calls
+    made since are kept; reading ``dpath`` replays them once, which gives the same matrix.
+    """
 
     def __init__(self, G: np.ndarray):
         self.G = G
-        self.dpath = np.eye(G.shape[0], dtype=int)
+        self._base: np.ndarray | None = None  # graph of the last rebuild (None: identity dpath)
+        self._pending: list[tuple[int, int]] = []
+        self._dpath: np.ndarray | None = None
+
+    @property
+    def dpath(self) -> np.ndarray:
+        if self._dpath is None:
+            d = np.eye(self.G.shape[0], dtype=int)
+            if self._base is not None:
+                for i, j in _rebuild_order(self._base):
+                    _adjust(d, i, j)
+            for i, j in self._pending:
+                _adjust(d, i, j)
+            self._dpath, self._base, self._pending = d, None, []
+        return self._dpath
 
     def fully_directed(self, i, j) -> bool:
         return self.G[i, j] == -1 and self.G[j, i] == 1
@@ -36,23 +56,13 @@ class _Graph:
         return self.G[i, j] == -1 and self.G[j, i] == -1
 
     def adjust_dpath(self, i, j) -> None:
-        d = self.dpath
-        d[j, i] = 1
-        row_i = d[i, :] == 1
-        col_j = d[:, j] == 1
-        d[j, row_i] = 1
-        d[col_j, i] = 1
+        if self._dpath is not None:
+            _adjust(self._dpath, i, j)
+        else:
+            self._pending.append((i, j))
 
     def reconstitute_dpath(self) -> None:
-        G = self.G
-        self.dpath = np.eye(G.shape[0], dtype=int)
-        lower = np.tril(G, -1).T  # lower[i, j] = G[j, i] for i < j
-        ii, jj = np.nonzero(np.isin(lower, (1, -1)))  # get_graph_edges order: i asc, then j asc
-        for i, j in zip(ii[::-1].tolist(), jj[::-1].tolist()):  # popped from the end
-            if G[j, i] == 1 and G[i, j] == -1:
-                self.adjust_dpath(i, j)
-            elif G[i, j] == 1 and G[j, i] == -1:
-                self.adjust_dpath(j, i)
+        self._dpath, self._base, self._pending = None, self.G.copy(), []
 
     def orient(self, a, b) -> None:
         """remove_edge(get_edge(a, b)) then add_edge(a -> b), with causal-learn's dpath updates."""
@@ -63,6 +73,28 @@ class _Graph:
         self.G[b, a] = 1
         self.G[a, b] = -1
         self.adjust_dpath(a, b)
+
+
+def _adjust(d: np.ndarray, i: int, j: int) -> None:
+    """``GeneralGraph.adjust_dpath(i, j)`` (its k-loop reads nothing it writes, the diagonal being 1)."""
+    d[j, i] = 1
+    row_i = d[i, :] == 1
+    col_j = d[:, j] == 1
+    d[j, row_i] = 1
+    d[col_j, i] = 1
+
+
+def _rebuild_order(G: np.ndarray) -> list[tuple[int, int]]:
+    """The adjust_dpath calls of ``reconstitute_dpath(get_graph_edges())`` on graph G, in order."""
+    lower = np.tril(G, -1).T  # lower[i, j] = G[j, i] for i < j
+    ii, jj = np.nonzero((lower == 1) | (lower == -1))  # get_graph_edges order: i asc, then j asc
+    calls = []
+    for i, j in zip(ii[::-1].tolist(), jj[::-1].tolist()):  # popped from the end
+        if G[j, i] == 1 and G[i, j] == -1:
+            calls.append((i, j))
+        elif G[i, j] == 1 and G[j, i] == -1:
+            calls.append((j, i))
+    return calls
 
 
 def _adj_list(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,11 +181,21 @@ def meek(g: _Graph) -> None:
                 loop = True
 
 
-def orient_pc(adjacency: np.ndarray, sepset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Endpoint matrix and dpath that causal-learn's PC (uc_rule=0, uc_priority=2, no BK) produces."""
+def orient_pc(adjacency: np.ndarray, sepset: np.ndarray, directed_from: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Endpoint matrix and dpath that causal-learn's PC (uc_rule=0, uc_priority=2, no BK) produces.
+
+    ``directed_from``: CD-NOD's first step, every edge at this node (the domain index) is oriented
+    out of it with ``add_directed_edge``, in ``get_adjacent_nodes`` order, before the colliders.
+    """
     G = np.where(adjacency, -1, 0).astype(int)
     np.fill_diagonal(G, 0)
     g = _Graph(G)
+    if directed_from is not None:
+        c = int(directed_from)
+        for i in np.flatnonzero((G[c, :] != 0) & (G[:, c] != 0)).tolist():
+            G[i, c], G[c, i] = 1, -1
+            g.adjust_dpath(c, i)
     uc_sepset_priority2(g, sepset)
     meek(g)
     return g.G, g.dpath

@@ -109,36 +109,37 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
 
         # replay causal-learn's order: decisions per ordered pair, then sepset appends
         removed = np.zeros((p, p), dtype=bool)
+        skipped = np.zeros(p, dtype=bool)
         own_sets: dict[tuple[int, int], tuple] = {}
         offset = 0
         for x in range(p):
             blk = blocks[x]
             if blk is None:
+                skipped[x] = True
                 continue
             Nx, S_all = blk
             L, c = S_all.shape[0], S_all.shape[1]
             ind = indep_all[offset:offset + L * c].reshape(L, c)
             offset += L * c
-            for j in np.flatnonzero(ind.any(axis=1) | ban[x, Nx]):
-                sepsets = set()
-                for S in S_all[j][ind[j]]:
-                    for s in S:
-                        sepsets.add(s)
-                own_sets[(x, int(Nx[j]))] = tuple(sepsets)
-                removed[x, Nx[j]] = True
-        for x in range(p):
-            blk = blocks[x]
-            if blk is None:
-                continue
-            for y in blk[0]:
-                y = int(y)
-                if removed[x, y] or (y < x and removed[y, x]):
-                    value = own_sets.get((x, y), ())
-                    for a, b in ((x, y), (y, x)):
-                        if sepset[a, b] is None:
-                            sepset[a, b] = [value]
-                        else:
-                            sepset[a, b].append(value)
+            any_ind = ind.any(axis=1)
+            removed[x, Nx] = any_ind | ban[x, Nx]
+            if depth > 0:  # at depth 0 every separating set is empty
+                for j in np.flatnonzero(any_ind).tolist():
+                    sepsets = set()
+                    for S in S_all[j][ind[j]]:
+                        for s in S:
+                            sepsets.add(s)
+                    own_sets[(x, int(Nx[j]))] = tuple(sepsets)
+        # (x, y) is in causal-learn's edge_removal when x handles it if x removed it, or y < x did
+        record = (removed | np.tril(removed.T, -1)) & adj & ~skipped[:, None]
+        xs, ys = np.nonzero(record)  # row-major: x ascending, then y ascending
+        for x, y in zip(xs.tolist(), ys.tolist()):
+            value = own_sets.get((x, y), ())
+            for a, b in ((x, y), (y, x)):
+                if sepset[a, b] is None:
+                    sepset[a, b] = [value]
+                else:
+                    sepset[a, b].append(value)
         adj &= ~(removed | removed.T)
         result.depth_reached = depth
     result.tests_computed = cache.computed - before
@@ -169,7 +170,7 @@ def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: 
     if dpath is not None:
         cg.G.dpath = dpath
     cg.test = None
-    cg.set_ind_test(fast_fisherz_cit(data))  # used only by uc_priority 3/4 and the maxP rules
+    cg.set_ind_test(fast_fisherz_cit(data, cache_for(data).corr))  # used by uc_priority 3/4 and maxP rules
     cg.sepset = res.sepset
     cg.definite_UC, cg.definite_non_UC, cg.redundant_nodes = [], [], []
     cg.PC_elapsed = -1
@@ -179,6 +180,46 @@ def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: 
     return cg
 
 
+def _orient(res: SkeletonResult, data: np.ndarray, alpha: float, node_names, uc_rule: int, uc_priority: int,
+            background_knowledge, directed_from: int | None = None):
+    """Orientation as causal-learn's pc_alg / cdnod_alg do it: our replay where it is exact, else theirs."""
+    from causallearn.utils.PCUtils import Meek, UCSepset
+    from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
+
+    from tools.discovery.fast_orient import orient_pc
+
+    if background_knowledge is None and uc_rule == 0 and uc_priority == 2:
+        graph, dpath = orient_pc(res.adjacency, res.sepset, directed_from)
+        return _causallearn_graph(res, node_names, data, graph, dpath)
+    cg_1 = _causallearn_graph(res, node_names, data)
+    if directed_from is not None:
+        for node in cg_1.G.get_adjacent_nodes(cg_1.G.nodes[directed_from]):
+            cg_1.G.add_directed_edge(cg_1.G.nodes[directed_from], node)
+    bk = background_knowledge
+    if bk is not None:
+        orient_by_background_knowledge(cg_1, bk)
+    if uc_rule == 0:
+        cg_2 = UCSepset.uc_sepset(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.uc_sepset(cg_1, background_knowledge=bk)
+        return Meek.meek(cg_2, background_knowledge=bk)
+    if uc_rule == 1:
+        cg_2 = UCSepset.maxp(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.maxp(cg_1, background_knowledge=bk)
+        return Meek.meek(cg_2, background_knowledge=bk)
+    if uc_rule == 2:
+        cg_2 = UCSepset.definite_maxp(cg_1, alpha, uc_priority, background_knowledge=bk) if uc_priority != -1 \
+            else UCSepset.definite_maxp(cg_1, alpha, background_knowledge=bk)
+        return Meek.meek(Meek.definite_meek(cg_2, background_knowledge=bk), background_knowledge=bk)
+    raise ValueError("uc_rule should be in [0, 1, 2]")
+
+
+def _checked(data) -> np.ndarray:
+    data = np.asarray(data, dtype=float)
+    if np.isnan(data).any() or np.isinf(data).any():
+        raise ValueError("Input data contains NaN or Inf.")
+    return data
+
+
 def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: int = 0, uc_priority: int = 2,
        background_knowledge=None, node_names: list[str] | None = None, max_k: int | None = None,
        use_gpu: bool | None = None, return_stats: bool = False):
@@ -186,14 +227,9 @@ def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: i
 
     Only the stable variant is implemented (the non-stable one depends on test order by design).
     """
-    from causallearn.utils.PCUtils import Meek, UCSepset
-    from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
-
     if not stable:
         raise ValueError("the fast PC engine implements the stable (order-independent) variant only")
-    data = np.asarray(data, dtype=float)
-    if np.isnan(data).any() or np.isinf(data).any():
-        raise ValueError("Input data contains NaN or Inf.")
+    data = _checked(data)
     p = data.shape[1]
     if node_names is None:
         node_names = [f"X{i + 1}" for i in range(p)]
@@ -203,28 +239,20 @@ def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: i
         nodes = [GraphNode(name) for name in node_names]
     res = skeleton(data, alpha, max_k=max_k, background_knowledge=background_knowledge, nodes=nodes,
                    use_gpu=use_gpu)
-    if background_knowledge is None and uc_rule == 0 and uc_priority == 2:
-        from tools.discovery.fast_orient import orient_pc
-
-        graph, dpath = orient_pc(res.adjacency, res.sepset)
-        cg = _causallearn_graph(res, node_names, data, graph, dpath)
-        return (cg, res) if return_stats else cg
-    cg_1 = _causallearn_graph(res, node_names, data)
-    if background_knowledge is not None:
-        orient_by_background_knowledge(cg_1, background_knowledge)
-    bk = background_knowledge
-    if uc_rule == 0:
-        cg_2 = UCSepset.uc_sepset(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
-            else UCSepset.uc_sepset(cg_1, background_knowledge=bk)
-        cg = Meek.meek(cg_2, background_knowledge=bk)
-    elif uc_rule == 1:
-        cg_2 = UCSepset.maxp(cg_1, uc_priority, background_knowledge=bk) if uc_priority != -1 \
-            else UCSepset.maxp(cg_1, background_knowledge=bk)
-        cg = Meek.meek(cg_2, background_knowledge=bk)
-    elif uc_rule == 2:
-        cg_2 = UCSepset.definite_maxp(cg_1, alpha, uc_priority, background_knowledge=bk) if uc_priority != -1 \
-            else UCSepset.definite_maxp(cg_1, alpha, background_knowledge=bk)
-        cg = Meek.meek(Meek.definite_meek(cg_2, background_knowledge=bk), background_knowledge=bk)
-    else:
-        raise ValueError("uc_rule should be in [0, 1, 2]")
+    cg = _orient(res, data, alpha, node_names, uc_rule, uc_priority, background_knowledge)
     return (cg, res) if return_stats else cg
+
+
+def cdnod(data: np.ndarray, c_indx: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: int = 0,
+          uc_priority: int = 2, background_knowledge=None, use_gpu: bool | None = None):
+    """Drop-in for ``causallearn...CDNOD.cdnod(data, c_indx, alpha, 'fisherz', ...)``: the same CausalGraph.
+
+    As in causal-learn, the domain/time index is appended as the last variable (named X{p+1}), the
+    skeleton ignores background knowledge and depth, and edges at the index are oriented out of it.
+    """
+    if not stable:
+        raise ValueError("the fast engine implements the stable (order-independent) variant only")
+    data_aug = _checked(np.concatenate((data, np.asarray(c_indx).reshape(len(data), -1)), axis=1))
+    res = skeleton(data_aug, alpha, use_gpu=use_gpu)
+    return _orient(res, data_aug, alpha, None, uc_rule, uc_priority, background_knowledge,
+                   directed_from=data_aug.shape[1] - 1)
