@@ -130,8 +130,9 @@ def test_cache_is_per_data_and_reused_on_the_same_data():
 
 
 @pytest.mark.skipif(not fisherz.gpu_available(), reason="no torch with a CUDA device")
-def test_gpu_path_gives_identical_results():
-    X = _data(20, 2000, 3.0, seed=10, near_deterministic=True)
+def test_gpu_path_gives_identical_results(monkeypatch):
+    X = _data(40, 2000, 3.0, seed=10, near_deterministic=True)
+    monkeypatch.setattr(fisherz, "GPU_MIN_BATCH", 1)  # exercise the GPU on every batch
     fisherz.clear_caches()
     cpu = fast_pc.pc(X, 0.05, use_gpu=False)
     fisherz.clear_caches()

@@ -31,6 +31,7 @@ from scipy.special import ndtr
 
 EPS = np.finfo(float).eps
 GPU_RECHECK_BAND = 1e-6  # |p - alpha| below this: recompute on the CPU (GPU path only)
+GPU_MIN_BATCH = 20_000  # fewer tests than this: the transfer costs more than the CPU inverses
 _CHUNK_ELEMENTS = 4_000_000  # stacked sub-matrix entries per batch (~32 MB of float64)
 
 
@@ -104,7 +105,7 @@ def batched_pvalues(corr: np.ndarray, n: int, rows: np.ndarray, *, use_gpu: bool
         return out
     if n - k - 3 < 0:
         raise ValueError("math domain error: too few samples for a Fisher-z test of this order")
-    torch = _torch_cuda() if use_gpu else None
+    torch = _torch_cuda() if use_gpu and m >= GPU_MIN_BATCH else None
     chunk = max(1, _CHUNK_ELEMENTS // (w * w))
     if torch is not None:
         corr_t = torch.as_tensor(corr, dtype=torch.float64, device="cuda")
@@ -152,6 +153,7 @@ class PValueCache:
         self.corr, self.n = corr, int(n)
         self._store: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # width -> (sorted keys, p-values)
         self.hits = self.computed = 0
+        self.has_gpu_values = False  # GPU p-values may differ from causal-learn's in the last bits
 
     def pvalues(self, rows: np.ndarray, *, use_gpu: bool = False, alpha: float | None = None) -> np.ndarray:
         """p-values for ``rows`` (duplicates allowed), computing only the tests not seen before."""
@@ -174,6 +176,7 @@ class PValueCache:
         if todo.any():
             upv[todo] = batched_pvalues(self.corr, self.n, rows[first[todo]], use_gpu=use_gpu, alpha=alpha)
             self.computed += int(todo.sum())
+            self.has_gpu_values |= bool(use_gpu and int(todo.sum()) >= GPU_MIN_BATCH and gpu_available())
             if w in self._store:
                 allk = np.concatenate([self._store[w][0], ukeys[todo]])
                 allp = np.concatenate([self._store[w][1], upv[todo]])
@@ -181,6 +184,9 @@ class PValueCache:
                 self._store[w] = (allk[order], allp[order])
             else:
                 self._store[w] = (ukeys.copy(), upv.copy())
+        if self.has_gpu_values and alpha is not None:  # cached GPU values near this alpha: make exact
+            for i in np.flatnonzero(~(np.abs(upv - alpha) > GPU_RECHECK_BAND)):
+                upv[i] = exact_pvalue(self.corr, self.n, rows[first[i]].tolist())
         return upv[inverse.ravel()]
 
     def single(self, x: int, y: int, S) -> float:
