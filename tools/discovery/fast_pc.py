@@ -17,8 +17,11 @@ Reproduced details of ``causallearn.utils.PCUtils.SkeletonDiscovery.skeleton_dis
   removed it, background knowledge bans it, or y < x and y's tests removed it (then the appended
   set may be empty);
 - an edge forbidden in both directions by background knowledge is removed (its tests still run).
-Orientation reuses causal-learn's own code (background-knowledge orientation, UCSepset, Meek) on a
-causal-learn ``CausalGraph`` carrying the fast skeleton and sepsets, so it cannot drift.
+Orientation for the default PC settings (uc_rule=0, uc_priority=2, no background knowledge) is
+replayed on matrices by :mod:`tools.discovery.fast_orient`; every other setting runs causal-learn's
+own code (background-knowledge orientation, UCSepset, Meek) on a causal-learn ``CausalGraph``
+carrying the fast skeleton and sepsets. :func:`cdnod` does the same for causal-learn's CD-NOD.
+The result is a causal-learn ``CausalGraph``, so callers use ``cg.G.graph`` as with the library.
 """
 
 from __future__ import annotations
