@@ -177,7 +177,9 @@ class PValueCache:
             upv[todo] = batched_pvalues(self.corr, self.n, rows[first[todo]], use_gpu=use_gpu, alpha=alpha)
             self.computed += int(todo.sum())
             self.has_gpu_values |= bool(use_gpu and int(todo.sum()) >= GPU_MIN_BATCH and gpu_available())
-            if w in self._store:
+            if self.size() + int(todo.sum()) > MAX_CACHED_PER_DATA:
+                pass  # memory bound: compute, but do not keep, beyond the cap
+            elif w in self._store:
                 allk = np.concatenate([self._store[w][0], ukeys[todo]])
                 allp = np.concatenate([self._store[w][1], upv[todo]])
                 order = np.argsort(allk, kind="stable")
@@ -189,13 +191,13 @@ class PValueCache:
                 upv[i] = exact_pvalue(self.corr, self.n, rows[first[i]].tolist())
         return upv[inverse.ravel()]
 
-    def single(self, x: int, y: int, S) -> float:
-        a, b = (int(x), int(y)) if x < y else (int(y), int(x))
-        return float(self.pvalues(np.array([[a, b, *sorted(set(map(int, S)))]]))[0])
+    def size(self) -> int:
+        return sum(v[1].size for v in self._store.values())
 
 
 _CACHES: OrderedDict[str, PValueCache] = OrderedDict()
-_CACHE_SLOTS = 4
+_CACHE_SLOTS = 3  # data sets kept (the full data and a couple of others)
+MAX_CACHED_PER_DATA = 8_000_000  # p-values kept per data set (~16 bytes each with its key)
 
 
 def cache_for(data: np.ndarray, corr: np.ndarray | None = None) -> PValueCache:
