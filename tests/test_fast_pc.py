@@ -47,15 +47,20 @@ def _assert_same(a, b):
 def test_pvalues_are_bit_identical_to_causallearn_fisherz():
     from causallearn.utils.cit import CIT
 
-    X = _data(7, 400, 3, seed=5, near_deterministic=True)
+    X = _data(9, 800, 3.0, seed=6, near_deterministic=True)
     ref = CIT(X, "fisherz")
     corr = fisherz.correlation_matrix(X)
+    clipped = 0
     for k in range(4):
-        rows = [[x, y, *S] for x, y in itertools.combinations(range(7), 2)
-                for S in itertools.combinations([v for v in range(7) if v not in (x, y)], k)]
+        rows = [[x, y, *S] for x, y in itertools.combinations(range(9), 2)
+                for S in itertools.combinations([v for v in range(9) if v not in (x, y)], k)]
         got = fisherz.batched_pvalues(corr, X.shape[0], np.array(rows))
         want = np.array([ref(r[0], r[1], r[2:]) for r in rows])
         assert np.array_equal(got, want), f"order {k}"
+        R = np.array(rows)
+        inv = np.linalg.inv(corr[R[:, :, None], R[:, None, :]])
+        clipped += int((np.abs(inv[:, 0, 1]) >= np.sqrt(np.abs(inv[:, 0, 0] * inv[:, 1, 1]))).sum())
+    assert clipped > 0  # the |r| >= 1 branch was exercised
     fast = fisherz.fast_fisherz_cit(X)
     assert fast(3, 1, (6, 0)) == ref(1, 3, [0, 6])
 
