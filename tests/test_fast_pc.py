@@ -162,3 +162,10 @@ def test_cdnod_identical_to_causallearn():
     b = fast_pc.cdnod(X, c.reshape(-1, 1), 0.05)
     _assert_same(a, b)
     assert a.G.graph[8, 3] == -1 and a.G.graph[3, 8] == 1  # index -> X3 (the shifted mechanism)
+
+
+def test_small_batches_give_the_same_result(monkeypatch):
+    X = _data(15, 300, 4.0, seed=1)
+    monkeypatch.setattr(fast_pc, "_ROWS_PER_BATCH", 37)  # many flushes within each depth
+    fisherz.clear_caches()
+    _assert_same(_cl_pc(X, 0.1), fast_pc.pc(X, 0.1))

@@ -26,14 +26,15 @@ The result is a causal-learn ``CausalGraph``, so callers use ``cg.G.graph`` as w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
-from typing import Any
 
 import numpy as np
 
-from tools.ci.fisherz import PValueCache, cache_for, correlation_matrix, fast_fisherz_cit, gpu_available
+from tools.ci.fisherz import PValueCache, cache_for, fast_fisherz_cit, gpu_available
+
+_ROWS_PER_BATCH = 1_000_000  # tests enumerated before a batch is computed
 
 
 @lru_cache(maxsize=256)
@@ -52,7 +53,6 @@ class SkeletonResult:
     tests_run: int = 0  # tests causal-learn would have called (with repeats)
     tests_computed: int = 0  # distinct tests actually computed (others from the cache)
     depth_reached: int = -1
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def _banned_pairs(p: int, nodes, background_knowledge) -> np.ndarray:
@@ -88,51 +88,56 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
         if max_k is not None and depth > max_k:
             break
         neigh = [np.flatnonzero(adj[x]) for x in range(p)]
-        blocks = []  # per node x: (x, Nx, S_all (L, c, depth)) for the tests it runs
-        rows = []
+        removed = np.zeros((p, p), dtype=bool)
+        skipped = np.zeros(p, dtype=bool)
+        own_sets: dict[tuple[int, int], tuple] = {}
+        pending: list[tuple[int, np.ndarray, np.ndarray]] = []  # (x, Nx, S_all (L, c, depth))
+        pending_rows: list[np.ndarray] = []
+        n_pending = 0
+
+        def flush() -> None:
+            """Test the pending nodes' pairs in one batch, then record their decisions."""
+            nonlocal n_pending
+            batch = np.concatenate(pending_rows) if pending_rows else np.empty((0, depth + 2), dtype=np.int64)
+            indep_all = cache.pvalues(batch, use_gpu=use_gpu, alpha=alpha) > alpha
+            result.tests_run += batch.shape[0]
+            offset = 0
+            for x, Nx, S_all in pending:
+                L, c = S_all.shape[0], S_all.shape[1]
+                ind = indep_all[offset:offset + L * c].reshape(L, c)
+                offset += L * c
+                any_ind = ind.any(axis=1)
+                removed[x, Nx] = any_ind | ban[x, Nx]
+                if depth > 0:  # at depth 0 every separating set is empty
+                    for j in np.flatnonzero(any_ind).tolist():
+                        sepsets = set()  # causal-learn: union of all separating S, in test order
+                        for S in S_all[j][ind[j]]:
+                            for s in S:
+                                sepsets.add(s)
+                        own_sets[(x, int(Nx[j]))] = tuple(sepsets)
+            pending.clear()
+            pending_rows.clear()
+            n_pending = 0
+
         for x in range(p):
             Nx = neigh[x]
             L = Nx.size
             if L < depth - 1:
-                blocks.append(None)  # causal-learn skips x entirely
+                skipped[x] = True  # causal-learn skips x entirely
                 continue
             if L == 0 or L - 1 < depth:
-                blocks.append((Nx, np.empty((L, 0, depth), dtype=np.int64)))
+                pending.append((x, Nx, np.empty((L, 0, depth), dtype=np.int64)))
                 continue
             S_all = Nx[_positions(L, depth)]  # (L, c, depth), each S sorted ascending
-            blocks.append((Nx, S_all))
             c = S_all.shape[1]
             lo = np.minimum(Nx, x)[:, None].repeat(c, axis=1)
             hi = np.maximum(Nx, x)[:, None].repeat(c, axis=1)
-            rows.append(np.concatenate([lo[..., None], hi[..., None], S_all], axis=2).reshape(-1, depth + 2))
-        allrows = np.concatenate(rows) if rows else np.empty((0, depth + 2), dtype=np.int64)
-        pv = cache.pvalues(allrows, use_gpu=use_gpu, alpha=alpha)
-        indep_all = pv > alpha
-        result.tests_run += allrows.shape[0]
-
-        # replay causal-learn's order: decisions per ordered pair, then sepset appends
-        removed = np.zeros((p, p), dtype=bool)
-        skipped = np.zeros(p, dtype=bool)
-        own_sets: dict[tuple[int, int], tuple] = {}
-        offset = 0
-        for x in range(p):
-            blk = blocks[x]
-            if blk is None:
-                skipped[x] = True
-                continue
-            Nx, S_all = blk
-            L, c = S_all.shape[0], S_all.shape[1]
-            ind = indep_all[offset:offset + L * c].reshape(L, c)
-            offset += L * c
-            any_ind = ind.any(axis=1)
-            removed[x, Nx] = any_ind | ban[x, Nx]
-            if depth > 0:  # at depth 0 every separating set is empty
-                for j in np.flatnonzero(any_ind).tolist():
-                    sepsets = set()
-                    for S in S_all[j][ind[j]]:
-                        for s in S:
-                            sepsets.add(s)
-                    own_sets[(x, int(Nx[j]))] = tuple(sepsets)
+            pending.append((x, Nx, S_all))
+            pending_rows.append(np.concatenate([lo[..., None], hi[..., None], S_all], axis=2).reshape(-1, depth + 2))
+            n_pending += L * c
+            if n_pending >= _ROWS_PER_BATCH:  # bounds memory on dense graphs
+                flush()
+        flush()
         # (x, y) is in causal-learn's edge_removal when x handles it if x removed it, or y < x did
         record = (removed | np.tril(removed.T, -1)) & adj & ~skipped[:, None]
         xs, ys = np.nonzero(record)  # row-major: x ascending, then y ascending
