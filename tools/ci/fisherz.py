@@ -30,6 +30,7 @@ import numpy as np
 from scipy.special import ndtr
 
 EPS = np.finfo(float).eps
+SINGULAR = "Data correlation matrix is singular. Cannot run fisherz test. Please check your data."  # causal-learn's
 GPU_RECHECK_BAND = 1e-6  # |p - alpha| below this: recompute on the CPU (GPU path only)
 GPU_MIN_BATCH = 20_000  # fewer tests than this: the transfer costs more than the CPU inverses
 _CHUNK_ELEMENTS = 4_000_000  # stacked sub-matrix entries per batch (~32 MB of float64)
@@ -54,7 +55,7 @@ def exact_pvalue(corr: np.ndarray, n: int, var: list[int]) -> float:
     try:
         inv = np.linalg.inv(sub)
     except np.linalg.LinAlgError:
-        raise ValueError("Data correlation matrix is singular. Cannot run fisherz test. Please check your data.")
+        raise ValueError(SINGULAR)
     r = -inv[0, 1] / math.sqrt(abs(inv[0, 0] * inv[1, 1]))
     if abs(r) >= 1:
         r = (1. - EPS) * np.sign(r)
@@ -116,7 +117,7 @@ def batched_pvalues(corr: np.ndarray, n: int, rows: np.ndarray, *, use_gpu: bool
             try:
                 inv = np.linalg.inv(sub)
             except np.linalg.LinAlgError:
-                raise ValueError("Data correlation matrix is singular. Cannot run fisherz test. Please check your data.")
+                raise ValueError(SINGULAR)
             i01, i00, i11 = inv[:, 0, 1], inv[:, 0, 0], inv[:, 1, 1]
         else:
             Rt = torch.as_tensor(R, device="cuda")
