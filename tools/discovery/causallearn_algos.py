@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
 
@@ -28,6 +29,14 @@ def quiet():
 
 def _bk(data: DiscoveryInput):
     return None if data.background is None or data.background.is_empty() else data.background.to_causallearn(data.nodes)
+
+
+def _fast_fisherz(params: dict[str, Any]) -> bool:
+    """Whether to use the batched Fisher-z engine: ``engine`` 'fast' (default) or 'causal-learn'."""
+    engine = params.get("engine", "fast")
+    if engine not in ("fast", "causal-learn"):
+        raise InputError(f"Unknown engine '{engine}'; choose 'fast' or 'causal-learn'.")
+    return engine == "fast" and params.get("indep_test") == "fisherz"
 
 
 def _ci_kwargs(params: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +59,13 @@ def run_pc(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.ConstraintBased.PC import pc
 
     depth = params.get("depth", -1)
+    if _fast_fisherz(params):  # same graph as causal-learn's PC, computed in batches (tools/discovery/fast_pc.py)
+        from tools.discovery.fast_pc import pc as fast_pc
+
+        with quiet():
+            cg = fast_pc(data.X, alpha=float(params["alpha"]), background_knowledge=_bk(data),
+                         node_names=list(data.nodes), max_k=None if depth is None or depth < 0 else int(depth))
+        return CausalGraph.from_endpoint_matrix(cg.G.graph, data.nodes, "CPDAG")
     with quiet():
         cg = pc(data.X, alpha=float(params["alpha"]), indep_test=params["indep_test"], stable=True,
                 background_knowledge=_bk(data), show_progress=False, node_names=list(data.nodes),
@@ -70,8 +86,14 @@ def run_pc(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 def run_fci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.ConstraintBased.FCI import fci
 
+    test = params["indep_test"]
+    if _fast_fisherz(params):  # causal-learn's FCI with a cheaper Fisher-z test object, same p-values
+        from tools.ci.fisherz import FAST_FISHERZ, fast_fisherz_cit
+
+        fast_fisherz_cit()
+        test = FAST_FISHERZ
     with quiet():
-        g, _ = fci(data.X, independence_test_method=params["indep_test"], alpha=float(params["alpha"]),
+        g, _ = fci(data.X, independence_test_method=test, alpha=float(params["alpha"]),
                    depth=int(params.get("depth", -1)), background_knowledge=_bk(data), show_progress=False,
                    node_names=list(data.nodes), verbose=False, **_ci_kwargs(params))
     return CausalGraph.from_endpoint_matrix(g.graph, data.nodes, "PAG")

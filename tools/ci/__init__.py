@@ -1,0 +1,1 @@
+"""Fast conditional-independence tests (batched Fisher-z) that reproduce causal-learn's p-values."""
