@@ -140,6 +140,55 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     return graph, boot, notes
 
 
+@dataclass
+class FoundStructure:
+    """What the agent's structure-finding steps produce: the prepared data, the plan and the graph."""
+
+    prepared: PreparedData
+    plan: DiscoveryPlan
+    graph: CausalGraph
+    boot: BootstrapResult
+    notes: list[str]
+    decisions: list[Decision]
+
+    @property
+    def profile(self):
+        return self.prepared.profile
+
+
+def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
+                   time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
+                   background_path: str | None = None, n_jobs: int = 1, timer: Timer | None = None,
+                   say=None) -> FoundStructure:
+    """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
+
+    Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
+    """
+    timer = timer or Timer()
+    say = say or (lambda *_: None)
+    with timer.step("profile"):
+        prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
+                                       time_series=time_series, domain_index=domain_index, keep=list(keep or []))
+    profile = prepared.profile
+    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
+
+    background = load_background(background_path, profile.variables) if background_path else None
+
+    with timer.step("plan"):
+        plan = planner.plan_discovery(profile, request)
+    decisions: list[Decision] = list(plan.decisions)
+    if background is not None:
+        decisions.append(Decision("discovery.background", background.to_dict(),
+                                  "knowledge from --background, passed to the algorithm where it accepts it and "
+                                  "enforced on the final graph", {}, by="user"))
+    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+
+    with timer.step("discover"):
+        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs)
+    say(f"[4/5] discovered {len(graph.edges)} edges")
+    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions)
+
+
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunResult:
     timer = Timer()
     say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -152,29 +201,14 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {opts.data}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
-    with timer.step("profile"):
-        prepared = profile_and_prepare(ds, seed=derive_seed(opts.seed, "profile"), time_index=opts.time_index,
-                                       time_series=opts.time_series, domain_index=opts.domain_index, keep=keep)
-    profile = prepared.profile
-    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
-
-    background = load_background(opts.background, profile.variables) if opts.background else None
-
     planner = planner or get_planner(opts.planner)
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
-    with timer.step("plan"):
-        plan = planner.plan_discovery(profile, request)
-    decisions: list[Decision] = list(plan.decisions)
-    if background is not None:
-        decisions.append(Decision("discovery.background", background.to_dict(),
-                                  "knowledge from --background, passed to the algorithm where it accepts it and "
-                                  "enforced on the final graph", {}, by="user"))
-    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
-
-    with timer.step("discover"):
-        graph, boot, bg_notes = discover(prepared, plan, opts.seed, background, opts.n_jobs)
-    say(f"[4/5] discovered {len(graph.edges)} edges")
+    found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
+                           time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
+                           background_path=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+    prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
+    decisions: list[Decision] = found.decisions
 
     effects: list[dict] = []
     with timer.step("infer"):
