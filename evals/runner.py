@@ -189,6 +189,15 @@ def read_partial(path: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
+def _end_torn_line(path: Path) -> None:
+    """A run killed mid-write leaves a last line without its newline; end it, so that the next row starts clean."""
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb+") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+
+
 def _append(path: Path, row: dict[str, Any]) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row, sort_keys=True) + "\n")
@@ -225,6 +234,7 @@ def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int =
     out.mkdir(parents=True, exist_ok=True)
     partial = out / PARTIAL
     tasks, recorded = plan_tasks(suite, run_seed)
+    _end_torn_line(partial)
     done = read_partial(partial)
     keep = {k for k, r in done.items() if not (retry_errors and r.get("status") == "error")}
     for row in recorded:
