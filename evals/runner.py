@@ -256,7 +256,9 @@ def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int =
 
     wanted = {t.key for t in tasks} | {r["task"] for r in recorded}
     rows = [r for k, r in read_partial(partial).items() if k in wanted]
-    rows.sort(key=lambda r: (r["scenario"], r["replicate"], r["method"] != AGENT, r["method"]))
+    order = {sc: i for i, sc in enumerate(dict.fromkeys(spec.scenario for spec in suite.datasets))}
+    rows.sort(key=lambda r: (order.get(r["scenario"], len(order)), r["scenario"], r["replicate"], r["method"] != AGENT,
+                             r["method"]))
     write_results(out, suite, rows)
     return rows
 

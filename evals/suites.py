@@ -149,8 +149,8 @@ def copilot_scenarios(seed: int = 0, replicates: int = 3) -> Suite:
         + sem("mixed_discrete", discrete_fraction=0.2)
         + sem("missing_10pct", missing_fraction=0.1)
     )
-    return Suite("copilot-scenarios", "The tabular simulation scenarios of the Causal-Copilot paper, "
-                 f"{replicates} seeds each.", datasets, TABULAR_BASELINES, cap_s=240.0,
+    return Suite("copilot-scenarios", "The tabular simulation scenarios of the Causal-Copilot paper "
+                 f"({replicates} seeds per scenario).", datasets, TABULAR_BASELINES, cap_s=240.0,
                  not_attempted={
                      ("p100", "fci"): "FCI at p = 100 does not finish within the per-task cap on 2 cores",
                      ("p100", "ges"): "GES at p = 100 does not finish within the per-task cap on 2 cores",
