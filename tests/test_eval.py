@@ -194,3 +194,24 @@ def test_cli_eval_smoke(tmp_path):
     with pytest.raises(SystemExit) as bad:
         main(["eval", "--suite", "no-such-suite", "--out", str(out)])
     assert bad.value.code == 2
+
+
+def test_summary_best_baseline_must_finish_every_run_and_paper_figures_are_quoted():
+    from evals.results import compare, render_markdown, summarise
+
+    def row(sc, m, f1, status="ok", rep=0):
+        return {"task": f"{sc}|{m}|{rep}", "scenario": sc, "method": m, "status": status, "note": None,
+                "replicate": rep, "algorithm": m, "seconds": 1.0,
+                **{k: (f1 if status == "ok" else None) for k in ("skeleton_f1", "arrow_f1", "shd", "copilot_f1",
+                                                                 "copilot_shd")}}
+
+    rows = [row("default", "agent", 0.8), row("default", "agent", 0.6, rep=1),
+            row("default", "pc", 0.9), row("default", "pc", 0.5, rep=1),  # mean 0.7
+            row("default", "ges", 0.99), row("default", "ges", None, status="timeout", rep=1)]
+    summary = summarise(rows)
+    assert summary[("default", "agent")]["copilot_f1"]["mean"] == pytest.approx(0.7)
+    assert summary[("default", "pc")]["copilot_f1"]["sd"] == pytest.approx(np.std([0.9, 0.5], ddof=1))
+    best = compare(summary, ["default"], "copilot_f1")[0]
+    assert best["best_baseline"] == "pc" and best["agent_at_least_best"] is True  # ges did not finish every run
+    md = render_markdown(Suite("s", "d", [], ("pc", "ges")), rows)
+    assert "| default | 0.70 | 0.70 (pc) |" in md and "0.90 | 0.92 (PC) |" in md and "timeout x1" in md
