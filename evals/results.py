@@ -112,8 +112,16 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
             line += f" {pf[0]:.2f} | {pf[1]} |" if pf else " - | - |"
         L.append(line)
     losses = [sc for sc in scenarios if cop[sc]["agent_at_least_best"] is False]
-    L += ["", ("The agent's mean copilot F1 is below the best baseline's in: " + ", ".join(losses) + "."
-               if losses else "The agent's mean copilot F1 is at least the best baseline's in every scenario scored."), ""]
+    unscored = [sc for sc in scenarios if cop[sc]["agent_at_least_best"] is None]
+    L.append("")
+    if losses:
+        L.append("The agent's mean copilot F1 is below the best baseline's in: " + ", ".join(losses) + ".")
+    elif len(unscored) < len(scenarios):
+        L.append("The agent's mean copilot F1 is at least the best baseline's in every scenario with a baseline to compare.")
+    if unscored:
+        L.append("No comparison (no baseline finished every run, or the agent did not finish) in: "
+                 + ", ".join(unscored) + ".")
+    L.append("")
 
     L += ["## All scores", "",
           "| scenario | method | ok/runs | skeleton F1 | arrow F1 | SHD | copilot F1 | copilot SHD | seconds | agent's choice |",
