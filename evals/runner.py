@@ -12,6 +12,7 @@ and recorded as ``timeout``; a baseline that is not registered is recorded as ``
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -45,7 +46,9 @@ class Task:
 
     @property
     def key(self) -> str:
-        return f"{self.suite}|seed{self.run_seed}|{self.spec.name}|{self.method}"
+        """Identifies the task across runs; changes when the dataset's definition changes, so stale rows are not reused."""
+        recipe = hashlib.sha256(repr((self.spec.kind, self.spec.args, self.spec.seed, self.spec.time_series)).encode())
+        return f"{self.suite}|seed{self.run_seed}|{self.spec.name}|{self.method}|{recipe.hexdigest()[:8]}"
 
 
 class TaskTimeout(BaseException):
@@ -125,8 +128,6 @@ def _warm_imports() -> None:
 
 
 def _dataset(built, task: Task):
-    import hashlib
-
     from tools.loading import Dataset
 
     sha = hashlib.sha256(built.frame.to_csv(index=False).encode()).hexdigest()
