@@ -160,6 +160,8 @@ def evaluate(
     from evals.runner import run_suite
     from evals.suites import get_suite
 
+    if jobs == 0:
+        raise InputError("--jobs must be a positive number of workers, or -1 for all cores.")
     spec = get_suite(suite, seed)
     target = Path(out) if out else Path.cwd() / "causalpilot-out" / f"eval-{spec.name}-seed{seed}"
     if target.exists() and not target.is_dir():
