@@ -186,6 +186,41 @@ def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-
         print(f"{name:16s} {s.family:12s} -> {s.output:7s} {s.profile[:90]}...")
 
 
+@app.command("eval")
+def evaluate(
+    suite: str = typer.Option(..., "--suite", help="smoke | copilot-scenarios | timeseries | realistic."),
+    out: Optional[str] = typer.Option(None, "--out", help="Output directory (default ./causalpilot-out/eval-<suite>-seed<N>); "
+                                      "a rerun into the same directory skips the tasks already done."),
+    seed: int = SEED,
+    jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel local workers (joblib; -1: all cores)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): fan out "
+                                            "over that cluster instead of local processes."),
+    quiet: bool = QUIET,
+    debug: bool = DEBUG,
+) -> None:
+    """Scripted evaluation against a benchmark suite: the agent and fixed-algorithm baselines side by side."""
+    from pathlib import Path
+
+    from evals.runner import run_suite
+    from evals.suites import get_suite
+
+    if jobs == 0:
+        raise InputError("--jobs must be a positive number of workers, or -1 for all cores.")
+    spec = get_suite(suite, seed)
+    target = Path(out) if out else Path.cwd() / "causalpilot-out" / f"eval-{spec.name}-seed{seed}"
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out '{target}' exists and is not a directory.")
+    rows = run_suite(spec, target, run_seed=seed, n_jobs=jobs, scheduler=scheduler, progress=not quiet)
+    if not quiet:
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        print(f"{len(rows)} runs ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})")
+        print(f"Results: {target}  (results.md, results.json, tasks.jsonl)")
+    else:
+        print(target)
+
+
 @memory_app.command("list")
 def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "--limit")) -> None:
     """Past runs, newest first."""

@@ -145,6 +145,67 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     return graph, boot, notes
 
 
+@dataclass
+class FoundStructure:
+    """What the agent's structure-finding steps produce: the prepared data, the plan and the graph."""
+
+    prepared: PreparedData
+    plan: DiscoveryPlan
+    graph: CausalGraph
+    boot: BootstrapResult
+    notes: list[str]
+    decisions: list[Decision]
+    proposed_effect: tuple[str, str] | None = None  # (treatment, outcome) an LLM planner read from the question
+
+    @property
+    def profile(self):
+        return self.prepared.profile
+
+
+def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
+                   time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
+                   background_path: str | None = None, n_jobs: int = 1, timer: Timer | None = None,
+                   say=None) -> FoundStructure:
+    """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
+
+    Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
+    """
+    timer = timer or Timer()
+    say = say or (lambda *_: None)
+    with timer.step("profile"):
+        prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
+                                       time_series=time_series, domain_index=domain_index, keep=list(keep or []))
+    profile = prepared.profile
+    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
+
+    background = load_background(background_path, profile.variables) if background_path else None
+    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
+    if llm is not None:
+        llm.bind(prepared)
+
+    with timer.step("plan"):
+        plan = planner.plan_discovery(profile, request)
+    decisions: list[Decision] = list(plan.decisions)
+    if background is not None:
+        decisions.append(Decision("discovery.background", background.to_dict(),
+                                  "knowledge from --background, passed to the algorithm where it accepts it and "
+                                  "enforced on the final graph", {}, by="user"))
+    proposed_effect = None
+    if llm is not None:
+        background = llm.merged_background(background)
+        proposed_effect = llm.effect
+    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+
+    with timer.step("discover"):
+        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs)
+    if llm is not None:
+        with timer.step("review"):
+            graph, review = llm.review_graph(graph, request.question, background)
+        decisions.extend(review)
+    say(f"[4/5] discovered {len(graph.edges)} edges")
+    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect)
+
+
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunResult:
     timer = Timer()
     say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -156,43 +217,21 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {opts.data}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
-    with timer.step("profile"):
-        prepared = profile_and_prepare(ds, seed=derive_seed(opts.seed, "profile"), time_index=opts.time_index,
-                                       time_series=opts.time_series, domain_index=opts.domain_index, keep=keep)
-    profile = prepared.profile
-    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
-
-    background = load_background(opts.background, profile.variables) if opts.background else None
-    # the output directory is made only once the input is known to be usable
-    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
-
     planner = planner or get_planner(opts.planner)
     llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
     if llm is not None:
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
-        llm.bind(prepared)
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
-    with timer.step("plan"):
-        plan = planner.plan_discovery(profile, request)
-    decisions: list[Decision] = list(plan.decisions)
-    if background is not None:
-        decisions.append(Decision("discovery.background", background.to_dict(),
-                                  "knowledge from --background, passed to the algorithm where it accepts it and "
-                                  "enforced on the final graph", {}, by="user"))
-    if llm is not None:
-        background = llm.merged_background(background)
-        if llm.effect and not (opts.treatment or opts.outcome):
-            opts.treatment, opts.outcome = llm.effect
-    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
-
-    with timer.step("discover"):
-        graph, boot, bg_notes = discover(prepared, plan, opts.seed, background, opts.n_jobs)
-    if llm is not None:
-        with timer.step("review"):
-            graph, review = llm.review_graph(graph, opts.question, background)
-        decisions.extend(review)
-    say(f"[4/5] discovered {len(graph.edges)} edges")
+    found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
+                           time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
+                           background_path=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+    prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
+    decisions: list[Decision] = found.decisions
+    if found.proposed_effect and not (opts.treatment or opts.outcome):
+        opts.treatment, opts.outcome = found.proposed_effect
+    # the output directory is made only once the input is known to be usable
+    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
 
     effects: list[dict] = []
     with timer.step("infer"):

@@ -118,3 +118,92 @@ def var_process(p: int = 5, n: int = 1000, *, lags: tuple[int, ...] = (1, 2), n_
     truth_edges += [Edge(names[i], names[i], "directed", None, 1) for i in range(p)]
     truth = CausalGraph(names, truth_edges, graph_type="lagged", algorithm="truth")
     return Synthetic(pd.DataFrame(X, columns=names), truth, None, {"p": p, "n": n, "lags": list(lags), "seed": seed})
+
+
+# --------------------------------------------------------------------------- benchmark scenarios
+def _graph_of(adj: np.ndarray, names: list[str]) -> CausalGraph:
+    return CausalGraph.from_adjacency(adj, names, algorithm="truth")
+
+
+def copilot_sem(p: int = 10, n: int = 1000, *, edge_prob: float = 0.2, noise: str = "gaussian",
+                noise_scale: float = 0.1, nonlinear: bool = False, seed: int = 0, domains: int = 0,
+                measurement_error: float = 0.0, discrete_fraction: float = 0.0, missing_fraction: float = 0.0,
+                ) -> Synthetic:
+    """One dataset of the Causal-Copilot simulation scenarios (see evals/README.md for each knob).
+
+    Defaults follow its simulator: an Erdos-Renyi DAG with edge probability 0.2, linear mechanisms,
+    Gaussian noise of scale 0.1. Variants, each applied on top of the same SEM:
+
+    - ``domains = K``: K equal-sized domains share the DAG but each rescales every coefficient by a
+      factor in [0.5, 1.5] and the noise scale by a factor in [0.5, 2]; a ``domain`` column names
+      each row's domain (the profiler recognises it as a domain index, not a variable);
+    - ``measurement_error = r``: each observed column is the latent variable plus Gaussian error
+      with standard deviation r times the latent variable's standard deviation;
+    - ``discrete_fraction = f``: round(f * p) variables are observed only through 2-4 quantile bins
+      (coded 0..k-1), so the data are mixed discrete/continuous;
+    - ``missing_fraction = m``: each cell is missing completely at random with probability m.
+    """
+    rng = np.random.default_rng(seed)
+    adj = random_dag(p, edge_prob, None, rng)
+    W = adj * rng.uniform(0.5, 1.5, size=(p, p)) * rng.choice([-1.0, 1.0], size=(p, p))
+    names = [f"X{k + 1}" for k in range(p)]
+    order = topological_order(adj)
+
+    def simulate(m: int, Wd: np.ndarray, scale: float) -> np.ndarray:
+        X = np.zeros((m, p))
+        for j in order:
+            contrib = np.zeros(m)
+            for i in np.nonzero(adj[:, j])[0]:
+                xi = X[:, i]
+                if nonlinear:
+                    xi = (xi - xi.mean()) / (xi.std() + 1e-12)
+                    xi = np.tanh(xi) * 1.5 if (i + j) % 2 else (xi ** 2 - 1) * 0.7
+                contrib += Wd[i, j] * xi
+            X[:, j] = contrib + _noise(noise, m, rng, scale)
+        return X
+
+    domain = None
+    if domains and domains > 1:
+        sizes = [n // domains + (1 if k < n % domains else 0) for k in range(domains)]
+        blocks = []
+        for size in sizes:
+            Wd = W * rng.uniform(0.5, 1.5, size=(p, p))
+            blocks.append(simulate(size, Wd, noise_scale * rng.uniform(0.5, 2.0)))
+        X = np.vstack(blocks)
+        domain = np.repeat(np.arange(domains), sizes)
+    else:
+        X = simulate(n, W, noise_scale)
+    if measurement_error > 0:
+        X = X + rng.normal(0.0, 1.0, X.shape) * (measurement_error * X.std(axis=0, keepdims=True))
+    frame = pd.DataFrame(X, columns=names)
+    discrete: list[str] = []
+    if discrete_fraction > 0:
+        k_disc = max(1, int(round(discrete_fraction * p)))
+        for j in sorted(rng.choice(p, size=k_disc, replace=False)):
+            levels = int(rng.integers(2, 5))
+            cuts = np.quantile(X[:, j], np.linspace(0, 1, levels + 1)[1:-1])
+            frame[names[j]] = np.searchsorted(cuts, X[:, j]).astype(int)
+            discrete.append(names[j])
+    if missing_fraction > 0:
+        mask = rng.random(frame.shape) < missing_fraction
+        frame = frame.astype(float).mask(mask)
+    if domain is not None:
+        frame["domain"] = domain
+    meta = {"p": p, "n": n, "edge_prob": edge_prob, "noise": noise, "noise_scale": noise_scale, "nonlinear": nonlinear,
+            "domains": domains, "measurement_error": measurement_error, "discrete": discrete,
+            "missing_fraction": missing_fraction, "seed": seed}
+    return Synthetic(frame, _graph_of(adj, names), W, meta)
+
+
+def stable_var_process(p: int, n: int, *, max_lag: int, n_edges: int, seed: int) -> Synthetic:
+    """A VAR process whose cross-edges sit at lags 1..max_lag; redrawn (seed + k) until it is stable.
+
+    Instability shows as an exploding series; a benchmark must not score methods on that.
+    """
+    for k in range(50):
+        syn = var_process(p, n, lags=tuple(range(1, max_lag + 1)), n_edges=n_edges, seed=seed + 1000 * k)
+        X = syn.data.to_numpy()
+        if np.all(np.isfinite(X)) and np.abs(X).max() < 1e3:
+            syn.meta["redraws"] = k
+            return syn
+    raise RuntimeError("no stable VAR process found")
