@@ -128,10 +128,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     """Run the planned algorithm, its bootstrap, and the knowledge post-check."""
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
     graph = run_algorithm(plan.algorithm, di, plan.params)
+    params = dict(graph.parameters)
+    if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
+        from tools.portfolio import run_portfolio
+
+        graph = run_portfolio(graph, plan.portfolio, di)
     block = None
     if prepared.profile.value("time_series"):
-        block = max(2, min(10, len(prepared.frame) // 20))
-    boot = bootstrap(plan.algorithm, di, graph.parameters, plan.bootstrap, derive_seed(seed, "bootstrap"),
+        # blocks at least one lag window long keep the lagged dependence inside each block
+        block = max(2, min(10, len(prepared.frame) // 20), int(plan.params.get("tau_max") or 0) + 1)
+    boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
                      n_jobs=n_jobs, block=block)
     graph = annotate(graph, boot)
     notes: list[str] = []
@@ -165,7 +171,12 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
     with timer.step("plan"):
         plan = planner.plan_discovery(profile, request)
-    decisions: list[Decision] = list(plan.decisions)
+        from tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
+
+        tuned = complete_plan(plan, discovery_input(prepared, derive_seed(opts.seed, "discovery"), background),
+                              profile=profile, outcome=opts.outcome,
+                              tune=planner.name == "rules" and "alpha" not in request.params)
+    decisions: list[Decision] = list(plan.decisions) + [Decision(**d) for d in tuned]
     if background is not None:
         decisions.append(Decision("discovery.background", background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
@@ -174,6 +185,11 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
 
     with timer.step("discover"):
         graph, boot, bg_notes = discover(prepared, plan, opts.seed, background, opts.n_jobs)
+    if graph.parameters.get("portfolio"):
+        decisions.append(Decision("discovery.portfolio", graph.parameters["portfolio"]["members"],
+                                  "the profile did not single out one method: the portfolio's graphs were reconciled "
+                                  "by majority vote (confidence comes from the bootstrap of the first method)",
+                                  graph.parameters["portfolio"]))
     say(f"[4/5] discovered {len(graph.edges)} edges")
 
     effects: list[dict] = []

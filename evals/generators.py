@@ -143,7 +143,7 @@ def heterogeneous_domains(p: int = 6, n_per_domain: int = 1000, *, n_domains: in
         W, shift, scale = base.copy(), np.zeros(p), np.ones(p)
         if d > 0:
             for j in changing:
-                W[:, j] = adj[:, j] * rng.uniform(0.5, 1.5, size=p) * -np.sign(base[:, j] + 1e-12)
+                W[:, j] = base[:, j] * rng.uniform(1.5, 2.5, size=p)  # same sign: pooling does not cancel
                 shift[j] = rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 2.0)
                 scale[j] = rng.uniform(1.5, 2.5)
         X = np.zeros((n_per_domain, p))
