@@ -190,6 +190,13 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
                                   "the profile did not single out one method: the portfolio's graphs were reconciled "
                                   "by majority vote (confidence comes from the bootstrap of the first method)",
                                   graph.parameters["portfolio"]))
+    if graph.parameters.get("changing_modules") is not None:
+        changed = graph.parameters["changing_modules"]
+        decisions.append(Decision("discovery.changing_modules", changed,
+                                  ("the causal mechanisms of " + ", ".join(changed) + " change across "
+                                   f"{graph.parameters.get('context', 'context')}s (CD-NOD found the context index "
+                                   "adjacent to them)") if changed else
+                                  "CD-NOD found no mechanism that changes with the context index", {}, by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")
 
     effects: list[dict] = []

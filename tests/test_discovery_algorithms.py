@@ -127,3 +127,17 @@ def test_notears_matrix_exponential_matches_scipy():
 
     A = np.random.default_rng(0).uniform(0, 2, size=(6, 6))
     assert np.allclose(expm_small(A), sla.expm(A), rtol=1e-10)
+
+
+def test_notears_and_granger_honour_forbidden_directions():
+    s, di = _tabular(p=5, n=1000, seed=2, noise="uniform")
+    e0 = next(e for e in s.truth.edges)
+    di.background = Background(forbidden=[(e0.source, e0.target)])
+    g = run_algorithm("notears", di, {})
+    assert (e0.source, e0.target, None) not in g.directed_pairs()
+
+    s2, dt = _series(p=3, n=400, seed=0)
+    a, b = next((e.source, e.target) for e in s2.truth.edges if e.source != e.target)
+    assert any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+    dt.background = Background(forbidden=[(a, b)])
+    assert not any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)

@@ -5,8 +5,6 @@
 - alpha of a constraint-based search on continuous data is chosen among candidates by the BIC of
   the linear-Gaussian DAG fitted in each candidate's CPDAG (any DAG of the class: BIC is
   score-equivalent). Lower BIC is better; the candidates' scores are written down.
-- the CI test can be checked by bootstrap stability (StARS-like instability, Liu et al. 2010): the
-  mean over pairs of 2 f (1 - f) where f is the frequency of an adjacency across resamples.
 
 Each step returns plain decision records (step, choice, reason, evidence) for the loop to keep.
 """
@@ -94,19 +92,6 @@ def tune_alpha_by_bic(name: str, data: DiscoveryInput, params: dict[str, Any],
     best = min(candidates, key=lambda a: (scores[a][0], a))
     return best, {"criterion": "BIC of a DAG in the CPDAG (linear-Gaussian), lower is better",
                   "candidates": [{"alpha": a, "bic": s, "n_edges": k} for a, (s, k) in scores.items()]}
-
-
-def instability(graphs: list[CausalGraph]) -> float:
-    """StARS-like instability: mean over pairs of 2 f (1 - f), f the frequency of the adjacency."""
-    if not graphs:
-        return 1.0
-    p = len(graphs[0].nodes)
-    counts: dict = {}
-    for g in graphs:
-        for e in g.edges:
-            counts[e.pair()] = counts.get(e.pair(), 0) + 1
-    pairs = max(p * (p - 1) / 2, 1)
-    return float(sum(2 * (c / len(graphs)) * (1 - c / len(graphs)) for c in counts.values()) / pairs)
 
 
 def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, tune: bool) -> list[dict[str, Any]]:

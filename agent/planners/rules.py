@@ -202,9 +202,6 @@ class RulesPlanner:
         if latent:
             return ("fci", "the question raises hidden common causes: FCI does not assume causal sufficiency and "
                     "returns a PAG (bidirected edges mark latent confounding)", ev, [])
-        if request.outcome and p >= 50 and not request.treatment:
-            return ("markov_blanket", f"p = {p} variables and one outcome of interest: local discovery of the "
-                    "outcome's Markov blanket spends the tests where the question is", ev, [])
         if dtype == "discrete":
             if p <= 20:
                 return ("ges", f"discrete data with p = {p} <= 20: GES with the BDeu score (no test thresholds)", ev, [])

@@ -20,12 +20,16 @@ from tools.registry import DiscoveryInput, algorithm
 
 
 def notears_linear(X: np.ndarray, lambda1: float = 0.1, max_iter: int = 100, h_tol: float = 1e-8,
-                   rho_max: float = 1e16, w_threshold: float = 0.3) -> np.ndarray:
-    """Weighted adjacency W (W[i, j] != 0 meaning i -> j) by linear NOTEARS with least-squares loss."""
+                   rho_max: float = 1e16, w_threshold: float = 0.3, forbidden: np.ndarray | None = None) -> np.ndarray:
+    """Weighted adjacency W (W[i, j] != 0 meaning i -> j) by linear NOTEARS with least-squares loss.
+
+    ``forbidden[i, j]`` True pins W[i, j] to zero (background knowledge), through the box bounds.
+    """
     n, d = X.shape
     X = X - X.mean(axis=0, keepdims=True)
     w_est, rho, alpha, h = np.zeros(2 * d * d), 1.0, 0.0, np.inf
-    bounds = [(0, 0) if i == j else (0, None) for _ in range(2) for i in range(d) for j in range(d)]
+    fb = np.zeros((d, d), dtype=bool) if forbidden is None else np.asarray(forbidden, dtype=bool)
+    bounds = [(0, 0) if i == j or fb[i, j] else (0, None) for _ in range(2) for i in range(d) for j in range(d)]
 
     def adj(w: np.ndarray) -> np.ndarray:
         return (w[: d * d] - w[d * d:]).reshape(d, d)
@@ -97,6 +101,13 @@ def break_cycles(W: np.ndarray) -> np.ndarray:
         W[i, j] = 0.0
 
 
+def _forbidden(data: DiscoveryInput) -> np.ndarray | None:
+    bg = data.background
+    if bg is None or bg.is_empty():
+        return None
+    return np.array([[a != b and bg.forbids(a, b) for b in data.nodes] for a in data.nodes])
+
+
 @algorithm(
     "notears", family="continuous", output="DAG",
     profile="""NOTEARS (linear): learns a weighted DAG by smooth optimisation of a penalised least-squares
@@ -106,12 +117,13 @@ def break_cycles(W: np.ndarray) -> np.ndarray:
     never after arbitrary rescaling; assumes linear relations and no hidden confounders. Cost: one
     p x p matrix exponential per gradient step; fine up to ~30 variables.""",
     defaults={"lambda1": 0.1, "w_threshold": 0.3},
-    max_p=40,
+    supports_background=True, max_p=40,
 )
 def run_notears(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from threadpoolctl import threadpool_limits
 
     # thousands of tiny BLAS calls inside L-BFGS-B: a multi-threaded BLAS only adds contention
     with threadpool_limits(limits=1, user_api="blas"):
-        W = notears_linear(data.X, lambda1=float(params.get("lambda1", 0.1)), w_threshold=float(params.get("w_threshold", 0.3)))
+        W = notears_linear(data.X, lambda1=float(params.get("lambda1", 0.1)), w_threshold=float(params.get("w_threshold", 0.3)),
+                           forbidden=_forbidden(data))
     return CausalGraph.from_adjacency((W != 0).astype(int), data.nodes)

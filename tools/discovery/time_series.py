@@ -232,7 +232,7 @@ def run_lpcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     are not handled, and it presumes linear, stationary dynamics. Very fast (one least-squares
     fit); a baseline to compare PCMCI against.""",
     defaults={"alpha": 0.01, "tau_max": None},
-    data_types=("continuous",), supports_background=False, time_series=True, max_p=100,
+    data_types=("continuous",), supports_background=True, time_series=True, max_p=100,
 )
 def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from statsmodels.tsa.api import VAR
@@ -243,9 +243,11 @@ def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     pv = np.asarray(res.pvalues)  # rows: const, L1.x1..L1.xp, L2.x1.., columns: equations (targets)
     p = len(data.nodes)
     alpha = float(params["alpha"])
+    bg = data.background if data.background is not None and not data.background.is_empty() else None
     edges = [Edge(data.nodes[i], data.nodes[j], "directed", None, k)
              for k in range(1, tau + 1) for i in range(p) for j in range(p)
-             if pv[1 + (k - 1) * p + i, j] < alpha]
+             if pv[1 + (k - 1) * p + i, j] < alpha
+             and (bg is None or i == j or not bg.forbids(data.nodes[i], data.nodes[j]))]
     return CausalGraph(list(data.nodes), edges, "lagged")
 
 
