@@ -141,3 +141,32 @@ def test_notears_and_granger_honour_forbidden_directions():
     assert any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
     dt.background = Background(forbidden=[(a, b)])
     assert not any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+
+
+def test_tigramite_marks_translate_to_contract_edges():
+    from tools.discovery.time_series import graph_from_tigramite
+
+    g = np.full((3, 3, 2), "", dtype="<U3")
+    g[0, 1, 0], g[1, 0, 0] = "-->", "<--"  # A -> B at lag 0
+    g[1, 2, 0], g[2, 1, 0] = "o-o", "o-o"  # B o-o C at lag 0
+    g[2, 0, 1] = "-->"  # C(t-1) -> A(t)
+    g[0, 0, 1] = "-->"  # self-lag
+    nodes = ["A", "B", "C"]
+    pcmci = {e.describe() for e in graph_from_tigramite(g, nodes, circles_are_undirected=True).edges}
+    assert pcmci == {"A --> B", "B --- C", "C --> A (lag 1)", "A --> A (lag 1)"}
+    g[2, 1, 0], g[1, 2, 0] = "<->", "<->"
+    g[0, 1, 0], g[1, 0, 0] = "<-o", "o->"  # B o-> A
+    lp = {e.describe() for e in graph_from_tigramite(g, nodes).edges}
+    assert lp == {"B o-> A", "B <-> C", "C --> A (lag 1)", "A --> A (lag 1)"}
+
+
+def test_discrete_data_with_bdeu_scores():
+    rng = np.random.default_rng(0)
+    n = 1500
+    a = rng.integers(0, 3, n)
+    b = np.where(rng.random(n) < 0.8, a, rng.integers(0, 3, n))
+    c = np.where(rng.random(n) < 0.8, (b + 1) % 3, rng.integers(0, 3, n))
+    di = DiscoveryInput(X=np.column_stack([a, b, c]).astype(float), nodes=["A", "B", "C"], kinds={}, seed=0)
+    for name in ("ges", "boss"):
+        g = run_algorithm(name, di, {"score_func": "local_score_BDeu"})
+        assert g.skeleton() == {frozenset(("A", "B")), frozenset(("B", "C"))}, name

@@ -135,8 +135,12 @@ _MARKS = {"-->": "directed", "<->": "bidirected", "o->": "partially_directed", "
           "x-x": "nondirected", "---": "undirected"}
 
 
-def graph_from_tigramite(graph: np.ndarray, nodes: list[str]) -> CausalGraph:
-    """tigramite's graph[i, j, tau] strings (i at t-tau, j at t) as a lagged CausalGraph."""
+def graph_from_tigramite(graph: np.ndarray, nodes: list[str], circles_are_undirected: bool = False) -> CausalGraph:
+    """tigramite's graph[i, j, tau] strings (i at t-tau, j at t) as a lagged CausalGraph.
+
+    Under causal sufficiency (PCMCI, PCMCI+) an 'o-o' link is an edge whose direction the data
+    cannot decide, i.e. ``undirected``; in LPCMCI's PAG-like output circles keep their meaning.
+    """
     p, _, T = graph.shape
     edges = []
     for tau in range(T):
@@ -149,6 +153,8 @@ def graph_from_tigramite(graph: np.ndarray, nodes: list[str]) -> CausalGraph:
                     edges.append(Edge(nodes[j], nodes[i], "directed" if s == "<--" else "partially_directed", None, 0))
                     continue
                 etype = _MARKS.get(s.replace("?", "-"), "nondirected")
+                if circles_are_undirected and etype == "nondirected":
+                    etype = "undirected"
                 edges.append(Edge(nodes[i], nodes[j], etype, None, tau))
     return CausalGraph(list(nodes), edges, "lagged")
 
@@ -181,7 +187,7 @@ def run_pcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     with quiet():
         res = pcmci.run_pcmci(tau_min=1, tau_max=tau, pc_alpha=params.get("pc_alpha"),
                               alpha_level=float(params["alpha"]), link_assumptions=link_assumptions(data, 1, tau))
-    return graph_from_tigramite(res["graph"], data.nodes)
+    return graph_from_tigramite(res["graph"], data.nodes, circles_are_undirected=True)
 
 
 @algorithm(
@@ -201,7 +207,7 @@ def run_pcmci_plus(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     with quiet():
         res = pcmci.run_pcmciplus(tau_min=0, tau_max=tau, pc_alpha=float(params["alpha"]),
                                   link_assumptions=link_assumptions(data, 0, tau))
-    return graph_from_tigramite(res["graph"], data.nodes)
+    return graph_from_tigramite(res["graph"], data.nodes, circles_are_undirected=True)
 
 
 @algorithm(
