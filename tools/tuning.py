@@ -20,6 +20,7 @@ from tools.registry import DiscoveryInput, get_algorithm, run_algorithm
 
 ALPHA_CANDIDATES = (0.01, 0.05, 0.1)
 BIC_TUNABLE = ("pc", "cdnod")
+TUNE_MAX_P = 60  # three extra searches are affordable up to here; beyond, the sample-size rule stands
 
 
 def dag_extension(graph: CausalGraph) -> np.ndarray:
@@ -109,7 +110,8 @@ def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, t
         out.append({"step": "discovery.target", "choice": outcome, "reason": "local discovery around the outcome you named",
                     "evidence": {}, "by": "rules"})
     if (tune and plan.algorithm in BIC_TUNABLE and plan.params.get("indep_test", "fisherz") == "fisherz"
-            and profile.value("data_type") == "continuous" and profile.value("linearity") == "linear"):
+            and profile.value("data_type") == "continuous" and profile.value("linearity") == "linear"
+            and len(profile.variables) <= TUNE_MAX_P):
         best, ev = tune_alpha_by_bic(plan.algorithm, data, plan.params)
         before = plan.params.get("alpha")
         plan.params["alpha"] = best
