@@ -141,6 +141,7 @@ def test_notears_and_granger_honour_forbidden_directions():
     assert any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
     dt.background = Background(forbidden=[(a, b)])
     assert not any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+    assert not any((e.source, e.target) == (a, b) for e in run_algorithm("var_lingam", dt, {"tau_max": 2}).edges)
 
 
 def test_tigramite_marks_translate_to_contract_edges():

@@ -283,10 +283,13 @@ def run_var_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     thr = float(params.get("w_threshold", 0.05))
     edges = []
     p = len(data.nodes)
+    bg = data.background if data.background is not None and not data.background.is_empty() else None
     for k, B in enumerate(model.adjacency_matrices_):  # B[i, j]: effect of j at t-k on i at t
         B = np.asarray(B)
         for i in range(p):
             for j in range(p):
+                if k > 0 and i != j and bg is not None and bg.forbids(data.nodes[j], data.nodes[i]):
+                    continue  # a forbidden direction holds at every lag
                 if (k > 0 or i != j) and abs(B[i, j]) > thr:
                     edges.append(Edge(data.nodes[j], data.nodes[i], "directed", None, k))
     return CausalGraph(list(data.nodes), edges, "lagged")
