@@ -139,6 +139,7 @@ def test_notears_and_granger_honour_forbidden_directions():
     s2, dt = _series(p=3, n=400, seed=0)
     a, b = next((e.source, e.target) for e in s2.truth.edges if e.source != e.target)
     assert any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+    assert any((e.source, e.target) == (a, b) for e in run_algorithm("var_lingam", dt, {"tau_max": 2}).edges)
     dt.background = Background(forbidden=[(a, b)])
     assert not any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
     assert not any((e.source, e.target) == (a, b) for e in run_algorithm("var_lingam", dt, {"tau_max": 2}).edges)
