@@ -159,9 +159,10 @@ class RulesPlanner:
             params["depth"] = d
             decisions.append(Decision("discovery.depth", d, why, {"p": p}))
         if "score_func" in spec.defaults:
-            sf = "local_score_BDeu" if dtype == "discrete" else "local_score_BIC"
+            sf = "local_score_BDeu" if dtype == "discrete" else spec.defaults["score_func"]
             params["score_func"] = sf
-            decisions.append(Decision("discovery.score", sf, "BDeu for discrete data, BIC for continuous", {"data_type": dtype}))
+            decisions.append(Decision("discovery.score", sf, "BDeu for discrete data, BIC (linear-Gaussian) for continuous",
+                                      {"data_type": dtype}))
         for k, v in request.params.items():
             if v is not None:
                 params[k] = v
@@ -219,10 +220,14 @@ class RulesPlanner:
                 return ("pc", f"noise Gaussianity is ambiguous ({gfrac:.0%} of residuals reject normality): a portfolio "
                         "of PC, BOSS and DirectLiNGAM, reconciled by majority vote", ev,
                         [("boss", {}), ("direct_lingam", {})])
-            if p <= 110:
-                return ("pc", "continuous data with linear relations and Gaussian noise: PC (stable) with Fisher-z, "
-                        "its alpha tuned by BIC; returns the equivalence class (CPDAG)", ev, [])
-            return ("pc", f"p = {p} > 110 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
+            if p < 25:
+                return ("pc", f"continuous data with linear relations and Gaussian noise, p = {p} < 25: PC (stable) "
+                        "with Fisher-z, its alpha tuned by BIC; returns the equivalence class (CPDAG)", ev, [])
+            if p <= 300:
+                return ("boss", f"linear-Gaussian data with p = {p} in 25..300: BOSS (permutation search on BIC) stays "
+                        "accurate when the graph is dense or its density unknown, where PC loses edges (in our "
+                        "benchmark at p = 40: skeleton F1 0.99-1.0 vs 0.78-0.93 for PC); returns a CPDAG", ev, [])
+            return ("pc", f"p = {p} > 300 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
                     "that finishes", ev, [])
         lfrac = _frac(profile, "linearity")
         if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= 50:
