@@ -116,6 +116,8 @@ def discover(
     if alpha is not None and not 0 < alpha < 1:
         raise InputError(f"--alpha must be between 0 and 1, got {alpha}.")
     params = {"alpha": alpha, "indep_test": indep_test, "target": target}
+    if "ci_test" in spec.defaults:  # time-series algorithms take tigramite's tests (parcorr, robust_parcorr, cmiknn, ...)
+        params["ci_test"] = params.pop("indep_test")
     unknown = [k for k, v in params.items() if v is not None and k not in spec.defaults]
     if unknown:
         raise InputError(f"Algorithm '{spec.name}' takes no --{unknown[0].replace('_', '-')} option.")

@@ -51,3 +51,16 @@ def test_markov_blanket_without_target_is_a_clear_input_error(tiny_csv, tmp_path
     with pytest.raises(SystemExit) as ex:
         main(["discover", str(tiny_csv), "--algorithm", "markov_blanket", "--out", str(tmp_path / "o")])
     assert ex.value.code == 2 and "target" in capsys.readouterr().err
+
+
+def test_time_series_algorithms_take_tigramite_tests_by_name(tiny_csv, tmp_path):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "pcmci", "--indep-test", "robust_parcorr", "--time-series",
+              "--out", str(out), "--quiet"])
+    assert ex.value.code == 0
+    assert json.loads((out / "graph.json").read_text())["parameters"]["ci_test"] == "robust_parcorr"
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "pcmci", "--indep-test", "nope", "--time-series",
+              "--out", str(tmp_path / "o2"), "--quiet"])
+    assert ex.value.code == 2

@@ -39,7 +39,7 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"p": 20}, "pc", "indep_test", "fisherz"),
     ({"p": 400}, "pc", "depth", 3),
     ({"ts": True, "gauss": "non-gaussian"}, "var_lingam", None, None),
-    ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "cmiknn"),
+    ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "robust_parcorr"),
     ({"het": True, "lin": "nonlinear", "n": 2000}, "cdnod", "indep_test", "fisherz"),
 ])
 def test_planner_matches_method_and_test_to_the_profile(kw, algo, key, value):

@@ -19,7 +19,7 @@ from tools.graph import CausalGraph, Edge
 from tools.registry import DiscoveryInput, algorithm
 
 TAU_CAP = 10
-TS_CI_TESTS = ("parcorr", "robust_parcorr", "cmiknn", "gpdc", "gsquared")
+TS_CI_TESTS = ("parcorr", "robust_parcorr", "cmiknn", "gsquared")  # GPDC needs the dcor package, not installed
 
 
 def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[str, Any]]:
@@ -88,10 +88,6 @@ def _ci_test(name: str, seed: int):
         from tigramite.independence_tests.cmiknn import CMIknn
 
         return CMIknn(significance="shuffle_test", seed=seed)
-    if name == "gpdc":
-        from tigramite.independence_tests.gpdc import GPDC
-
-        return GPDC(significance="analytic")
     if name == "gsquared":
         from tigramite.independence_tests.gsquared import Gsquared
 
@@ -165,7 +161,7 @@ def _dataframe(data: DiscoveryInput):
     return pp.DataFrame(np.asarray(data.X, dtype=float), var_names=list(data.nodes))
 
 
-_TS_PROFILE_COST = "Cost grows with p^2 * tau_max and the CI test (ParCorr is fast; CMIknn/GPDC are slow)."
+_TS_PROFILE_COST = "Cost grows with p^2 * tau_max and the CI test (ParCorr is fast; CMIknn is slow)."
 
 
 @algorithm(
@@ -173,8 +169,8 @@ _TS_PROFILE_COST = "Cost grows with p^2 * tau_max and the CI test (ParCorr is fa
     profile=f"""PCMCI (tigramite): a PC-style condition selection per variable followed by momentary
     conditional independence (MCI) tests, which keep false positives under control even with strong
     autocorrelation. Finds lagged links (lag >= 1) only, no contemporaneous ones. Assumes
-    stationarity, causal sufficiency and no instantaneous effects; ParCorr for linear, CMIknn/GPDC
-    for nonlinear dependence. The standard choice for autocorrelated multivariate time series.
+    stationarity, causal sufficiency and no instantaneous effects; ParCorr for linear, CMIknn for
+    nonlinear dependence. The standard choice for autocorrelated multivariate time series.
     {_TS_PROFILE_COST}""",
     defaults={"alpha": 0.01, "pc_alpha": 0.2, "ci_test": "parcorr", "tau_max": None},
     data_types=("continuous", "discrete"), supports_background=True, time_series=True, max_p=60,
