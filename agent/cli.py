@@ -117,6 +117,7 @@ def discover(
     algorithm: str = typer.Option(..., "--algorithm", help="Algorithm name (see `causalpilot algorithms`)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level of the CI tests."),
     indep_test: Optional[str] = typer.Option(None, "--indep-test", help="fisherz, chisq, gsq, kci, fastkci, rcit, ..."),
+    target: Optional[str] = typer.Option(None, "--target", help="Target variable of a local algorithm (markov_blanket)."),
     out: Optional[str] = OUT,
     seed: int = SEED,
     time_index: Optional[str] = TIME_INDEX,
@@ -137,7 +138,9 @@ def discover(
     spec = get_algorithm(algorithm)
     if alpha is not None and not 0 < alpha < 1:
         raise InputError(f"--alpha must be between 0 and 1, got {alpha}.")
-    params = {"alpha": alpha, "indep_test": indep_test}
+    params = {"alpha": alpha, "indep_test": indep_test, "target": target}
+    if "ci_test" in spec.defaults:  # time-series algorithms take tigramite's tests (parcorr, robust_parcorr, cmiknn, ...)
+        params["ci_test"] = params.pop("indep_test")
     unknown = [k for k, v in params.items() if v is not None and k not in spec.defaults]
     if unknown:
         raise InputError(f"Algorithm '{spec.name}' takes no --{unknown[0].replace('_', '-')} option.")

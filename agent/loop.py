@@ -133,10 +133,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     """Run the planned algorithm, its bootstrap, and the knowledge post-check."""
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
     graph = run_algorithm(plan.algorithm, di, plan.params)
+    params = dict(graph.parameters)
+    if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
+        from tools.portfolio import run_portfolio
+
+        graph = run_portfolio(graph, plan.portfolio, di)
     block = None
     if prepared.profile.value("time_series"):
-        block = max(2, min(10, len(prepared.frame) // 20))
-    boot = bootstrap(plan.algorithm, di, graph.parameters, plan.bootstrap, derive_seed(seed, "bootstrap"),
+        # blocks at least one lag window long keep the lagged dependence inside each block
+        block = max(2, min(10, len(prepared.frame) // 20), int(plan.params.get("tau_max") or 0) + 1)
+    boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
                      n_jobs=n_jobs, block=block)
     graph = annotate(graph, boot)
     notes: list[str] = []
@@ -185,7 +191,12 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
 
     with timer.step("plan"):
         plan = planner.plan_discovery(profile, request)
-    decisions: list[Decision] = list(plan.decisions)
+        from tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
+
+        tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background),
+                              profile=profile, outcome=request.outcome,
+                              tune=planner.name == "rules" and "alpha" not in request.params)
+    decisions: list[Decision] = list(plan.decisions) + [Decision(**d) for d in tuned]
     if background is not None:
         decisions.append(Decision("discovery.background", background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
@@ -202,6 +213,18 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         with timer.step("review"):
             graph, review = llm.review_graph(graph, request.question, background)
         decisions.extend(review)
+    if graph.parameters.get("portfolio"):
+        decisions.append(Decision("discovery.portfolio", graph.parameters["portfolio"]["members"],
+                                  "the profile did not single out one method: the portfolio's graphs were reconciled "
+                                  "by majority vote (confidence comes from the bootstrap of the first method)",
+                                  graph.parameters["portfolio"]))
+    if graph.parameters.get("changing_modules") is not None:
+        changed = graph.parameters["changing_modules"]
+        decisions.append(Decision("discovery.changing_modules", changed,
+                                  ("the causal mechanisms of " + ", ".join(changed) + " change across "
+                                   f"{graph.parameters.get('context', 'context')}s (CD-NOD found the context index "
+                                   "adjacent to them)") if changed else
+                                  "CD-NOD found no mechanism that changes with the context index", {}, by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect)
 

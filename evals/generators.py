@@ -207,3 +207,41 @@ def stable_var_process(p: int, n: int, *, max_lag: int, n_edges: int, seed: int)
             syn.meta["redraws"] = k
             return syn
     raise RuntimeError("no stable VAR process found")
+
+def heterogeneous_domains(p: int = 6, n_per_domain: int = 1000, *, n_domains: int = 2, n_changing: int = 2,
+                          expected_degree: float = 2.0, noise: str = "gaussian", seed: int = 0,
+                          prefix: str = "X", domain_column: str = "domain") -> Synthetic:
+    """Pooled data from several domains sharing one DAG whose mechanisms change across domains.
+
+    In every domain after the first, ``n_changing`` variables (chosen among those with parents, when
+    possible) get new coefficients on their parents, a shifted mean and a rescaled noise: the
+    distribution shift CD-NOD is built to exploit. The data frame carries the domain index in
+    ``domain_column``; the true graph is over the variables only, and ``meta['changing']`` names the
+    variables whose mechanism changes.
+    """
+    rng = np.random.default_rng(seed)
+    adj = random_dag(p, None, expected_degree, rng)
+    base = adj * rng.uniform(0.5, 1.5, size=(p, p)) * rng.choice([-1.0, 1.0], size=(p, p))
+    with_parents = [j for j in range(p) if adj[:, j].any()]
+    pool = with_parents if len(with_parents) >= n_changing else list(range(p))
+    changing = sorted(int(j) for j in rng.choice(pool, size=min(n_changing, len(pool)), replace=False))
+    order = topological_order(adj)
+    frames = []
+    for d in range(n_domains):
+        W, shift, scale = base.copy(), np.zeros(p), np.ones(p)
+        if d > 0:
+            for j in changing:
+                W[:, j] = base[:, j] * rng.uniform(1.5, 2.5, size=p)  # same sign: pooling does not cancel
+                shift[j] = rng.choice([-1.0, 1.0]) * rng.uniform(1.0, 2.0)
+                scale[j] = rng.uniform(1.5, 2.5)
+        X = np.zeros((n_per_domain, p))
+        for j in order:
+            X[:, j] = X @ W[:, j] + shift[j] + _noise(noise, n_per_domain, rng, scale[j])
+        f = pd.DataFrame(X, columns=[f"{prefix}{k + 1}" for k in range(p)])
+        f.insert(0, domain_column, d)
+        frames.append(f)
+    names = [f"{prefix}{k + 1}" for k in range(p)]
+    truth = CausalGraph.from_adjacency(adj, names, algorithm="truth")
+    return Synthetic(pd.concat(frames, ignore_index=True), truth, base,
+                     {"p": p, "n": n_per_domain * n_domains, "domains": n_domains,
+                      "changing": [names[j] for j in changing], "seed": seed})

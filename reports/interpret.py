@@ -28,6 +28,21 @@ ASSUMPTIONS = {
             "(hidden confounders and selection are allowed)"],
     "ges": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
     "direct_lingam": ["linear relations", "non-Gaussian, independent noise", "causal sufficiency", "acyclicity"],
+    "ica_lingam": ["linear relations", "non-Gaussian, independent noise", "causal sufficiency", "acyclicity"],
+    "cdnod": ["the domain/time index captures every change of mechanism", "faithfulness", "acyclicity",
+              "no hidden common causes apart from the changing context"],
+    "grasp": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
+    "boss": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
+    "exact_search": ["causal sufficiency", "acyclicity", "linear-Gaussian data (BIC)"],
+    "notears": ["linear relations", "causal sufficiency", "acyclicity",
+                "variables on their natural, comparable scales (directions follow the variances)"],
+    "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined"],
+    "pcmci": ["stationarity", "causal sufficiency", "no contemporaneous effects", "the CI test's model fits the data"],
+    "pcmci_plus": ["stationarity", "causal sufficiency", "faithfulness", "the CI test's model fits the data"],
+    "lpcmci": ["stationarity", "faithfulness", "the CI test's model fits the data (hidden confounders allowed)"],
+    "granger": ["linear, stationary dynamics", "no hidden common drivers", "no contemporaneous effects "
+                "(Granger causality is predictive, not structural)"],
+    "var_lingam": ["linear, stationary dynamics", "non-Gaussian, independent noise", "causal sufficiency"],
 }
 
 

@@ -18,7 +18,9 @@ from tools.errors import InputError
 from tools.graph import CausalGraph
 
 # modules whose import registers algorithms; extend as algorithm families are added
-DISCOVERY_MODULES = ("tools.discovery.causallearn_algos",)
+DISCOVERY_MODULES = ("tools.discovery.causallearn_algos", "tools.discovery.heterogeneous",
+                     "tools.discovery.permutation", "tools.discovery.score_based", "tools.discovery.functional",
+                     "tools.discovery.continuous_opt", "tools.discovery.local", "tools.discovery.time_series")
 
 
 @dataclass
@@ -113,5 +115,6 @@ def run_algorithm(name: str, data: DiscoveryInput, params: dict[str, Any] | None
         merged["indep_test"] = check_ci_test(merged["indep_test"])
     graph = spec.runner(data, merged)
     graph.algorithm = spec.name
-    graph.parameters = merged
+    # what the run itself found out (e.g. CD-NOD's changing modules) is kept beside the parameters
+    graph.parameters = {**merged, **{k: v for k, v in graph.parameters.items() if k not in merged}}
     return graph

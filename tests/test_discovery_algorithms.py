@@ -1,0 +1,174 @@
+"""Every registered discovery algorithm runs on small data and returns a valid contract graph,
+and the new wrappers recover known structure on data generated with a known answer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evals.generators import heterogeneous_domains, linear_sem, var_process
+from evals.metrics import score
+from tools.background import Background
+from tools.graph import EDGE_TYPES, CausalGraph
+from tools.registry import DiscoveryInput, algorithms, run_algorithm
+
+ALL = sorted(algorithms())
+
+
+def _tabular(p=4, n=300, seed=0, noise="uniform"):
+    s = linear_sem(p=p, n=n, seed=seed, noise=noise)
+    nodes = list(s.data.columns)
+    return s, DiscoveryInput(X=s.data.to_numpy(), nodes=nodes, kinds={c: "continuous" for c in nodes}, seed=1,
+                             domain=np.repeat([0.0, 1.0], n // 2), time=np.arange(n, dtype=float))
+
+
+def _series(p=3, n=300, seed=0):
+    s = var_process(p=p, n=n, seed=seed, n_edges=2)
+    nodes = list(s.data.columns)
+    return s, DiscoveryInput(X=s.data.to_numpy(), nodes=nodes, kinds={c: "continuous" for c in nodes}, seed=1,
+                             time=np.arange(n, dtype=float))
+
+
+def test_at_least_fifteen_algorithms_each_with_a_profile():
+    specs = algorithms()
+    assert len(specs) >= 15
+    for spec in specs.values():
+        assert len(spec.profile.split()) >= 30, spec.name
+        assert spec.output in ("DAG", "CPDAG", "PAG", "lagged")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_algorithm_runs_and_returns_contract_graph(name):
+    spec = algorithms()[name]
+    _, di = _series() if spec.time_series else _tabular()
+    params = {"target": di.nodes[0]} if "target" in spec.defaults else {}
+    g = run_algorithm(name, di, params)
+    assert isinstance(g, CausalGraph) and g.algorithm == name
+    assert g.graph_type == spec.output and g.nodes == di.nodes
+    d = json.loads(g.to_json())
+    assert set(d) >= {"nodes", "graph_type", "algorithm", "parameters", "edges"}
+    for e in d["edges"]:
+        assert e["type"] in EDGE_TYPES and e["source"] in g.nodes and e["target"] in g.nodes
+        assert ("lag" in e) == (spec.output == "lagged")
+        if "lag" in e:
+            assert e["lag"] >= 0 and (e["lag"] > 0 or e["source"] != e["target"])
+    if spec.output == "DAG":
+        import networkx as nx
+
+        assert nx.is_directed_acyclic_graph(g.to_networkx())
+    assert CausalGraph.from_dict(d).to_dict() == d
+
+
+@pytest.mark.parametrize("name", ["exact_search", "grasp", "boss", "ges"])
+def test_score_searches_recover_a_gaussian_skeleton(name):
+    s, di = _tabular(p=6, n=2000, seed=3, noise="gaussian")
+    assert score(run_algorithm(name, di, {}), s.truth)["skeleton_f1"] >= 0.9
+
+
+@pytest.mark.parametrize("name", ["ica_lingam", "notears"])
+def test_directed_methods_recover_directions(name):
+    s, di = _tabular(p=5, n=1000, seed=2, noise="uniform")
+    assert score(run_algorithm(name, di, {}), s.truth)["arrow_f1"] >= 0.8
+
+
+def test_markov_blanket_of_a_target_matches_the_truth():
+    s, di = _tabular(p=8, n=2000, seed=4, noise="gaussian")
+    truth = s.truth
+    target = max(truth.nodes, key=lambda v: sum(v in (e.source, e.target) for e in truth.edges))
+    parents = {e.source for e in truth.edges if e.target == target}
+    children = {e.target for e in truth.edges if e.source == target}
+    spouses = {e.source for e in truth.edges if e.target in children} - {target}
+    g = run_algorithm("markov_blanket", di, {"target": target})
+    assert set(g.parameters["markov_blanket"]) == parents | children | spouses
+    assert {frozenset((e.source, e.target)) for e in g.edges if target in (e.source, e.target)} == \
+        {frozenset((target, v)) for v in parents | children}
+
+
+def test_cdnod_finds_the_mechanisms_that_change_across_domains():
+    s = heterogeneous_domains(p=6, n_per_domain=500, seed=1)
+    nodes = [c for c in s.data.columns if c != "domain"]
+    di = DiscoveryInput(X=s.data[nodes].to_numpy(), nodes=nodes, kinds={}, seed=0,
+                        domain=s.data["domain"].to_numpy(dtype=float))
+    g = run_algorithm("cdnod", di, {})
+    assert g.graph_type == "CPDAG" and set(g.nodes) == set(nodes)
+    assert sorted(g.parameters["changing_modules"]) == sorted(s.meta["changing"])
+
+
+def test_tau_max_is_read_from_the_data():
+    from tools.discovery.time_series import choose_tau_max
+
+    s = var_process(p=5, n=800, seed=0, lags=(1, 2))
+    tau, reason, ev = choose_tau_max(s.data.to_numpy())
+    assert tau == 2 and "BIC" in reason and ev["var_order_bic"] == 2
+
+
+def test_background_is_passed_to_pcmci_and_exact_search():
+    s, di = _series(p=3, n=400, seed=0)
+    a, b = next((e.source, e.target) for e in s.truth.edges if e.source != e.target)
+    free = run_algorithm("pcmci", di, {"tau_max": 2})
+    assert any((e.source, e.target) == (a, b) for e in free.edges)
+    di.background = Background(forbidden=[(a, b)])
+    held = run_algorithm("pcmci", di, {"tau_max": 2})
+    assert not any((e.source, e.target) == (a, b) for e in held.edges)
+
+    s2, dt = _tabular(p=5, n=1000, seed=2, noise="gaussian")
+    e0 = next(e for e in s2.truth.edges)
+    dt.background = Background(forbidden=[(e0.source, e0.target), (e0.target, e0.source)])
+    g = run_algorithm("exact_search", dt, {})
+    assert g.edge_between(e0.source, e0.target) is None
+
+
+def test_notears_matrix_exponential_matches_scipy():
+    import scipy.linalg as sla
+
+    from tools.discovery.continuous_opt import expm_small
+
+    A = np.random.default_rng(0).uniform(0, 2, size=(6, 6))
+    assert np.allclose(expm_small(A), sla.expm(A), rtol=1e-10)
+
+
+def test_notears_and_granger_honour_forbidden_directions():
+    s, di = _tabular(p=5, n=1000, seed=2, noise="uniform")
+    e0 = next(e for e in s.truth.edges)
+    di.background = Background(forbidden=[(e0.source, e0.target)])
+    g = run_algorithm("notears", di, {})
+    assert (e0.source, e0.target, None) not in g.directed_pairs()
+
+    s2, dt = _series(p=3, n=400, seed=0)
+    a, b = next((e.source, e.target) for e in s2.truth.edges if e.source != e.target)
+    assert any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+    assert any((e.source, e.target) == (a, b) for e in run_algorithm("var_lingam", dt, {"tau_max": 2}).edges)
+    dt.background = Background(forbidden=[(a, b)])
+    assert not any((e.source, e.target) == (a, b) for e in run_algorithm("granger", dt, {"tau_max": 2}).edges)
+    assert not any((e.source, e.target) == (a, b) for e in run_algorithm("var_lingam", dt, {"tau_max": 2}).edges)
+
+
+def test_tigramite_marks_translate_to_contract_edges():
+    from tools.discovery.time_series import graph_from_tigramite
+
+    g = np.full((3, 3, 2), "", dtype="<U3")
+    g[0, 1, 0], g[1, 0, 0] = "-->", "<--"  # A -> B at lag 0
+    g[1, 2, 0], g[2, 1, 0] = "o-o", "o-o"  # B o-o C at lag 0
+    g[2, 0, 1] = "-->"  # C(t-1) -> A(t)
+    g[0, 0, 1] = "-->"  # self-lag
+    nodes = ["A", "B", "C"]
+    pcmci = {e.describe() for e in graph_from_tigramite(g, nodes, circles_are_undirected=True).edges}
+    assert pcmci == {"A --> B", "B --- C", "C --> A (lag 1)", "A --> A (lag 1)"}
+    g[2, 1, 0], g[1, 2, 0] = "<->", "<->"
+    g[0, 1, 0], g[1, 0, 0] = "<-o", "o->"  # B o-> A
+    lp = {e.describe() for e in graph_from_tigramite(g, nodes).edges}
+    assert lp == {"B o-> A", "B <-> C", "C --> A (lag 1)", "A --> A (lag 1)"}
+
+
+def test_discrete_data_with_bdeu_scores():
+    rng = np.random.default_rng(0)
+    n = 1500
+    a = rng.integers(0, 3, n)
+    b = np.where(rng.random(n) < 0.8, a, rng.integers(0, 3, n))
+    c = np.where(rng.random(n) < 0.8, (b + 1) % 3, rng.integers(0, 3, n))
+    di = DiscoveryInput(X=np.column_stack([a, b, c]).astype(float), nodes=["A", "B", "C"], kinds={}, seed=0)
+    for name in ("ges", "boss"):
+        g = run_algorithm(name, di, {"score_func": "local_score_BDeu"})
+        assert g.skeleton() == {frozenset(("A", "B")), frozenset(("B", "C"))}, name

@@ -1,0 +1,66 @@
+"""`causalpilot discover DATA --algorithm NAME` runs every registered algorithm by name."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agent.cli import main
+from evals.generators import var_process
+from tools.registry import algorithms
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory):
+    s = var_process(p=3, n=200, seed=1, n_edges=2)
+    frame = s.data.copy()
+    frame.insert(0, "domain", np.repeat([0, 1], 100))
+    path = tmp_path_factory.mktemp("cli") / "tiny.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(algorithms()))
+def test_discover_runs_each_algorithm_by_name(name, tiny_csv, tmp_path):
+    spec = algorithms()[name]
+    out = tmp_path / "out"
+    argv = ["discover", str(tiny_csv), "--algorithm", name, "--out", str(out), "--quiet"]
+    if spec.time_series:
+        argv.append("--time-series")
+    if "target" in spec.defaults:
+        argv += ["--target", "X1"]
+    with pytest.raises(SystemExit) as ex:
+        main(argv)
+    assert ex.value.code == 0
+    g = json.loads((out / "graph.json").read_text())
+    assert g["algorithm"] == name and g["graph_type"] == spec.output
+    assert g["nodes"] == ["X1", "X2", "X3"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["discovery"]["algorithm"] == name
+
+
+def test_discover_rejects_an_option_the_algorithm_does_not_take(tiny_csv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "ges", "--target", "X1", "--out", str(tmp_path / "o")])
+    assert ex.value.code == 2 and "--target" in capsys.readouterr().err
+
+
+def test_markov_blanket_without_target_is_a_clear_input_error(tiny_csv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "markov_blanket", "--out", str(tmp_path / "o")])
+    assert ex.value.code == 2 and "target" in capsys.readouterr().err
+
+
+def test_time_series_algorithms_take_tigramite_tests_by_name(tiny_csv, tmp_path):
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "pcmci", "--indep-test", "robust_parcorr", "--time-series",
+              "--out", str(out), "--quiet"])
+    assert ex.value.code == 0
+    assert json.loads((out / "graph.json").read_text())["parameters"]["ci_test"] == "robust_parcorr"
+    with pytest.raises(SystemExit) as ex:
+        main(["discover", str(tiny_csv), "--algorithm", "pcmci", "--indep-test", "nope", "--time-series",
+              "--out", str(tmp_path / "o2"), "--quiet"])
+    assert ex.value.code == 2
