@@ -99,6 +99,8 @@ def analyse(
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
     share_data: bool = SHARE_DATA,
+    cate_by: Optional[str] = typer.Option(None, "--cate-by", help="COL[,COL]: effects within groups of these columns."),
+    what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from agent.loop import AnalysisOptions, run_analysis
@@ -107,7 +109,8 @@ def analyse(
         data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
         time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet,
-        memory_path=memory, command="analyse", share_data=share_data))
+        memory_path=memory, command="analyse", share_data=share_data,
+        cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if))
     _finish(result, quiet)
 
 

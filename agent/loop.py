@@ -54,6 +54,8 @@ class AnalysisOptions:
     memory_path: str | None = None
     command: str = "analyse"
     share_data: bool = False  # let the LLM see more than 5 rows of data
+    cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
+    what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
 
 
 @dataclass
@@ -258,12 +260,10 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
 
     effects: list[dict] = []
     with timer.step("infer"):
-        if opts.treatment and opts.outcome:
-            from tools.inference.effects import estimate_effects
+        from tools.inference.run import run_inference
 
-            effects = estimate_effects(prepared, graph, opts.treatment, opts.outcome, seed=derive_seed(opts.seed, "infer"))
-        elif opts.treatment or opts.outcome:
-            raise InputError("Give both --treatment and --outcome to estimate an effect.")
+        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"), columns=profile.variables)
+        decisions.extend(Decision(**d) for d in inf_decisions)
 
     with timer.step("report"):
         from reports.figures import graph_png

@@ -80,8 +80,15 @@ def graph_summary(g: CausalGraph) -> str:
 def effect_sentence(eff: dict[str, Any]) -> str:
     est, lo, hi = eff.get("estimate"), eff.get("ci_low"), eff.get("ci_high")
     t, y = eff["treatment"], eff["outcome"]
+    rng = eff.get("estimate_range")
+    if est is None and rng:
+        return (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
+                f"leave open, raising {t} by one unit changes {y} by between {rng[0]:.3g} and {rng[1]:.3g} "
+                f"(95% intervals together span {lo:.3g} to {hi:.3g}).")
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
+    if eff.get("structural_zero"):
+        return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     s = f"Raising {t} by one unit changes {y} by {est:.3g} on average"
     if lo is not None and hi is not None:
         s += f" (95% interval {lo:.3g} to {hi:.3g})"
@@ -90,6 +97,16 @@ def effect_sentence(eff: dict[str, Any]) -> str:
     s += "."
     adj = eff.get("adjustment_set") or []
     s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
+    naive = eff.get("naive_estimate")
+    if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
+        s += f" Without adjustment the association would be {naive:.3g}: confounding accounts for the difference."
+    sens = next((r for r in eff.get("refutations", []) if r["name"].startswith("unobserved")), None)
+    if sens and sens.get("robustness_value") is not None:
+        s += (f" A hidden confounder would have to explain {sens['robustness_value']:.0%} of the remaining variation "
+              f"of both {t} and {y} to make the interval include zero")
+        if sens.get("benchmark"):
+            s += f"; one as strong as {sens['benchmark']} would leave an effect of {sens['new_effect']:.3g}"
+        s += "."
     failed = [r["name"] for r in eff.get("refutations", []) if r.get("passed") is False]
     if failed:
         s += f" Refutation checks failed: {', '.join(failed)}; treat this estimate with suspicion."

@@ -1,0 +1,123 @@
+"""Refutations of an estimate, with DoWhy's definitions and DoWhy's significance test.
+
+Each refuter re-runs the same estimator on altered data, seeded from the run's seed:
+- placebo treatment: the treatment is randomly permuted (not DoWhy's constant default); the effect
+  should vanish. p-value: how plausible a zero effect is among the placebo estimates (DoWhy's test).
+- random common cause: an independent random column is added to the adjustment set; the estimate
+  should not move. p-value: how plausible the original estimate is among the new ones.
+- data subset: re-estimate on random 80% subsets; the estimate should be stable.
+In all three a refutation *passes* when p >= 0.05 (DoWhy's reading: no significant discrepancy).
+- unobserved confounder: Cinelli & Hazlett's (2020) partial-R2 sensitivity on the linear
+  partialled-out model: the robustness value (how strong a hidden confounder must be, as a share of
+  the residual variance of treatment and outcome, to make the interval include zero) and the effect
+  left after a confounder as strong as the strongest observed one. Passes when that benchmark
+  confounder would not make the interval include zero. No p-value: it is a what-if, not a test.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from tools.inference.estimators import Estimate
+
+ALPHA = 0.05
+
+
+def _significance(value: float, sims: list[float]) -> float:
+    from dowhy.causal_refuter import test_significance
+
+    res = test_significance(SimpleNamespace(value=value), list(sims))
+    return float(res["p_value"])
+
+
+def _entry(name: str, new_effect: float, p: float | None, passed: bool | None, **extra) -> dict:
+    d = {"name": name, "new_effect": None if new_effect is None or not np.isfinite(new_effect) else round(float(new_effect), 6),
+         "p_value": None if p is None else round(float(p), 4), "passed": passed}
+    d.update(extra)
+    return d
+
+
+def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estimate,
+           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    out = []
+    # placebo: permute the treatment
+    sims = []
+    for _ in range(num_simulations):
+        d = df.copy()
+        d[t] = rng.permutation(d[t].to_numpy())
+        sims.append(fn(d, t, y, adjust, seed=int(rng.integers(2**31)), ci=False).value)
+    p = _significance(0.0, sims)
+    out.append(_entry("placebo_treatment (permute)", float(np.mean(sims)), p, p >= ALPHA,
+                      num_simulations=num_simulations))
+    # random common cause
+    sims = []
+    for _ in range(num_simulations):
+        d = df.copy()
+        d["__random_cause__"] = rng.normal(size=len(d))
+        sims.append(fn(d, t, y, [*adjust, "__random_cause__"], seed=int(rng.integers(2**31)), ci=False).value)
+    p = _significance(estimate.value, sims)
+    out.append(_entry("random_common_cause", float(np.mean(sims)), p, p >= ALPHA, num_simulations=num_simulations))
+    # data subset
+    sims = []
+    m = int(0.8 * len(df))
+    for _ in range(num_simulations):
+        d = df.iloc[np.sort(rng.choice(len(df), m, replace=False))]
+        sims.append(fn(d, t, y, adjust, seed=int(rng.integers(2**31)), ci=False).value)
+    p = _significance(estimate.value, sims)
+    out.append(_entry("data_subset (80%)", float(np.mean(sims)), p, p >= ALPHA, num_simulations=num_simulations))
+    out.append(unobserved_confounder_sensitivity(df, t, y, adjust, estimate))
+    return out
+
+
+def _partial_r2(y: np.ndarray, x: np.ndarray, others: np.ndarray) -> float:
+    """Partial R2 of x in the regression of y on x and others."""
+    A = np.column_stack([np.ones(len(y)), others])
+    ry = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    rx = x - A @ np.linalg.lstsq(A, x, rcond=None)[0]
+    denom = float((rx @ rx) * (ry @ ry))
+    return float((rx @ ry) ** 2 / denom) if denom > 0 else 0.0
+
+
+def unobserved_confounder_sensitivity(df: pd.DataFrame, t: str, y: str, adjust: list[str],
+                                      estimate: Estimate) -> dict:
+    T, Y = df[t].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
+    Z = df[adjust].to_numpy(dtype=float) if adjust else np.zeros((len(df), 0))
+    # the linear partialled-out model: t statistic of T in Y ~ T + Z
+    A = np.column_stack([np.ones(len(Y)), T, Z])
+    beta, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    resid = Y - A @ beta
+    dof = max(len(Y) - A.shape[1], 1)
+    se = float(np.sqrt(float(resid @ resid) / dof * np.linalg.pinv(A.T @ A)[1, 1]))
+    tstat = float(beta[1]) / se if se > 0 else np.inf
+    f = abs(tstat) / np.sqrt(dof)
+    fcrit = float(__import__("scipy").stats.t.ppf(0.975, dof - 1)) / np.sqrt(dof - 1)
+    fq = max(f - fcrit, 0.0)
+    rv = 0.5 * (np.sqrt(fq ** 4 + 4 * fq ** 2) - fq ** 2)  # robustness value for the 95% interval
+    # benchmark: a hidden confounder as strong as the strongest observed adjustment variable
+    bench, r2d, r2y = None, 0.0, 0.0
+    for j, c in enumerate(adjust):
+        others = np.delete(Z, j, axis=1)
+        rd = _partial_r2(T, Z[:, j], others)
+        ry = _partial_r2(Y, Z[:, j], np.column_stack([T, others]))
+        if rd * ry >= r2d * r2y:
+            bench, r2d, r2y = c, rd, ry
+    if bench is None:
+        return _entry("unobserved_common_cause (partial R2)", float(beta[1]), None, None,
+                      robustness_value=round(float(rv), 4),
+                      reading="no observed confounder to benchmark a hidden one against")
+    r2d = min(r2d, 0.999)
+    bias = se * np.sqrt(dof) * np.sqrt(r2y * r2d / (1 - r2d))
+    se_adj = se * np.sqrt((1 - r2y) / (1 - r2d) * dof / max(dof - 1, 1))
+    b = float(beta[1])
+    adj = b - np.sign(b) * bias
+    q = float(__import__("scipy").stats.t.ppf(0.975, dof - 1))
+    covers_zero = (adj - q * se_adj) <= 0 <= (adj + q * se_adj)
+    still_same = not covers_zero if not (estimate.ci_low <= 0 <= estimate.ci_high) else None
+    return _entry("unobserved_common_cause (partial R2)", adj, None, still_same,
+                  robustness_value=round(float(rv), 4), benchmark=bench,
+                  benchmark_r2_treatment=round(r2d, 4), benchmark_r2_outcome=round(r2y, 4))
