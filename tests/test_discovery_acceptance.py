@@ -28,7 +28,13 @@ def _decision(result, step):
 def test_linear_gaussian_p20_skeleton(tmp_path):
     s = linear_sem(p=20, n=2000, seed=0)
     r = _run(tmp_path, s.data, bootstrap=0)
-    assert r.graph.algorithm == "pc"
+    assert r.graph.algorithm == "boss"  # the planner's choice for linear-Gaussian data
+    assert score(r.graph, s.truth)["skeleton_f1"] >= 0.9
+
+
+def test_forced_pc_gets_its_alpha_tuned_by_bic(tmp_path):
+    s = linear_sem(p=20, n=2000, seed=0)
+    r = _run(tmp_path, s.data, bootstrap=0, algorithm="pc")
     tuned = _decision(r, "discovery.alpha_tuned")
     assert tuned is not None and len(tuned["evidence"]["candidates"]) == 3
     assert score(r.graph, s.truth)["skeleton_f1"] >= 0.9

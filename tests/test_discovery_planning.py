@@ -36,7 +36,7 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"dtype": "mixed"}, "pc", "indep_test", "fisherz"),
     ({"gauss": "non-gaussian", "p": 150}, "ica_lingam", None, None),
     ({"p": 40}, "boss", "score_func", "local_score_BIC_from_cov"),
-    ({"p": 20}, "pc", "indep_test", "fisherz"),
+    ({"p": 20}, "boss", "score_func", "local_score_BIC_from_cov"),
     ({"p": 400}, "pc", "depth", 3),
     ({"ts": True, "gauss": "non-gaussian"}, "var_lingam", None, None),
     ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "robust_parcorr"),

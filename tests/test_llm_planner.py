@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from agent.llm_runtime import LLMConfig
+from agent.planners.rules import RulesPlanner
 from agent.planners.base import Request
 from agent.planners.llm import LLMPlanner, parse_narrative
 from llm_fakes import ScriptedChatModel, tool_call
@@ -155,7 +156,8 @@ def test_failure_falls_back_to_rules_with_notice(tmp_path):
     p, notices = planner_with([boom], prep)
     plan = p.plan_discovery(prep.profile, Request())
     assert plan.decisions[0].step == "planner.fallback" and "server unreachable" in plan.decisions[0].reason
-    assert plan.algorithm == "pc" and any("falling back to the rules planner" in n for n in notices)
+    assert plan.algorithm == RulesPlanner().plan_discovery(prep.profile, Request()).algorithm
+    assert any("falling back to the rules planner" in n for n in notices)
     assert p.review_graph(CausalGraph(["A", "B"], [Edge("A", "B", "undirected", 0.1)]), None)[1] == []
 
 

@@ -220,13 +220,12 @@ class RulesPlanner:
                 return ("pc", f"noise Gaussianity is ambiguous ({gfrac:.0%} of residuals reject normality): a portfolio "
                         "of PC, BOSS and DirectLiNGAM, reconciled by majority vote", ev,
                         [("boss", {}), ("direct_lingam", {})])
-            if p < 25:
-                return ("pc", f"continuous data with linear relations and Gaussian noise, p = {p} < 25: PC (stable) "
-                        "with Fisher-z, its alpha tuned by BIC; returns the equivalence class (CPDAG)", ev, [])
             if p <= 300:
-                return ("boss", f"linear-Gaussian data with p = {p} in 25..300: BOSS (permutation search on BIC) stays "
-                        "accurate when the graph is dense or its density unknown, where PC loses edges (in our "
-                        "benchmark at p = 40: skeleton F1 0.99-1.0 vs 0.78-0.93 for PC); returns a CPDAG", ev, [])
+                return ("boss", f"linear-Gaussian data with p = {p} <= 300: BOSS (permutation search on BIC) is the most "
+                        "accurate method we benchmarked on such data at every size and density, notably when the graph "
+                        "is dense or measured with error, where PC loses edges and orientations (held-out simulations, "
+                        "10 seeds each, copilot F1 at p = 10: 0.98 vs 0.95 for tuned PC; dense 0.67 vs 0.50; p = 20 "
+                        "0.93 vs 0.60); returns a CPDAG", ev, [])
             return ("pc", f"p = {p} > 300 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
                     "that finishes", ev, [])
         lfrac = _frac(profile, "linearity")
