@@ -24,6 +24,7 @@ def _gcm():
     logging.getLogger("dowhy").setLevel(logging.ERROR)
     from dowhy import gcm
 
+    gcm.config.disable_progress_bars()  # the CLI prints its own progress; tqdm bars would clutter stderr
     return gcm
 
 
