@@ -265,7 +265,8 @@ def profile_and_prepare(
                 repairs.append({"column": c, "repair": "non_numeric_to_missing", "rows": bad,
                                 "reason": f"{bad} value(s) that are not numbers treated as missing"})
 
-    work, missing_repair = _handle_missing(work, {c: by_name[c].kind for c in variables}, time_series_flag)
+    complete_rows = ~work.isna().any(axis=1)  # distribution checks use these: imputed values distort them
+    work, missing_repair = _handle_missing(work, {c: by_name[c].kind for c in variables}, time_series_flag, seed)
     if missing_repair:
         repairs.append(missing_repair)
     if len(work) < 10:
@@ -274,6 +275,7 @@ def profile_and_prepare(
         time_series_obj = time_series_obj.loc[work.index].reset_index(drop=True)
     if domain_obj is not None:
         domain_obj = domain_obj.loc[work.index].reset_index(drop=True)
+    complete_rows = complete_rows.loc[work.index].to_numpy()
     work = work.reset_index(drop=True)
 
     findings: dict[str, Finding] = {}
@@ -294,10 +296,19 @@ def profile_and_prepare(
 
     rng = np.random.default_rng(seed)
     cont = [c for c in variables if by_name[c].kind == "continuous"]
-    findings["linearity"] = linearity_check(work[cont], rng) if len(cont) >= 2 else Finding(
+    # linearity and Gaussianity are judged on the rows that were complete before imputation (when there
+    # are enough of them): filled-in values pile up at one value or along a regression line and would
+    # make Gaussian noise look non-Gaussian, steering the planner to the wrong family
+    checked = work[cont]
+    if missing_repair and missing_repair["repair"] == "imputation" and complete_rows.sum() >= 50:
+        checked = work.loc[complete_rows, cont].reset_index(drop=True)
+    findings["linearity"] = linearity_check(checked, rng) if len(cont) >= 2 else Finding(
         "linearity", None, {}, "not tested: fewer than two continuous variables")
-    findings["gaussianity"] = gaussianity_check(work[cont]) if len(cont) >= 2 else Finding(
+    findings["gaussianity"] = gaussianity_check(checked) if len(cont) >= 2 else Finding(
         "gaussianity", None, {}, "not tested: fewer than two continuous variables")
+    if len(checked) < len(work) and len(cont) >= 2:
+        for name in ("linearity", "gaussianity"):
+            findings[name].evidence["rows_checked"] = f"{len(checked)} rows complete before imputation"
     findings["time_series"] = time_series_check(work, time_series_flag, time_index)
     findings["heterogeneity"] = Finding(
         "heterogeneity", domain_index is not None,
@@ -313,8 +324,14 @@ def profile_and_prepare(
     return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj)
 
 
-def _handle_missing(work: pd.DataFrame, kinds: dict[str, str], time_series: bool) -> tuple[pd.DataFrame, dict | None]:
-    """Listwise deletion when it loses little (< 5% of rows); otherwise impute and say how."""
+def _handle_missing(work: pd.DataFrame, kinds: dict[str, str], time_series: bool,
+                    seed: int = 0) -> tuple[pd.DataFrame, dict | None]:
+    """Listwise deletion when it loses little (< 5% of rows); otherwise impute and say how.
+
+    Continuous columns are imputed by iterative regression on the other columns (scikit-learn's
+    IterativeImputer, seeded): unlike a median fill it keeps the linear dependencies that discovery
+    looks for. Discrete columns take their mode; time series are interpolated along time.
+    """
     rows_missing = work.isna().any(axis=1)
     k = int(rows_missing.sum())
     if k == 0:
@@ -328,11 +345,21 @@ def _handle_missing(work: pd.DataFrame, kinds: dict[str, str], time_series: bool
         out = out.interpolate(limit_direction="both")
         how = "linear interpolation along time"
     else:
+        from sklearn.experimental import enable_iterative_imputer  # noqa: F401 (registers the class)
+        from sklearn.impute import IterativeImputer
+
         for c in out.columns:
-            if out[c].isna().any():
-                fill = out[c].median() if kinds[c] == "continuous" else out[c].mode().iloc[0]
-                out[c] = out[c].fillna(fill)
-        how = "median (continuous) / mode (discrete) imputation"
+            if kinds[c] != "continuous" and out[c].isna().any():
+                out[c] = out[c].fillna(out[c].mode().iloc[0])
+        cont = [c for c in out.columns if kinds[c] == "continuous"]
+        if cont and out[cont].isna().any().any():
+            import warnings
+
+            imputer = IterativeImputer(max_iter=10, random_state=seed, sample_posterior=False)
+            with warnings.catch_warnings():  # not converging in 10 rounds still leaves a usable fill
+                warnings.simplefilter("ignore")
+                out[cont] = imputer.fit_transform(out[cont].to_numpy(dtype=float))
+        how = "iterative regression imputation (continuous) / mode (discrete)"
     return out, {"repair": "imputation", "rows": k, "method": how,
                  "reason": f"{k} row(s) ({frac:.1%}) had missing values, too many to drop; filled by {how} "
                            "(this can weaken dependencies; treat edges touching imputed columns with care)"}
