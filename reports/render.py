@@ -41,10 +41,13 @@ def choice_text(choice: Any) -> str:
 
 def _env(kind: str) -> Environment:
     if kind == "html":
-        return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"], default=True),
-                           undefined=StrictUndefined, keep_trailing_newline=True)
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"], default=True),
+                          undefined=StrictUndefined, keep_trailing_newline=True)
+    else:
+        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, finalize=md_escape,
+                          undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["num"] = lambda v: _num(v) if isinstance(v, (int, float)) or v is None else v
+    return env
 
 
 def _num(v: Any) -> str:
