@@ -262,7 +262,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     with timer.step("infer"):
         from tools.inference.run import run_inference
 
-        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"), columns=profile.variables)
+        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"))
         decisions.extend(Decision(**d) for d in inf_decisions)
 
     with timer.step("report"):

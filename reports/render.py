@@ -19,7 +19,6 @@ from reports import interpret
 from tools.graph import CausalGraph
 
 TEMPLATES = Path(__file__).parent / "templates"
-_SYMBOL = {"directed": "-->", "undirected": "---", "bidirected": "<->", "partially_directed": "o->", "nondirected": "o-o"}
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -59,7 +58,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
                   decisions: list[dict], background_notes: list[str], graph_png: bytes) -> dict[str, Any]:
     edges = []
     for e in graph.edges:
-        text = f"{e.source} {_SYMBOL[e.type]} {e.target}" + (f" (lag {e.lag})" if e.lag else "")
+        text = e.describe()
         conf = "—" if e.confidence is None else f"{e.confidence:.2f}"
         edges.append({"text": text, "reading": interpret.edge_sentence(e), "conf": conf,
                       "unstable": e.confidence is not None and e.confidence < interpret.UNSTABLE_BELOW})

@@ -23,7 +23,6 @@ UNSTABLE_BELOW = 0.5
 class BootstrapResult:
     replicates: int
     edge_frequency: dict[tuple, float]  # (source, target, type, lag) -> frequency of that exact edge
-    adjacency_frequency: dict[frozenset, float]  # pair -> frequency of any edge between them
     failures: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,7 +58,7 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
               block: int | None = None) -> BootstrapResult:
     """Run ``name`` on B resamples in parallel and return edge frequencies."""
     if B <= 0:
-        return BootstrapResult(0, {}, {})
+        return BootstrapResult(0, {})
     children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
     if n_jobs == 1:
         graphs = [_one(name, data, params, s, block) for s in children]
@@ -69,13 +68,11 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
         graphs = Parallel(n_jobs=n_jobs)(delayed(_one)(name, data, params, s, block) for s in children)
     ok = [g for g in graphs if g is not None]
     edges: Counter = Counter()
-    adj: Counter = Counter()
     for g in ok:
         for e in g.edges:
             edges[(e.source, e.target, e.type, e.lag)] += 1
-            adj[e.pair()] += 1
     m = max(len(ok), 1)
-    return BootstrapResult(len(ok), {k: v / m for k, v in edges.items()}, {k: v / m for k, v in adj.items()},
+    return BootstrapResult(len(ok), {k: v / m for k, v in edges.items()},
                            failures=len(graphs) - len(ok))
 
 
@@ -83,8 +80,4 @@ def annotate(graph: CausalGraph, result: BootstrapResult) -> CausalGraph:
     """The graph with each edge's confidence set to its bootstrap frequency (0.0 if never seen)."""
     if result.replicates == 0:
         return graph
-    freq = {k: v for k, v in result.edge_frequency.items()}
-    table = {}
-    for e in graph.edges:
-        table[(e.source, e.target, e.type, e.lag)] = freq.get((e.source, e.target, e.type, e.lag), 0.0)
-    return graph.with_confidence(table)
+    return graph.with_confidence(result.edge_frequency, default=0.0)

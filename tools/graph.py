@@ -183,11 +183,11 @@ class CausalGraph:
     def parents(self, node: str) -> list[str]:
         return [e.source for e in self.edges if e.type == "directed" and e.target == node and not e.lag]
 
-    def with_confidence(self, freq: dict[Any, float]) -> "CausalGraph":
-        """A copy whose edges carry confidence looked up by (source, target, type, lag) or pair."""
+    def with_confidence(self, freq: dict[tuple, float], default: float | None = None) -> "CausalGraph":
+        """A copy whose edges carry the confidence ``freq[(source, target, type, lag)]`` (else ``default``)."""
         new = []
         for e in self.edges:
-            c = freq.get((e.source, e.target, e.type, e.lag), freq.get(e.pair()))
+            c = freq.get((e.source, e.target, e.type, e.lag), default)
             new.append(Edge(e.source, e.target, e.type, c, e.lag))
         return CausalGraph(self.nodes, new, self.graph_type, self.algorithm, dict(self.parameters))
 

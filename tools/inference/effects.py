@@ -179,9 +179,3 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
 
         eff["cate"] = cate_by_groups(df, treatment, outcome, eff["adjustment_set"], method, cate_by, seed + 31)
     return [eff], decisions
-
-
-def estimate_effects(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str,
-                     seed: int = 0, cate_by: list[str] | None = None) -> list[dict[str, Any]]:
-    """The effects only (see :func:`infer` for the decisions too)."""
-    return infer(prepared, graph, treatment, outcome, seed, cate_by)[0]

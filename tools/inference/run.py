@@ -11,8 +11,7 @@ from tools.inference.question import pairs_from_question
 from tools.profiling import PreparedData
 
 
-def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int,
-                  columns: list[str] | None = None) -> tuple[list[dict], list[dict]]:
+def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int) -> tuple[list[dict], list[dict]]:
     if bool(opts.treatment) != bool(opts.outcome):
         raise InputError("Give both --treatment and --outcome to estimate an effect.")
     decisions: list[dict] = []
