@@ -170,6 +170,13 @@ class FoundStructure:
         return self.prepared.profile
 
 
+def _change_evidence(graph) -> str:
+    if graph.algorithm == "cdnod":
+        return "CD-NOD: the context index is adjacent to a variable whose mechanism changes"
+    return ("a likelihood-ratio test per variable of one linear-Gaussian mechanism given its parents against one per "
+            "domain, Benjamini-Hochberg at 0.05")
+
+
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
                    background_path: str | None = None, n_jobs: int = 1, timer: Timer | None = None,
@@ -224,9 +231,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         changed = graph.parameters["changing_modules"]
         decisions.append(Decision("discovery.changing_modules", changed,
                                   ("the causal mechanisms of " + ", ".join(changed) + " change across "
-                                   f"{graph.parameters.get('context', 'context')}s (CD-NOD found the context index "
-                                   "adjacent to them)") if changed else
-                                  "CD-NOD found no mechanism that changes with the context index", {}, by="data"))
+                                   f"{graph.parameters.get('context', 'context')}s ({_change_evidence(graph)})")
+                                  if changed else
+                                  f"no mechanism was found to change with the context index ({_change_evidence(graph)})",
+                                  {k: graph.parameters[k] for k in ("change_pvalues",) if k in graph.parameters},
+                                  by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect)
 

@@ -61,10 +61,24 @@ def test_var2_process_lagged_edges_recovered_with_block_bootstrap(tmp_path):
     assert all("lag" in e and e["confidence"] is not None for e in g["edges"])
 
 
-def test_heterogeneous_domains_pick_cdnod(tmp_path):
+def test_heterogeneous_linear_domains_get_a_per_domain_score_and_their_changes_named(tmp_path):
     s = heterogeneous_domains(p=6, n_per_domain=500, seed=1)
     r = _run(tmp_path, s.data, bootstrap=0)
-    assert r.graph.algorithm == "cdnod"
+    assert r.graph.algorithm == "boss" and r.graph.parameters["score_by"] == "domain"
+    assert "domain" not in r.graph.nodes
+    assert sorted(r.graph.parameters["changing_modules"]) == sorted(s.meta["changing"])
+    sc = score(r.graph, s.truth)
+    # the changes orient edges the pooled equivalence class leaves open; every claimed direction is right
+    assert sc["skeleton_f1"] >= 0.9 and sc["arrow_precision"] == 1.0
+    assert r.graph.parameters["oriented_by_changes"]
+    changed = _decision(r, "discovery.changing_modules")
+    assert sorted(changed["choice"]) == sorted(s.meta["changing"]) and "likelihood-ratio" in changed["reason"]
+
+
+def test_heterogeneous_domains_beyond_linear_gaussian_pick_cdnod(tmp_path):
+    s = heterogeneous_domains(p=6, n_per_domain=500, seed=1, noise="uniform")
+    r = _run(tmp_path, s.data, bootstrap=0)
+    assert r.graph.algorithm == "cdnod" and r.graph.parameters["indep_test"] == "fisherz_domain"
     assert "domain" not in r.graph.nodes
     assert sorted(r.graph.parameters["changing_modules"]) == sorted(s.meta["changing"])
     assert score(r.graph, s.truth)["skeleton_f1"] >= 0.9

@@ -14,17 +14,19 @@ from evals.generators import linear_sem, var_process
 from tools.discovery._util import dag_to_cpdag
 from tools.graph import CausalGraph, Edge
 from tools.portfolio import reconcile
-from tools.profiling import Finding, Profile
+from tools.profiling import ColumnProfile, Finding, Profile
 from tools.tuning import dag_extension, gaussian_bic
 
 
 def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts=False, het=False,
-             lin_frac=0.0, gauss_frac=0.0, missing=0.0):
+             lin_frac=0.0, gauss_frac=0.0, missing=0.0, kinds=None):
     f = {"data_type": Finding("data_type", dtype), "linearity": Finding("linearity", lin, {"fraction_rejected": lin_frac}),
          "gaussianity": Finding("gaussianity", gauss, {"fraction_rejected": gauss_frac}),
          "time_series": Finding("time_series", ts), "heterogeneity": Finding("heterogeneity", het),
          "missingness": Finding("missingness", missing, {}, "imputed")}
-    return Profile(n_rows=n, n_columns=p, columns=[], findings=f, repairs=[], variables=[f"X{i}" for i in range(p)])
+    names = [f"X{i}" for i in range(p)]
+    cols = [ColumnProfile(c, k, 3, 0.0, "") for c, k in zip(names, kinds)] if kinds else []
+    return Profile(n_rows=n, n_columns=p, columns=cols, findings=f, repairs=[], variables=names)
 
 
 @pytest.mark.parametrize("kw, algo, key, value", [
@@ -33,14 +35,18 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"lin": "nonlinear", "n": 800, "p": 5}, "pc", "indep_test", "kci"),
     ({"lin": "nonlinear", "n": 3000, "p": 8}, "pc", "indep_test", "rcit"),
     ({"lin": "nonlinear", "n": 20000, "p": 8}, "pc", "indep_test", "rcit"),
-    ({"dtype": "mixed"}, "pc", "indep_test", "fisherz"),
+    ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete", "binary"]}, "boss", "score_func",
+     "local_score_BIC_from_cov"),
+    ({"dtype": "mixed", "kinds": ["continuous"] * 5 + ["categorical"]}, "pc", "indep_test", "fisherz"),
     ({"gauss": "non-gaussian", "p": 150}, "ica_lingam", None, None),
     ({"p": 40}, "boss", "score_func", "local_score_BIC_from_cov"),
-    ({"p": 20}, "boss", "score_func", "local_score_BIC_from_cov"),
+    ({"p": 20}, "boss", "starts", 5),
     ({"p": 400}, "pc", "depth", 3),
     ({"ts": True, "gauss": "non-gaussian"}, "var_lingam", None, None),
     ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "robust_parcorr"),
-    ({"het": True, "lin": "nonlinear", "n": 2000}, "cdnod", "indep_test", "fisherz"),
+    ({"het": True, "lin": "nonlinear", "n": 2000}, "cdnod", "indep_test", "fisherz_domain"),
+    ({"het": True, "dtype": "discrete"}, "cdnod", "indep_test", "gsq"),
+    ({"het": True}, "boss", "starts", 5),
 ])
 def test_planner_matches_method_and_test_to_the_profile(kw, algo, key, value):
     plan = RulesPlanner().plan_discovery(_profile(**kw), Request())

@@ -66,6 +66,9 @@ CI_TESTS: dict[str, str] = {
     "fastkci": "Fast KCI (partitioned kernels): nonparametric for moderate n.",
     "rcit": "Randomised CI test (random Fourier features): nonparametric, near-linear in n.",
     "mv_fisherz": "Fisher's z with test-wise deletion: linear-Gaussian data with missing values.",
+    "fisherz_domain": "CD-NOD with a domain index: Fisher-z among the variables, and a likelihood-ratio test of "
+                      "whether a variable's linear-Gaussian mechanism (coefficients, intercept, noise variance) "
+                      "changes across domains for the tests with the index.",
 }
 
 

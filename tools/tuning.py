@@ -66,10 +66,23 @@ def dag_extension(graph: CausalGraph) -> np.ndarray:
     return out
 
 
-def gaussian_bic(X: np.ndarray, dag: np.ndarray) -> float:
-    """BIC of a linear-Gaussian DAG (lower is better): sum over nodes of n log(RSS/n) + k log n."""
+def gaussian_bic(X: np.ndarray, dag: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """BIC of a linear-Gaussian DAG (lower is better): sum over nodes of n log(RSS/n) + k log n.
+
+    With ``groups`` (a domain index), the DAG is shared but every domain has its own coefficients,
+    intercepts and noise variances: the model CD-NOD assumes (one structure, mechanisms that may
+    change across domains). Each domain is then scored on its own rows and the BICs are summed;
+    scoring the pooled rows instead would judge a mixture of domains as if it were one linear model.
+    """
+    if groups is not None:
+        return float(sum(_bic_one(X[groups == g], dag, intercept=True) for g in np.unique(groups)))
+    return _bic_one(X, dag, intercept=False)
+
+
+def _bic_one(X: np.ndarray, dag: np.ndarray, *, intercept: bool) -> float:
     n, p = X.shape
-    Xs = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    sd = X.std(axis=0)
+    Xs = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     total = 0.0
     for j in range(p):
         pa = np.nonzero(dag[:, j])[0]
@@ -80,7 +93,7 @@ def gaussian_bic(X: np.ndarray, dag: np.ndarray) -> float:
         else:
             r = y
         rss = max(float(r @ r), 1e-12)
-        total += n * np.log(rss / n) + (len(pa) + 1) * np.log(n)
+        total += n * np.log(rss / n) + (len(pa) + 1 + int(intercept)) * np.log(n)
     return float(total)
 
 
@@ -89,9 +102,12 @@ def tune_alpha_by_bic(name: str, data: DiscoveryInput, params: dict[str, Any],
     scores = {}
     for a in candidates:
         g = run_algorithm(name, data, {**params, "alpha": a})
-        scores[a] = (round(gaussian_bic(data.X, dag_extension(g)), 2), len(g.edges))
+        scores[a] = (round(gaussian_bic(data.X, dag_extension(g), data.domain), 2), len(g.edges))
     best = min(candidates, key=lambda a: (scores[a][0], a))
-    return best, {"criterion": "BIC of a DAG in the CPDAG (linear-Gaussian), lower is better",
+    criterion = ("BIC of a DAG in the CPDAG (linear-Gaussian), lower is better" if data.domain is None else
+                 "BIC of a DAG in the CPDAG, linear-Gaussian within each domain (shared structure, coefficients "
+                 "and noise free per domain), summed over domains; lower is better")
+    return best, {"criterion": criterion,
                   "candidates": [{"alpha": a, "bic": s, "n_edges": k} for a, (s, k) in scores.items()]}
 
 
@@ -109,7 +125,7 @@ def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, t
         plan.params["target"] = outcome
         out.append({"step": "discovery.target", "choice": outcome, "reason": "local discovery around the outcome you named",
                     "evidence": {}, "by": "rules"})
-    if (tune and plan.algorithm in BIC_TUNABLE and plan.params.get("indep_test", "fisherz") == "fisherz"
+    if (tune and plan.algorithm in BIC_TUNABLE and plan.params.get("indep_test", "fisherz") in ("fisherz", "fisherz_domain")
             and profile.value("data_type") == "continuous" and profile.value("linearity") == "linear"
             and len(profile.variables) <= TUNE_MAX_P):
         best, ev = tune_alpha_by_bic(plan.algorithm, data, plan.params)

@@ -45,12 +45,20 @@ def run_cdnod(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
     c, kind = context_index(data)
     p = data.X.shape[1]
+    test = params["indep_test"]
+    if test == "fisherz_domain":
+        if kind != "domain":
+            raise InputError("The fisherz_domain test needs a domain index (--domain-index COL), not a time index.")
+        from tools.ci.domain import register
+
+        test = register()
     names = [f"X{i + 1}" for i in range(p + 1)]  # causal-learn's default node names, C is the last
     bk = None
     if data.background is not None and not data.background.is_empty():
         bk = renamed_background(data.background, data.nodes, names[:p]).to_causallearn(names)
     with quiet(), contextlib.redirect_stderr(io.StringIO()):  # its skeleton step always shows a progress bar
-        cg = cdnod(data.X, c, alpha=float(params["alpha"]), indep_test=params["indep_test"], stable=True,
+        cg = cdnod(data.X, c, alpha=float(params["alpha"]), indep_test=test, stable=True,
+                   uc_rule=int(params.get("uc_rule", 0)), uc_priority=int(params.get("uc_priority", 2)),
                    background_knowledge=bk, show_progress=False, **_ci_kwargs(params))
     m = np.asarray(cg.G.graph)
     changing = [data.nodes[i] for i in range(p) if m[p, i] != 0 or m[i, p] != 0]

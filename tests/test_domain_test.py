@@ -1,0 +1,65 @@
+"""The domain-aware CI test behind CD-NOD and BOSS on pooled domains, and the within-domain profile checks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evals.generators import copilot_sem
+from tools.ci.domain import DomainTest
+from tools.profiling import profile_and_prepare
+from tools.loading import Dataset
+
+
+def _two_domains(change_slope: float, change_noise: float, n: int = 600, seed: int = 0) -> np.ndarray:
+    """x -> y in two domains; y's slope and noise scale may change in the second."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d, (b, s) in enumerate([(1.0, 1.0), (1.0 + change_slope, 1.0 + change_noise)]):
+        x = rng.normal(size=n)
+        y = b * x + s * rng.normal(size=n)
+        rows.append(np.column_stack([x, y, np.full(n, d)]))
+    return np.vstack(rows)
+
+
+def test_a_change_in_slope_or_in_noise_scale_is_detected_and_an_invariant_mechanism_is_not():
+    # columns: 0 = x, 1 = y, 2 = domain index (C)
+    assert DomainTest(_two_domains(0.8, 0.0))(1, 2, [0]) < 1e-4  # slope changes
+    assert DomainTest(_two_domains(0.0, 0.8))(1, 2, [0]) < 1e-4  # only the noise scale changes: Fisher-z misses it
+    from causallearn.utils.cit import CIT
+
+    data = _two_domains(0.0, 0.8)
+    assert CIT(data, "fisherz")(1, 2, [0]) > 0.01
+    assert DomainTest(_two_domains(0.0, 0.0))(1, 2, [0]) > 0.01  # same mechanism in both domains
+    # x's own distribution is the same everywhere, whatever happens to y
+    assert DomainTest(_two_domains(0.8, 0.8))(0, 2, []) > 0.01
+
+
+def test_the_invariance_test_holds_its_level_under_the_null():
+    pvals = [DomainTest(_two_domains(0.0, 0.0, n=300, seed=s))(1, 2, [0]) for s in range(200)]
+    assert 0.02 < np.mean(np.array(pvals) < 0.05) < 0.09
+    assert 0.4 < np.mean(pvals) < 0.6  # roughly uniform
+
+
+def test_within_domain_independence_uses_every_domain():
+    rng = np.random.default_rng(1)
+    n = 500
+    # x and y independent in domain 0, dependent in domain 1
+    x = rng.normal(size=2 * n)
+    y = rng.normal(size=2 * n) + np.r_[np.zeros(n), 0.5 * x[n:]]
+    data = np.column_stack([x, y, np.r_[np.zeros(n), np.ones(n)]])
+    assert DomainTest(data)(0, 1, [2]) < 1e-4
+    data0 = np.column_stack([x, rng.normal(size=2 * n), np.r_[np.zeros(n), np.ones(n)]])
+    assert DomainTest(data0)(0, 1, [2]) > 0.01
+
+
+def test_pooled_domains_are_judged_linear_gaussian_within_domains():
+    syn = copilot_sem(p=8, n=1500, edge_prob=0.3, seed=5, domains=3)
+    ds = Dataset(frame=syn.data, path="<het>", sha256="x", format="synthetic")
+    prof = profile_and_prepare(ds, seed=0).profile
+    assert prof.domain_index == "domain"
+    assert prof.value("linearity") == "linear" and prof.value("gaussianity") == "gaussian"
+    assert "within each of 3 domains" in prof.findings["gaussianity"].summary
+    # the same rows pooled, without the index, look non-Gaussian (a scale mixture is heavy-tailed)
+    pooled = Dataset(frame=syn.data.rename(columns={"domain": "unnamed"}).drop(columns="unnamed"), path="<p>",
+                     sha256="y", format="synthetic")
+    assert profile_and_prepare(pooled, seed=0).profile.value("gaussianity") == "non-gaussian"

@@ -1,0 +1,94 @@
+"""What a domain index adds to an equivalence class: which mechanisms change, and the directions that tells.
+
+CD-NOD's idea, applied to any CPDAG found on pooled data: the domain index C is an exogenous
+variable, and C -> X exactly when X's mechanism (its distribution given its parents) differs across
+domains. Like PC, C is kept adjacent to X unless some set S of X's neighbours makes them
+independent; the test is the likelihood-ratio test of :mod:`tools.ci.domain` (one linear-Gaussian
+regression of X on S for all rows against one per domain). Since nothing causes C, its edges are
+oriented out of it, and an unshielded C -> X - Y gives either a collider C -> X <- Y (X not in the
+set that separated C and Y) or, through Meek's rules, X -> Y: a changing cause with an invariant
+effect. Meek's rules then propagate. Directions already in the CPDAG are kept.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from tools.graph import CausalGraph
+
+MAX_FULL_SEARCH = 8  # neighbours up to which every subset is tried; beyond, subsets of size <= 3
+
+
+def _endpoints(graph: CausalGraph, p: int) -> np.ndarray:
+    """causal-learn's endpoint convention, with a free last row/column for C: G[b, a] = 1, G[a, b] = -1 for a -> b."""
+    idx = {n: i for i, n in enumerate(graph.nodes)}
+    G = np.zeros((p + 1, p + 1), dtype=int)
+    for e in graph.edges:
+        a, b = idx[e.source], idx[e.target]
+        if e.type == "directed":
+            G[a, b], G[b, a] = -1, 1
+        else:
+            G[a, b] = G[b, a] = -1
+    return G
+
+
+def _subsets(nbrs: list[int]):
+    sizes = range(len(nbrs) + 1) if len(nbrs) <= MAX_FULL_SEARCH else range(4)
+    for k in sizes:
+        yield from combinations(nbrs, k)
+
+
+def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray, alpha: float = 0.05
+                         ) -> tuple[CausalGraph, dict[str, Any]]:
+    """The CPDAG with the orientations the changing mechanisms imply, and what was found."""
+    from tools.ci.domain import DomainTest
+    from tools.discovery.fast_orient import _Graph, meek
+
+    nodes = list(graph.nodes)
+    p = len(nodes)
+    test = DomainTest(np.column_stack([X, np.asarray(domains, dtype=float)]))
+    G = _endpoints(graph, p)
+    adjacent = (G[:p, :p] != 0)
+    c = p
+    changing, sepsets, pvalues = [], {}, {}
+    for v in range(p):
+        nbrs = np.flatnonzero(adjacent[v]).tolist()
+        best = 0.0
+        for S in _subsets(nbrs):
+            pv = test(v, c, list(S))
+            best = max(best, pv)
+            if pv > alpha:
+                sepsets[v] = set(S)
+                break
+        pvalues[nodes[v]] = float(f"{best:.3g}")
+        if v not in sepsets:
+            changing.append(v)
+    g = _Graph(G)
+    for v in changing:  # C is exogenous: its edges point out of it
+        G[v, c], G[c, v] = 1, -1
+        g.adjust_dpath(c, v)
+    demanded: dict[tuple[int, int], int] = {}
+    for x in changing:
+        for y in np.flatnonzero(adjacent[x]).tolist():
+            if y in changing or x in sepsets.get(y, set()):
+                continue
+            demanded[(y, x)] = demanded.get((y, x), 0) + 1  # collider C -> x <- y
+    collided = []
+    for (y, x) in demanded:
+        if (x, y) in demanded or not g.undirected(y, x):
+            continue  # conflicting colliders, or a direction the CPDAG already fixed
+        g.orient(y, x)
+        collided.append((nodes[y], nodes[x]))
+    before = {(a, b) for a in range(p) for b in range(p) if G[a, b] == -1 and G[b, a] == 1}
+    meek(g)
+    m = g.G[:p, :p]
+    after = {(a, b) for a in range(p) for b in range(p) if m[a, b] == -1 and m[b, a] == 1}
+    out = CausalGraph.from_endpoint_matrix(m, nodes, "CPDAG", graph.algorithm, dict(graph.parameters))
+    info = {"changing_modules": [nodes[v] for v in changing], "change_pvalues": pvalues,
+            "change_alpha": alpha,
+            "oriented_by_changes": sorted(f"{nodes[a]} -> {nodes[b]}" for a, b in after - before)
+            + sorted(f"{a} -> {b}" for a, b in collided)}
+    return out, info
