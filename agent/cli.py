@@ -198,6 +198,8 @@ def evaluate(
     out: Optional[str] = typer.Option(None, "--out", help="Output directory (default ./causalpilot-out/eval-<suite>-seed<N>); "
                                       "a rerun into the same directory skips the tasks already done."),
     seed: int = SEED,
+    replicates: Optional[int] = typer.Option(None, "--replicates", help="Seeds per scenario (default: the suite's own; "
+                                             "copilot-scenarios 10, timeseries 3, realistic 2, smoke 2)."),
     jobs: int = typer.Option(-1, "--jobs", "-j", help="Parallel local workers (joblib; -1: all cores)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): fan out "
                                             "over that cluster instead of local processes."),
@@ -212,7 +214,9 @@ def evaluate(
 
     if jobs == 0:
         raise InputError("--jobs must be a positive number of workers, or -1 for all cores.")
-    spec = get_suite(suite, seed)
+    if replicates is not None and replicates < 1:
+        raise InputError("--replicates must be at least 1.")
+    spec = get_suite(suite, seed, replicates)
     target = Path(out) if out else Path.cwd() / "causalpilot-out" / f"eval-{spec.name}-seed{seed}"
     if target.exists() and not target.is_dir():
         raise InputError(f"--out '{target}' exists and is not a directory.")

@@ -173,8 +173,14 @@ class FoundStructure:
 def _change_evidence(graph) -> str:
     if graph.algorithm == "cdnod":
         return "CD-NOD: the context index is adjacent to a variable whose mechanism changes"
-    return ("a likelihood-ratio test per variable of one linear-Gaussian mechanism given its parents against one per "
-            "domain, Benjamini-Hochberg at 0.05")
+    alpha = graph.parameters.get("change_alpha", 0.05)
+    text = ("the domain index stays adjacent to a variable unless some set of the variable's neighbours makes its "
+            "linear-Gaussian mechanism the same in every domain: likelihood-ratio test of one regression for all rows "
+            f"against one per domain, alpha {alpha}")
+    oriented = graph.parameters.get("oriented_by_changes") or []
+    if oriented:
+        text += "; the changes orient " + ", ".join(oriented[:10]) + (" and more" if len(oriented) > 10 else "")
+    return text
 
 
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
@@ -234,7 +240,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
                                    f"{graph.parameters.get('context', 'context')}s ({_change_evidence(graph)})")
                                   if changed else
                                   f"no mechanism was found to change with the context index ({_change_evidence(graph)})",
-                                  {k: graph.parameters[k] for k in ("change_pvalues",) if k in graph.parameters},
+                                  {k: graph.parameters[k] for k in ("change_pvalues", "oriented_by_changes") if k in graph.parameters},
                                   by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect)

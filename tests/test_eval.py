@@ -214,3 +214,19 @@ def test_summary_best_baseline_must_finish_every_run_and_paper_figures_are_quote
     assert best["best_baseline"] == "pc" and best["agent_at_least_best"] is True  # ges did not finish every run
     md = render_markdown(Suite("s", "d", [], ("pc", "ges")), rows)
     assert "| default | 0.70 | 0.70 (pc) |" in md and "0.90 | 0.92 (PC) |" in md and "timeout x1" in md
+
+
+def test_replicates_are_ten_by_default_and_can_be_set(capsys):
+    from tests.helpers import run_cli
+
+    for reps, expected in ((None, 10), (4, 4)):
+        suite = get_suite("copilot-scenarios", 0, reps)
+        per = {}
+        for s in suite.datasets:
+            per[s.scenario] = per.get(s.scenario, 0) + 1
+        assert set(per.values()) == {expected}
+    # the first replicates are the same data sets whatever the count: a larger run extends a smaller one
+    assert [s.seed for s in get_suite("copilot-scenarios", 0, 3).datasets] == \
+        [s.seed for s in get_suite("copilot-scenarios", 0).datasets if s.replicate < 3]
+    code, _, err = run_cli(["eval", "--suite", "smoke", "--replicates", "0"], capsys)
+    assert code == 2 and "--replicates" in err

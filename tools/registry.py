@@ -116,6 +116,11 @@ def run_algorithm(name: str, data: DiscoveryInput, params: dict[str, Any] | None
     merged = {**spec.defaults, **{k: v for k, v in (params or {}).items() if v is not None}}
     if "indep_test" in merged:
         merged["indep_test"] = check_ci_test(merged["indep_test"])
+    # some library code draws from the global generators (causal-learn's RCIT and permutation tests):
+    # seeding them here makes every algorithm a function of the run's seed, in any worker process
+    from tools.discovery._util import seed_all
+
+    seed_all(data.seed)
     graph = spec.runner(data, merged)
     graph.algorithm = spec.name
     # what the run itself found out (e.g. CD-NOD's changing modules) is kept beside the parameters

@@ -75,7 +75,8 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     starts = max(1, int(params.get("starts", 1)))
     p = X.shape[1]
     domains = None if data.domain is None else np.asarray(data.domain)
-    scorer = _boss_scorer(X, score) if domains is None else DomainScore(X, domains, score)
+    lam = float(params.get("penalty", 2.0))
+    scorer = _boss_scorer(X, score, lam) if domains is None else DomainScore(X, domains, score, lam)
     rng = np.random.default_rng(data.seed)
     best, best_score = None, -np.inf
     for k in range(starts):
@@ -123,15 +124,15 @@ def boss_search(scorer, start: list[int], seed: int) -> tuple[dict[int, list[int
     return {v: sorted(pa) for v, pa in parents.items()}, float(total)
 
 
-def _boss_scorer(X: np.ndarray, score: str):
-    """The local score exactly as causal-learn's BOSS builds it (BIC from the covariance with its penalty
-    lambda = 2, or BDeu)."""
+def _boss_scorer(X: np.ndarray, score: str, penalty: float = 2.0):
+    """The local score as causal-learn's BOSS builds it: BIC from the covariance,
+    -n/2 (1 + log s2) - penalty (|Pa| + 1) log n, with its default penalty 2 (standard BIC is 0.5), or BDeu."""
     from causallearn.score.LocalScoreFunction import local_score_BDeu, local_score_BIC_from_cov
     from causallearn.score.LocalScoreFunctionClass import LocalScoreClass
 
     if score == "local_score_BDeu":
         return LocalScoreClass(data=X, local_score_fun=local_score_BDeu, parameters=None)
-    return LocalScoreClass(data=X, local_score_fun=local_score_BIC_from_cov, parameters={"lambda_value": 2})
+    return LocalScoreClass(data=X, local_score_fun=local_score_BIC_from_cov, parameters={"lambda_value": float(penalty)})
 
 
 class DomainScore:
@@ -142,12 +143,12 @@ class DomainScore:
     would judge a mixture of domains as if it were one linear model.
     """
 
-    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str) -> None:
+    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = 2.0) -> None:
         self.data = X  # causal-learn's grow-shrink trees read the number of variables from here
         # a domain needs more rows than variables for its covariance to score every parent set (a
         # bootstrap resample can leave a small domain with a handful); smaller ones are left out
         keep = [g for g in np.unique(domains) if (domains == g).sum() > X.shape[1] + 1]
-        self.parts = [_boss_scorer(X[domains == g], score) for g in keep] or [_boss_scorer(X, score)]
+        self.parts = [_boss_scorer(X[domains == g], score, penalty) for g in keep] or [_boss_scorer(X, score, penalty)]
 
     def score_nocache(self, i: int, parents: list[int]) -> float:
         return float(sum(part.score_nocache(i, parents) for part in self.parts))
