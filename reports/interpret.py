@@ -123,6 +123,10 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
     if (f.get("linearity") or {}).get("value") == "nonlinear" and algorithm in ("pc", "ges") \
             and graph.parameters.get("indep_test") == "fisherz":
         out.append("Relations look nonlinear but the test is linear: some dependencies may be missed.")
+    if graph.parameters.get("score_by") == "domain":
+        out.append("The domains are assumed to share one causal graph while coefficients, means and noise scales may "
+                   "differ; directions marked as oriented by changes rest on the domain index being a cause of the "
+                   "changes, not an effect (a site, batch or regime chosen before the data were measured).")
     if (f.get("time_series") or {}).get("value") and graph.graph_type != "lagged":
         out.append("Rows are ordered in time but were analysed as independent samples; lagged effects are not modelled.")
     for r in profile.get("repairs", []):

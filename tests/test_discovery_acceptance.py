@@ -73,6 +73,8 @@ def test_heterogeneous_linear_domains_get_a_per_domain_score_and_their_changes_n
     assert r.graph.parameters["oriented_by_changes"]
     changed = _decision(r, "discovery.changing_modules")
     assert sorted(changed["choice"]) == sorted(s.meta["changing"]) and "likelihood-ratio" in changed["reason"]
+    report = (r.out / "report.md").read_text()
+    assert "change across domains" in report and "share one causal graph" in report
 
 
 def test_heterogeneous_domains_beyond_linear_gaussian_pick_cdnod(tmp_path):
