@@ -40,13 +40,13 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"dtype": "mixed", "kinds": ["continuous"] * 5 + ["categorical"]}, "pc", "indep_test", "fisherz"),
     ({"gauss": "non-gaussian", "p": 150}, "ica_lingam", None, None),
     ({"p": 40}, "boss", "score_func", "local_score_BIC_from_cov"),
-    ({"p": 20}, "boss", "starts", 5),
+    ({"p": 20}, "boss", "confirm", 2),
     ({"p": 400}, "pc", "depth", 3),
     ({"ts": True, "gauss": "non-gaussian"}, "var_lingam", None, None),
     ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "robust_parcorr"),
     ({"het": True, "lin": "nonlinear", "n": 2000}, "cdnod", "indep_test", "fisherz_domain"),
     ({"het": True, "dtype": "discrete"}, "cdnod", "indep_test", "gsq"),
-    ({"het": True}, "boss", "starts", 5),
+    ({"het": True}, "boss", "starts", 20),
 ])
 def test_planner_matches_method_and_test_to_the_profile(kw, algo, key, value):
     plan = RulesPlanner().plan_discovery(_profile(**kw), Request())

@@ -34,7 +34,7 @@ def _truth_score(syn, X):
 def test_restarts_escape_a_local_optimum_and_recover_the_true_graph():
     syn, data = _dense()
     one = run_algorithm("boss", data, {"starts": 1})
-    five = run_algorithm("boss", data, {"starts": 5})
+    five = run_algorithm("boss", data, {"starts": 20})  # until the best score is found twice
     s1, s5 = score(one, syn.truth), score(five, syn.truth)
     assert five.parameters["score"] >= one.parameters["score"]
     # the best start reaches (at least) the score of the true DAG, and its class is the true one
@@ -45,8 +45,8 @@ def test_restarts_escape_a_local_optimum_and_recover_the_true_graph():
 
 def test_restarts_are_deterministic_in_the_seed():
     _, data = _dense()
-    a = run_algorithm("boss", data, {"starts": 4})
-    b = run_algorithm("boss", data, {"starts": 4})
+    a = run_algorithm("boss", data, {"starts": 4, "confirm": 4})
+    b = run_algorithm("boss", data, {"starts": 4, "confirm": 4})
     assert a.to_dict()["edges"] == b.to_dict()["edges"] and a.parameters["score"] == b.parameters["score"]
 
 
@@ -80,3 +80,13 @@ def _creates_cycle(adj, i, j):
             seen.add(k)
             stack.extend(np.nonzero(adj[k])[0].tolist())
     return False
+
+
+def test_restarts_stop_once_the_best_score_is_confirmed():
+    syn, data = _dense()
+    hard = run_algorithm("boss", data, {"starts": 20, "confirm": 2})
+    assert 2 < hard.parameters["starts_used"] <= 20  # the first orders disagreed on this graph
+    easy = copilot_sem(p=10, n=1000, edge_prob=0.1, seed=3)
+    g = run_algorithm("boss", DiscoveryInput(easy.data.to_numpy(float), list(easy.data.columns), {}, seed=7),
+                      {"starts": 20, "confirm": 2})
+    assert g.parameters["starts_used"] == 2 and score(g, easy.truth)["skeleton_f1"] == 1.0
