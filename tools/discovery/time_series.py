@@ -18,34 +18,23 @@ from tools.errors import InputError
 from tools.graph import CausalGraph, Edge
 from tools.registry import DiscoveryInput, algorithm
 
-TAU_CAP = 10  # lags always examinable (series permitting)
-TAU_HARD_CAP = 50
-ROWS_PER_COEFFICIENT = 10
+TAU_CAP = 10
 TS_CI_TESTS = ("parcorr", "robust_parcorr", "cmiknn", "gsquared")  # GPDC needs the dcor package, not installed
 
 
-def lag_cap(n: int, p: int) -> int:
-    """The largest lag the data can support: a VAR of order L fits p * L coefficients per equation, and
-    each should have at least ``ROWS_PER_COEFFICIENT`` rows; never below ``TAU_CAP`` (series
-    permitting: at most n/20) nor above ``TAU_HARD_CAP``. A fixed cap of 10 made every longer lag
-    invisible, however long the series."""
-    return int(max(1, min(n // 20, max(TAU_CAP, n // (ROWS_PER_COEFFICIENT * max(p, 1))), TAU_HARD_CAP)))
-
-
-def choose_tau_max(X: np.ndarray, cap: int | None = None) -> tuple[int, str, dict[str, Any]]:
+def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[str, Any]]:
     """The largest lag worth examining, from the data alone.
 
     Two readings are combined: the lag order of a VAR chosen by BIC (statsmodels), and per variable
     the last lag whose partial autocorrelation leaves the 95% white-noise band (median over
     variables). The larger of the two is used (a lag left out cannot be found; an extra lag only
-    costs some power), at least 1 and at most ``cap`` (default :func:`lag_cap`: enough rows per
-    VAR coefficient).
+    costs some power), at least 1 and at most ``cap`` (and n/20, so each lag keeps enough rows).
     """
     from statsmodels.tsa.api import VAR
     from statsmodels.tsa.stattools import pacf
 
     n, p = X.shape
-    cap = lag_cap(n, p) if cap is None else int(max(1, min(cap, n // 20)))
+    cap = int(max(1, min(cap, n // 20)))
     evidence: dict[str, Any] = {"cap": cap}
     bic_lag = None
     try:
@@ -56,12 +45,7 @@ def choose_tau_max(X: np.ndarray, cap: int | None = None) -> tuple[int, str, dic
         evidence["var_order_aic"] = int(sel.selected_orders["aic"])
     except Exception as exc:  # a singular VAR fit (constant or collinear series)
         evidence["var_order_error"] = f"{type(exc).__name__}"
-    # the white-noise band, Bonferroni-corrected over the lags examined: with the uncorrected 95% band
-    # one lag in twenty crosses it by chance, and "the last lag that crosses" then grows with the cap
-    from scipy.stats import norm
-
-    band = float(norm.ppf(1 - 0.05 / (2 * cap))) / np.sqrt(n)
-    evidence["pacf_band"] = round(band, 4)
+    band = 1.96 / np.sqrt(n)
     lags = []
     for j in range(p):
         x = X[:, j]
@@ -75,8 +59,7 @@ def choose_tau_max(X: np.ndarray, cap: int | None = None) -> tuple[int, str, dic
     evidence["pacf_median"] = pacf_lag
     tau = int(min(cap, max(1, pacf_lag, bic_lag or 0)))
     reason = (f"tau_max = {tau}: the larger of the VAR order chosen by BIC ({bic_lag}) and the median over "
-              f"variables of the last significant partial autocorrelation ({pacf_lag}), capped at {cap} (the longest "
-              f"lag with at least {ROWS_PER_COEFFICIENT} rows per VAR coefficient, at least {TAU_CAP})")
+              f"variables of the last significant partial autocorrelation ({pacf_lag}), capped at {cap}")
     return tau, reason, evidence
 
 
