@@ -26,7 +26,7 @@ from tools.bootstrap import BootstrapResult, annotate, bootstrap
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.loading import Dataset, load_table
-from tools.profiling import PreparedData, profile_and_prepare
+from tools.profiling import PreparedData, domain_codes, profile_and_prepare
 from tools.registry import DiscoveryInput, run_algorithm
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
@@ -118,7 +118,7 @@ def discovery_input(prepared: PreparedData, seed: int, background: Background | 
     kinds = {c.name: c.kind for c in prepared.profile.columns}
     dom = None
     if prepared.domain is not None:
-        dom = prepared.domain.astype("string").fillna("NA").factorize(sort=True)[0].astype(float)
+        dom = domain_codes(prepared.domain).astype(float)
     return DiscoveryInput(X=prepared.X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
                           background=background, domain=dom,
                           time=None if prepared.time is None else np.arange(len(prepared.frame), dtype=float))

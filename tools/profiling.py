@@ -300,7 +300,7 @@ def profile_and_prepare(
     # are enough of them): filled-in values pile up at one value or along a regression line and would
     # make Gaussian noise look non-Gaussian, steering the planner to the wrong family
     checked = work[cont]
-    groups = None if domain_obj is None else domain_obj.astype("string").fillna("NA").to_numpy()
+    groups = None if domain_obj is None else domain_codes(domain_obj)
     if missing_repair and missing_repair["repair"] == "imputation" and complete_rows.sum() >= 50:
         checked = work.loc[complete_rows, cont].reset_index(drop=True)
         if groups is not None:
@@ -414,6 +414,11 @@ def benjamini_yekutieli(p: np.ndarray, q: float = 0.05) -> np.ndarray:
     rej = np.zeros(m, dtype=bool)
     rej[order[:k]] = True
     return rej
+
+
+def domain_codes(domain: pd.Series) -> np.ndarray:
+    """The domain index as codes 0..D-1 (missing labels form a domain of their own)."""
+    return domain.astype("string").fillna("NA").factorize(sort=True)[0]
 
 
 def _row_groups(n: int, groups: np.ndarray | None, min_rows: int) -> list[np.ndarray]:

@@ -65,13 +65,17 @@ class DomainTest:
         X = data[:, :-1]
         codes = data[:, -1]
         self.pooled = np.cov(X, rowvar=False, ddof=0).reshape(width - 1, width - 1)
-        self.domains = []
+        self.domains = []  # (code, rows, covariance) per domain
         for g in np.unique(codes):
             rows = codes == g
             m = int(rows.sum())
             cov = np.cov(X[rows], rowvar=False, ddof=0).reshape(width - 1, width - 1) if m > 1 else None
-            self.domains.append((m, cov))
+            self.domains.append((g, m, cov))
         self._cache: dict = {}
+
+    def _usable(self, k: int) -> list[tuple]:
+        """The domains with enough rows for a test with k conditioning variables."""
+        return [d for d in self.domains if d[2] is not None and d[1] > k + 3]
 
     def __call__(self, x: int, y: int, condition_set=None) -> float:
         S = tuple(sorted(set(int(s) for s in (condition_set or ()))))
@@ -94,30 +98,24 @@ class DomainTest:
         return float(2 * norm.sf(abs(z)))
 
     def _invariance(self, v: int, S: list[int]) -> float:
-        used = [(m, cov) for m, cov in self.domains if cov is not None and m > len(S) + 3]
+        used = self._usable(len(S))
         if len(used) < 2:
             return 1.0
-        n = sum(m for m, _ in used)
+        n = sum(m for _, m, _ in used)
         if len(used) == len(self.domains):
             pooled = self.pooled
-        else:  # pool only the domains that enter the test (means differ: combine with the between part)
-            rows = np.isin(self.data[:, -1], [g for g, (m, cov) in zip(np.unique(self.data[:, -1]), self.domains)
-                                               if cov is not None and m > len(S) + 3])
+        else:  # pool only the domains that enter the test
+            rows = np.isin(self.data[:, -1], [g for g, _, _ in used])
             pooled = np.cov(self.data[rows, :-1], rowvar=False, ddof=0).reshape(self.pooled.shape)
         s2 = max(_residual_variance(pooled, v, S), 1e-300)
-        stat = n * math.log(s2) - sum(m * math.log(max(_residual_variance(cov, v, S), 1e-300)) for m, cov in used)
+        stat = n * math.log(s2) - sum(m * math.log(max(_residual_variance(cov, v, S), 1e-300)) for _, m, cov in used)
         df = (len(used) - 1) * (len(S) + 2)
         return float(chi2.sf(max(stat, 0.0), df))
 
     def _within(self, x: int, y: int, S: list[int]) -> float:
-        stat, k = 0.0, 0
-        for m, cov in self.domains:
-            if cov is None or m <= len(S) + 3:
-                continue
-            z = math.sqrt(m - len(S) - 3) * math.atanh(_partial_corr(cov, x, y, S))
-            stat += z * z
-            k += 1
-        return float(chi2.sf(stat, k)) if k else 1.0
+        used = self._usable(len(S))
+        stat = sum((m - len(S) - 3) * math.atanh(_partial_corr(cov, x, y, S)) ** 2 for _, m, cov in used)
+        return float(chi2.sf(stat, len(used))) if used else 1.0
 
 
 def register() -> str:

@@ -22,19 +22,6 @@ from tools.graph import CausalGraph
 MAX_FULL_SEARCH = 8  # neighbours up to which every subset is tried; beyond, subsets of size <= 3
 
 
-def _endpoints(graph: CausalGraph, p: int) -> np.ndarray:
-    """causal-learn's endpoint convention, with a free last row/column for C: G[b, a] = 1, G[a, b] = -1 for a -> b."""
-    idx = {n: i for i, n in enumerate(graph.nodes)}
-    G = np.zeros((p + 1, p + 1), dtype=int)
-    for e in graph.edges:
-        a, b = idx[e.source], idx[e.target]
-        if e.type == "directed":
-            G[a, b], G[b, a] = -1, 1
-        else:
-            G[a, b] = G[b, a] = -1
-    return G
-
-
 def _subsets(nbrs: list[int]):
     sizes = range(len(nbrs) + 1) if len(nbrs) <= MAX_FULL_SEARCH else range(4)
     for k in sizes:
@@ -50,7 +37,7 @@ def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray,
     nodes = list(graph.nodes)
     p = len(nodes)
     test = DomainTest(np.column_stack([X, np.asarray(domains, dtype=float)]))
-    G = _endpoints(graph, p)
+    G = np.pad(graph.endpoint_matrix(), ((0, 1), (0, 1)))  # a free last row and column for C
     adjacent = (G[:p, :p] != 0)
     c = p
     changing, sepsets, pvalues = [], {}, {}

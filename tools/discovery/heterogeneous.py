@@ -58,7 +58,6 @@ def run_cdnod(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
         bk = renamed_background(data.background, data.nodes, names[:p]).to_causallearn(names)
     with quiet(), contextlib.redirect_stderr(io.StringIO()):  # its skeleton step always shows a progress bar
         cg = cdnod(data.X, c, alpha=float(params["alpha"]), indep_test=test, stable=True,
-                   uc_rule=int(params.get("uc_rule", 0)), uc_priority=int(params.get("uc_priority", 2)),
                    background_knowledge=bk, show_progress=False, **_ci_kwargs(params))
     m = np.asarray(cg.G.graph)
     changing = [data.nodes[i] for i in range(p) if m[p, i] != 0 or m[i, p] != 0]

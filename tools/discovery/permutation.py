@@ -2,7 +2,7 @@
 
 Both search over variable orders for the sparsest DAG that optimises a decomposable score (BIC
 for continuous data, BDeu for discrete), then return its equivalence class. They draw random
-orders from Python's global generator, which is seeded from the run's seed before each call.
+orders from Python's global generator, which ``run_algorithm`` seeds from the run's seed before each call.
 
 BOSS is a local search from one starting order (causal-learn's ``boss()`` always starts from the
 column order), and it can stop in a local optimum: on simulated linear-Gaussian graphs a single
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery._util import dag_to_cpdag, seed_all, standardise
+from tools.discovery._util import dag_to_cpdag, standardise
 from tools.discovery.causallearn_algos import quiet
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
@@ -34,9 +34,7 @@ def _prepare(data: DiscoveryInput, params: dict[str, Any]):
         from tools.errors import InputError
 
         raise InputError(f"Unknown score '{score}'; choose one of: {', '.join(_SCORES)}.")
-    X = data.X if score == "local_score_BDeu" else standardise(data.X)
-    seed_all(data.seed)
-    return X, score
+    return (data.X if score == "local_score_BDeu" else standardise(data.X)), score
 
 
 @algorithm(
