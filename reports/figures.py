@@ -65,12 +65,31 @@ def layered_layout(graph: CausalGraph) -> dict[str, tuple[float, float]] | None:
     return pos
 
 
+def _passes_through(pos: dict, a: str, b: str, clearance: float = 0.45) -> bool:
+    """Whether the straight segment a-b runs within ``clearance`` of another node (a row of the
+    layered layout holds several nodes, so an edge between the ends of a row crosses the middle ones
+    and would read as a chain through them)."""
+    (x1, y1), (x2, y2) = pos[a], pos[b]
+    dx, dy = x2 - x1, y2 - y1
+    length2 = dx * dx + dy * dy
+    if length2 == 0:
+        return False
+    for n, (x, y) in pos.items():
+        if n in (a, b):
+            continue
+        t = ((x - x1) * dx + (y - y1) * dy) / length2
+        if 0 < t < 1 and (x1 + t * dx - x) ** 2 + (y1 + t * dy - y) ** 2 < clearance ** 2:
+            return True
+    return False
+
+
 def _bend(pos: dict, e) -> float:
-    """Curve edges that skip rows (so they do not run through the nodes between) and lagged edges."""
+    """Curve lagged edges, edges that skip rows, and any edge whose straight line would run through
+    another node."""
     if e.lag:
         return 0.15
     dy = abs(pos[e.source][1] - pos[e.target][1])
-    return 0.25 if dy > 1.3 else 0.0
+    return 0.25 if dy > 1.3 or _passes_through(pos, e.source, e.target) else 0.0
 
 
 def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> bytes:
