@@ -45,8 +45,6 @@ def main() -> None:
                     nodes = list(s.data.columns)
                     di = DiscoveryInput(X=s.data.to_numpy(), nodes=nodes, kinds={}, seed=seed)
                 params = {"target": nodes[0]} if "target" in spec.defaults else {}
-                if name == "exact_search" and len(nodes) > 8:
-                    params["max_parents"] = 2
                 t = time.perf_counter()
                 g = run_algorithm(name, di, params)
                 sc = score(g, s.truth)

@@ -33,7 +33,7 @@ ASSUMPTIONS = {
               "no hidden common causes apart from the changing context"],
     "grasp": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
     "boss": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
-    "exact_search": ["causal sufficiency", "acyclicity", "linear-Gaussian data (BIC)"],
+    "exact_search": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
     "notears": ["linear relations", "causal sufficiency", "acyclicity",
                 "variables on their natural, comparable scales (directions follow the variances)"],
     "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined"],

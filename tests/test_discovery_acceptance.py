@@ -64,7 +64,7 @@ def test_var2_process_lagged_edges_recovered_with_block_bootstrap(tmp_path):
 def test_heterogeneous_linear_domains_get_a_per_domain_score_and_their_changes_named(tmp_path):
     s = heterogeneous_domains(p=6, n_per_domain=500, seed=1)
     r = _run(tmp_path, s.data, bootstrap=0)
-    assert r.graph.algorithm == "boss" and r.graph.parameters["score_by"] == "domain"
+    assert r.graph.algorithm == "exact_search" and r.graph.parameters["score_by"] == "domain"
     assert "domain" not in r.graph.nodes
     assert sorted(r.graph.parameters["changing_modules"]) == sorted(s.meta["changing"])
     sc = score(r.graph, s.truth)

@@ -35,18 +35,21 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"lin": "nonlinear", "n": 800, "p": 5}, "pc", "indep_test", "kci"),
     ({"lin": "nonlinear", "n": 3000, "p": 8}, "pc", "indep_test", "rcit"),
     ({"lin": "nonlinear", "n": 20000, "p": 8}, "pc", "indep_test", "rcit"),
-    ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete", "binary"]}, "boss", "score_func",
+    ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete", "binary"]}, "exact_search", "score_func",
      "local_score_BIC_from_cov"),
     ({"dtype": "mixed", "kinds": ["continuous"] * 5 + ["categorical"]}, "pc", "indep_test", "fisherz"),
     ({"gauss": "non-gaussian", "p": 150}, "ica_lingam", None, None),
     ({"p": 40}, "boss", "score_func", "local_score_BIC_from_cov"),
     ({"p": 20}, "boss", "confirm", 2),
+    ({"p": 16}, "exact_search", "score_func", "local_score_BIC_from_cov"),  # exact while cheap, BOSS beyond
+    ({"p": 17}, "boss", "starts", 20),
     ({"p": 400}, "pc", "depth", 3),
     ({"ts": True, "gauss": "non-gaussian"}, "var_lingam", None, None),
     ({"ts": True, "lin": "nonlinear", "n": 500, "p": 4}, "pcmci_plus", "ci_test", "robust_parcorr"),
     ({"het": True, "lin": "nonlinear", "n": 2000}, "cdnod", "indep_test", "fisherz_domain"),
     ({"het": True, "dtype": "discrete"}, "cdnod", "indep_test", "gsq"),
-    ({"het": True}, "boss", "starts", 20),
+    ({"het": True}, "exact_search", "score_func", "local_score_BIC_from_cov"),
+    ({"het": True, "p": 30}, "boss", "starts", 20),
 ])
 def test_planner_matches_method_and_test_to_the_profile(kw, algo, key, value):
     plan = RulesPlanner().plan_discovery(_profile(**kw), Request())

@@ -143,7 +143,7 @@ def test_run_suite_rows_skips_and_agent_choice(tmp_path):
     assert by[("uniform", "agent")]["arrow_f1"] >= 0.8
     # the agent on linear-Gaussian data runs PC as `analyse` would: same graph as the PC baseline's here,
     # since the planner's alpha and CI test equal the library defaults at n = 500, p = 5
-    assert by[("gauss", "agent")]["algorithm"] == "boss"  # the planner's choice for linear-Gaussian data
+    assert by[("gauss", "agent")]["algorithm"] == "exact_search"  # the planner's choice for small linear-Gaussian data
     saved = json.loads((tmp_path / "results.json").read_text())
     assert [r["task"] for r in saved] == [r["task"] for r in rows]
     md = (tmp_path / "results.md").read_text()

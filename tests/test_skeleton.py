@@ -32,7 +32,7 @@ def test_planner_recovers_linear_gaussian_skeleton(seed):
     assert prepared.profile.value("linearity") == "linear"
     assert prepared.profile.value("gaussianity") == "gaussian"
     plan = RulesPlanner().plan_discovery(prepared.profile, Request(bootstrap=0))
-    assert plan.algorithm == "boss"
+    assert plan.algorithm == "exact_search"
     graph, _, _ = discover(prepared, plan, seed=seed, background=None)
     s = score(graph, syn.truth)
     assert s["skeleton_f1"] >= 0.9, s

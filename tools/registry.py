@@ -19,7 +19,7 @@ from tools.graph import CausalGraph
 
 # modules whose import registers algorithms; extend as algorithm families are added
 DISCOVERY_MODULES = ("tools.discovery.causallearn_algos", "tools.discovery.heterogeneous",
-                     "tools.discovery.permutation", "tools.discovery.score_based", "tools.discovery.functional",
+                     "tools.discovery.permutation", "tools.discovery.exact", "tools.discovery.functional",
                      "tools.discovery.continuous_opt", "tools.discovery.local", "tools.discovery.time_series")
 
 

@@ -105,6 +105,22 @@ def _ordinal_codes(profile: Profile) -> bool:
     return not any(c.kind == "categorical" for c in profile.columns if c.name in profile.variables)
 
 
+EXACT_MAX_P = 16  # an exact search in under a second per fit at p = 16, so 20 bootstrap fits stay within ~15 s
+
+
+def score_search(p: int) -> tuple[str, str]:
+    """How to search the BIC: exactly while that is cheap, else BOSS. (algorithm, how it is described)"""
+    if p <= EXACT_MAX_P:
+        return "exact_search", (
+            f"with p = {p} <= {EXACT_MAX_P} the best-scoring DAG is found exactly (dynamic programming over variable "
+            "subsets, the score BOSS uses), so no search can stop in a local optimum (held-out simulations with "
+            "p = 10, 50 data sets per scenario: copilot F1 0.961 vs 0.958 for BOSS with restarts on sparse "
+            "linear-Gaussian graphs, 0.900 vs 0.878 on dense ones, 0.936 vs 0.926 with measurement error, 0.956 vs "
+            "0.935 on pooled domains; BOSS stopped below the true DAG's score in about a quarter of them)")
+    return "boss", (f"with p = {p} > {EXACT_MAX_P} an exact search is too costly, so BOSS (permutation search on "
+                    "the BIC) from several starting orders")
+
+
 def bootstrap_size(n: int, p: int, ci_test: str, requested: int | None) -> tuple[int, str]:
     if requested is not None:
         return int(requested), f"{requested} resamples as requested"
@@ -219,12 +235,13 @@ class RulesPlanner:
             ev["heterogeneity"] = profile.findings["heterogeneity"].evidence
             if (dtype in ("continuous", "mixed") and lin == "linear" and gauss != "non-gaussian" and p <= 300
                     and not latent and _ordinal_codes(profile)):
-                return ("boss", "the data pool several domains, and within each domain the relations are linear with "
-                        "Gaussian noise: BOSS with the BIC summed over domains (one DAG, coefficients, means and noise "
+                algo, how = score_search(p)
+                return (algo, "the data pool several domains, and within each domain the relations are linear with "
+                        f"Gaussian noise: {how}, on the BIC summed over domains (one DAG, coefficients, means and noise "
                         "free per domain, the model CD-NOD assumes) finds the shared graph, and a per-variable "
                         "likelihood-ratio test names the mechanisms that change across domains (held-out simulations "
-                        "with three domains, 20 data sets: copilot F1 0.98 vs 0.85 for CD-NOD); returns a CPDAG",
-                        ev, [])
+                        "with three domains, 20 data sets: copilot F1 0.98 for BOSS vs 0.85 for CD-NOD); returns a "
+                        "CPDAG", ev, [])
             return ("cdnod", "the data pool several domains/regimes (a domain index is present): CD-NOD models the "
                     "distribution shift as a context variable, and the changing mechanisms help orient edges", ev, [])
         if latent:
@@ -248,18 +265,21 @@ class RulesPlanner:
                         "of PC, BOSS and DirectLiNGAM, reconciled by majority vote", ev,
                         [("boss", {}), ("direct_lingam", {})])
             if p <= 300:
-                return ("boss", f"linear-Gaussian data with p = {p} <= 300: BOSS (permutation search on BIC) is the most "
-                        "accurate method we benchmarked on such data at every size and density, notably when the graph "
-                        "is dense or measured with error, where PC loses edges and orientations (held-out simulations, "
-                        "10 seeds each, copilot F1 at p = 10: 0.98 vs 0.95 for tuned PC; dense 0.67 vs 0.50; p = 20 "
-                        "0.93 vs 0.60); returns a CPDAG", ev, [])
+                algo, how = score_search(p)
+                return (algo, f"linear-Gaussian data with p = {p} <= 300: {how}; a BIC search was the most accurate "
+                        "method we benchmarked on such data at every size and density, notably when the graph is "
+                        "dense or measured with error, where PC loses edges and orientations (held-out simulations, "
+                        "10 seeds each, copilot F1 at p = 10: 0.98 for BOSS vs 0.95 for tuned PC; dense 0.67 vs 0.50; "
+                        "p = 20 0.93 vs 0.60); returns a CPDAG", ev, [])
             return ("pc", f"p = {p} > 300 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
                     "that finishes", ev, [])
         if dtype == "mixed" and lin == "linear" and p <= 300 and _ordinal_codes(profile):
-            return ("boss", f"mixed data with linear relations and p = {p}: every discrete column is binary or has a few "
+            algo, how = score_search(p)
+            return (algo, f"mixed data with linear relations and p = {p}: every discrete column is binary or has a few "
                     "ordered integer levels, so the linear-Gaussian score on the coded values is the same approximation "
-                    "Fisher-z would make, and BOSS searches it better (held-out simulations with 20% binned variables, "
-                    "15 data sets: copilot F1 0.96 vs 0.88 for PC with Fisher-z); returns a CPDAG", ev, [])
+                    f"Fisher-z would make, and a BIC search does better: {how} (held-out simulations with 20% binned "
+                    "variables, 15 data sets: copilot F1 0.96 for BOSS vs 0.88 for PC with Fisher-z); returns a CPDAG",
+                    ev, [])
         lfrac = _frac(profile, "linearity")
         if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= 50:
             ev["linearity_fraction_rejected"] = lfrac

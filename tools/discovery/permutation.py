@@ -76,8 +76,7 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     starts = max(1, int(params.get("starts", 1)))
     p = X.shape[1]
     domains = None if data.domain is None else np.asarray(data.domain)
-    lam = float(params.get("penalty", 2.0))
-    scorer = _boss_scorer(X, score, lam) if domains is None else DomainScore(X, domains, score, lam)
+    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains)
     confirm = max(1, int(params.get("confirm", 2)))
     rng = np.random.default_rng(data.seed)
     best, best_score, hits, used = None, -np.inf, 0, 0
@@ -91,11 +90,25 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
             hits += 1
         if hits >= confirm:  # the best score has been reached again from another order: stop
             break
+    return parents_to_graph(best, best_score, data, X, domains, params, {"starts": starts, "starts_used": used})
+
+
+def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None):
+    """The local score the searches optimise: BOSS's, summed over domains when there are domains."""
+    return _boss_scorer(X, score, penalty) if domains is None else DomainScore(X, domains, score, penalty)
+
+
+def parents_to_graph(parents: dict[int, list[int]], total: float, data: DiscoveryInput, X: np.ndarray,
+                     domains: np.ndarray | None, params: dict[str, Any], extra: dict[str, Any] | None = None
+                     ) -> CausalGraph:
+    """The equivalence class of the DAG a search found, with its score; with domains, the changing
+    mechanisms are found and orient edges (``apply_domain_changes``)."""
+    p = X.shape[1]
     adj = np.zeros((p, p), dtype=int)
-    for v, pa in best.items():
+    for v, pa in parents.items():
         adj[pa, v] = 1
     graph = dag_to_cpdag(adj, list(data.nodes))
-    graph.parameters = {"starts": starts, "starts_used": used, "score": round(float(best_score), 4)}
+    graph.parameters = {**(extra or {}), "score": round(float(total), 4)}
     if domains is not None:
         from tools.discovery.domain_changes import apply_domain_changes
 
