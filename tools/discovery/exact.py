@@ -1,11 +1,12 @@
 """Exact score-based search: the DAG with the best score over all DAGs, by dynamic programming.
 
 BOSS and GES are local searches and can stop short of the best graph: on held-out simulations with
-p = 10 (linear Gaussian, 50 data sets), BOSS even with restarts ended below the true DAG's score in
-about one data set in four. For a handful of variables the optimum can be found exactly (Silander &
-Myllymaki 2006): score every (variable, parent set) pair, keep for each variable and each set of
-candidates its best parent subset, then find the best order by a shortest path over the 2^p subsets.
-The cost doubles with every variable (p * 2^(p-1) local scores), so it serves small p only.
+p = 10 (linear Gaussian, 50 data sets per scenario), BOSS even with restarts ended below the best
+score in 2 of 50 data sets at edge probability 0.2 and in 18 of 50 at 0.5. For a handful of
+variables the optimum can be found exactly (Silander & Myllymaki 2006): score every (variable,
+parent set) pair, keep for each variable and each set of candidates its best parent subset, then
+find the best order by a shortest path over the 2^p subsets. The cost doubles with every variable
+(p * 2^(p-1) local scores), so it serves small p only.
 
 causal-learn has this search (``bic_exact_search``), but with the standard BIC penalty fixed and
 scored by least squares on the data; here it runs on the very scorer BOSS uses (causal-learn's
