@@ -90,3 +90,36 @@ def test_latent_question_picks_fci(tmp_path):
     s = linear_sem(p=5, n=500, seed=0)
     r = _run(tmp_path, s.data, bootstrap=0, question="could a hidden confounder explain this?")
     assert r.graph.algorithm == "fci" and r.graph.graph_type == "PAG"
+
+
+def test_integer_codes_with_up_to_ten_levels_are_read_as_discrete(tmp_path):
+    """A 6-level integer code (bnlearn's child network has one) used to be read as continuous, which sent
+    the whole network to PC with Fisher-z; with up to 10 levels it is a discrete variable."""
+    import numpy as np
+    import pandas as pd
+
+    from tools.graph import CausalGraph, Edge
+    from tools.profiling import classify_column
+
+    n = 4000
+    assert classify_column(pd.Series(np.arange(n) % 10), n)[0] == "discrete"
+    assert classify_column(pd.Series(np.arange(n) % 11), n)[0] == "continuous"
+    rng = np.random.default_rng(5)
+
+    def noisy(x, levels, keep=0.7):  # a copy of x (mod levels), replaced by a random level 30% of the time
+        return np.where(rng.random(n) < keep, x % levels, rng.integers(0, levels, n))
+
+    a = rng.integers(0, 6, n)
+    b = noisy(a, 3)
+    c = noisy(b, 2)
+    d = noisy(a // 2, 3)
+    e = np.where(rng.random(n) < 0.8, (c + d) % 3, rng.integers(0, 3, n))
+    frame = pd.DataFrame({"A": a, "B": b, "C": c, "D": d, "E": e})
+    truth = CausalGraph(nodes=list(frame.columns), edges=[Edge(s, t, "directed") for s, t in
+                                                           [("A", "B"), ("B", "C"), ("A", "D"), ("C", "E"), ("D", "E")]],
+                        graph_type="DAG")
+    r = _run(tmp_path, frame, bootstrap=0)
+    assert r.run_info["profile"]["findings"]["data_type"]["value"] == "discrete"
+    assert r.graph.algorithm == "ges" and r.graph.parameters.get("score_func", "local_score_BDeu") == "local_score_BDeu"
+    s = score(r.graph, truth)
+    assert s["skeleton_f1"] == 1.0 and s["copilot_f1"] == 1.0

@@ -20,6 +20,10 @@ from tools.loading import Dataset
 
 COLUMN_KINDS = ("continuous", "discrete", "binary", "categorical", "datetime", "id", "constant", "text", "empty")
 MAX_CATEGORIES = 50  # a text column with more levels than this is treated as an identifier / free text
+# integer codes with this many levels or fewer are discrete (category codes, ordinal scales, small counts):
+# a 6-level integer code read as continuous sent bnlearn's child network to PC with Fisher-z (held-out
+# copilot F1 about 0.45, against 1.00 for GES with BDeu once read as discrete)
+MAX_INTEGER_LEVELS = 10
 DOMAIN_NAME = re.compile(r"^(domain|env|environment|site|regime|batch|context|c_indx|group_id|cohort)$", re.I)
 
 
@@ -107,8 +111,8 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
         if nunique == 2:
             return "binary", f"two values ({_short(np.unique(finite)[:2].tolist())})"
         integral = len(finite) > 0 and np.all(np.equal(np.mod(finite, 1), 0))
-        if integral and nunique < 6:
-            return "discrete", f"integers with {nunique} distinct values (< 6)"
+        if integral and nunique <= MAX_INTEGER_LEVELS:
+            return "discrete", f"integers with {nunique} distinct values (<= {MAX_INTEGER_LEVELS})"
         if integral and nunique == len(nonnull) and n >= 20 and _is_consecutive(finite):
             return "id", "distinct consecutive integers, one per row (a row index)"
         return "continuous", f"numeric with {nunique} distinct values"
