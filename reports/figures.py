@@ -92,6 +92,23 @@ def _bend(pos: dict, e) -> float:
     return 0.25 if dy > 1.3 or _passes_through(pos, e.source, e.target) else 0.0
 
 
+def _confidence_labels(ax, graph: CausalGraph, pos: dict) -> None:
+    """Write each edge's bootstrap confidence at the middle of the line as drawn. matplotlib bends an
+    arc3 edge in display (pixel) coordinates, so the midpoint is computed there, once the layout is
+    final: the quadratic Bezier's midpoint is the chord's midpoint + rad/2 * (dy, -dx)."""
+    to_px, to_data = ax.transData, ax.transData.inverted()
+    for e in graph.edges:
+        if e.source == e.target or e.confidence is None:
+            continue
+        (x1, y1), (x2, y2) = to_px.transform(pos[e.source]), to_px.transform(pos[e.target])
+        rad = _bend(pos, e)
+        mid = ((x1 + x2) / 2 + 0.5 * rad * (y2 - y1), (y1 + y2) / 2 - 0.5 * rad * (x2 - x1))
+        x, y = to_data.transform(mid)
+        lab = f"{float(e.confidence):.2f}" + (f" (lag {e.lag})" if e.lag else "")
+        ax.text(x, y, lab, fontsize=7, color="#8a2b2b", ha="center", va="center",
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
+
+
 def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> bytes:
     """Draw the graph; edge width and darkness follow bootstrap confidence; labels show it."""
     g = nx.DiGraph()
@@ -120,17 +137,11 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
                                arrowstyle=st["arrowstyle"], arrowsize=18, width=0.8 + 2.2 * conf,
                                edge_color=[color], node_size=1400 if p <= 30 else 500,
                                connectionstyle=f"arc3,rad={_bend(pos, e)}")
-        if e.confidence is not None and p <= 30:
-            (x1, y1), (x2, y2), rad = pos[e.source], pos[e.target], _bend(pos, e)
-            # midpoint of matplotlib's arc3 quadratic Bezier: chord midpoint + rad/2 * (dy, -dx)
-            x = (x1 + x2) / 2 + 0.5 * rad * (y2 - y1)
-            y = (y1 + y2) / 2 - 0.5 * rad * (x2 - x1)
-            lab = f"{conf:.2f}" + (f" (lag {e.lag})" if e.lag else "")
-            ax.text(x, y, lab, fontsize=7, color="#8a2b2b", ha="center", va="center",
-                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.7))
     ax.set_title(title or f"{graph.algorithm} ({graph.graph_type})", fontsize=11)
     ax.axis("off")
     fig.tight_layout()
+    if p <= 30:
+        _confidence_labels(ax, graph, pos)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
