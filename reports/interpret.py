@@ -46,10 +46,21 @@ ASSUMPTIONS = {
 }
 
 
-def edge_sentence(e: Edge) -> str:
+def _p(value: float) -> str:
+    return "< 1e-15" if value < 1e-15 else f"= {value:.2g}"
+
+
+def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
     text = EDGE_READING[e.type].format(s=e.source, t=e.target)
     if e.lag:
         text += f", with a delay of {e.lag} step(s)"
+    anm = (graph.parameters.get("additive_noise") or {}) if graph is not None else {}
+    if e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("oriented", []):
+        t = anm["tests"].get(f"{e.source} - {e.target}") or anm["tests"].get(f"{e.target} - {e.source}")
+        forward, backward = ((t["p_forward"], t["p_backward"]) if f"{e.source} - {e.target}" in anm["tests"]
+                             else (t["p_backward"], t["p_forward"]))
+        text += (f"; the direction comes from an additive-noise model (the residual of {e.target} is independent "
+                 f"of {e.source}, p {_p(forward)}; the reverse fit's is not, p {_p(backward)})")
     if e.confidence is not None:
         text += f"; found in {e.confidence:.0%} of bootstrap resamples"
         if e.confidence < UNSTABLE_BELOW:
@@ -127,6 +138,10 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         out.append("The domains are assumed to share one causal graph while coefficients, means and noise scales may "
                    "differ; directions marked as oriented by changes rest on the domain index being a cause of the "
                    "changes, not an effect (a site, batch or regime chosen before the data were measured).")
+    if (graph.parameters.get("additive_noise") or {}).get("oriented"):
+        out.append("Directions credited to an additive-noise model assume that each effect is a function of its "
+                   "causes plus noise independent of them, and that no hidden variable drives both ends; their "
+                   "bootstrap confidence is that of the adjacency, not of the direction.")
     if (f.get("time_series") or {}).get("value") and graph.graph_type != "lagged":
         out.append("Rows are ordered in time but were analysed as independent samples; lagged effects are not modelled.")
     for r in profile.get("repairs", []):

@@ -60,7 +60,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
     for e in graph.edges:
         text = e.describe()
         conf = "—" if e.confidence is None else f"{e.confidence:.2f}"
-        edges.append({"text": text, "reading": interpret.edge_sentence(e), "conf": conf,
+        edges.append({"text": text, "reading": interpret.edge_sentence(e, graph), "conf": conf,
                       "unstable": e.confidence is not None and e.confidence < interpret.UNSTABLE_BELOW})
     effs = []
     for eff in effects:

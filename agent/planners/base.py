@@ -46,6 +46,7 @@ class DiscoveryPlan:
     bootstrap: int
     decisions: list[Decision] = field(default_factory=list)
     portfolio: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # extra runs to compare
+    orient: str | None = None  # "additive_noise": orient what the CPDAG leaves open by additive-noise models
 
 
 class Planner(Protocol):

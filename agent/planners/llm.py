@@ -277,7 +277,8 @@ class LLMPlanner:
                 decisions.append(Decision(f"discovery.{k}", v, f"LLM: {why}", {}, by="llm"))
         decisions.extend(self.extra_decisions)
         self.extra_decisions = []
-        return DiscoveryPlan(algorithm=algo, params=final, bootstrap=base.bootstrap, decisions=decisions)
+        return DiscoveryPlan(algorithm=algo, params=final, bootstrap=base.bootstrap, decisions=decisions,
+                             orient=base.orient)
 
     def _fallback_plan(self, baseline: DiscoveryPlan, reason: str) -> DiscoveryPlan:
         # all or nothing: knowledge or an effect pair proposed before the failure is not used either
@@ -285,7 +286,8 @@ class LLMPlanner:
         decisions = [Decision("planner.fallback", "rules",
                               f"the LLM planner did not finish ({reason}); the rules planner decided instead",
                               {"llm_errors": list(self._last_errors)}, by="rules"), *baseline.decisions]
-        return DiscoveryPlan(baseline.algorithm, baseline.params, baseline.bootstrap, decisions, baseline.portfolio)
+        return DiscoveryPlan(baseline.algorithm, baseline.params, baseline.bootstrap, decisions, baseline.portfolio,
+                             baseline.orient)
 
     def _ask_plan(self, profile: Profile, request: Request, baseline: DiscoveryPlan):
         counters = self._counters()

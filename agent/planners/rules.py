@@ -105,6 +105,7 @@ def _ordinal_codes(profile: Profile) -> bool:
     return not any(c.kind == "categorical" for c in profile.columns if c.name in profile.variables)
 
 
+ANM_MAX_P = 30  # two Gaussian-process fits per undirected edge (about a second each on 500 rows)
 EXACT_MAX_P = 16  # an exact search in under a second per fit at p = 16, so 20 bootstrap fits stay within ~15 s
 
 
@@ -210,7 +211,18 @@ class RulesPlanner:
         if portfolio:
             portfolio = [(name, {**{k: v for k, v in params.items() if k in get_algorithm(name).defaults}, **extra})
                          for name, extra in portfolio]
-        return DiscoveryPlan(algorithm=algo, params=params, bootstrap=b, decisions=decisions, portfolio=portfolio)
+        orient = None
+        if (spec.output == "CPDAG" and dtype == "continuous" and lin == "nonlinear" and not portfolio
+                and not profile.value("time_series") and not profile.value("heterogeneity")
+                and p <= ANM_MAX_P and n >= 100):
+            orient = "additive_noise"
+            decisions.append(Decision("discovery.orient", orient, (
+                "the relations are nonlinear: where the equivalence class leaves an edge undirected, an additive-noise "
+                "model can still tell cause from effect (the residual is independent of the cause in one direction "
+                "only); held-out simulations with additive nonlinear mechanisms, 20 data sets: arrowhead F1 0.42 -> "
+                "0.73 for PC with RCIT, no orientation against the true graph"), {"linearity": lin, "p": p}))
+        return DiscoveryPlan(algorithm=algo, params=params, bootstrap=b, decisions=decisions, portfolio=portfolio,
+                             orient=orient)
 
     def choose_algorithm(self, profile: Profile, request: Request
                          ) -> tuple[str, str, dict[str, Any], list[tuple[str, dict[str, Any]]]]:
