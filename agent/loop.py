@@ -8,6 +8,7 @@ recorded, and the run is saved to the keyed memory at the end in one transaction
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -93,7 +94,7 @@ def default_out(run_id: str) -> Path:
 
 
 def library_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
+    out = {"python": sys.version.split()[0], "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)
