@@ -92,6 +92,21 @@ def _bend(pos: dict, e) -> float:
     return 0.25 if dy > 1.3 or _passes_through(pos, e.source, e.target) else 0.0
 
 
+def node_label(name: str, size: float, fits: int = 7) -> tuple[str, float]:
+    """A node's label that stays inside its circle: a long name is broken in two at the separator
+    nearest its middle (_, -, space or a lower-to-upper case change; a word is never split), and the
+    font shrinks to fit the longer line (never below 5 pt)."""
+    if len(name) <= fits:
+        return name, size
+    cuts = [i for i in range(1, len(name)) if name[i - 1] in "_- " or (name[i - 1].islower() and name[i].isupper())]
+    lines = [name]
+    if cuts:
+        i = min(cuts, key=lambda c: abs(c - len(name) / 2))
+        lines = [name[:i].rstrip("_- "), name[i:]]
+    longest = max(len(s) for s in lines)
+    return "\n".join(lines), max(5.0, min(size, size * fits / longest))
+
+
 def _confidence_labels(ax, graph: CausalGraph, pos: dict) -> None:
     """Write each edge's bootstrap confidence at the middle of the line as drawn. matplotlib bends an
     arc3 edge in display (pixel) coordinates, so the midpoint is computed there, once the layout is
@@ -126,7 +141,10 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
         except Exception:  # degenerate graphs (no edges, one node) have no spring equilibrium
             pos = nx.circular_layout(g)
     nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#dbe8f6", edgecolors="#2b5d8a", node_size=1400 if p <= 30 else 500)
-    nx.draw_networkx_labels(g, pos, ax=ax, font_size=9 if p <= 30 else 6)
+    base = 9 if p <= 30 else 6
+    for node, (x, y) in pos.items():
+        text, size = node_label(str(node), base)
+        ax.text(x, y, text, fontsize=size, ha="center", va="center", linespacing=0.9)
     for e in graph.edges:
         if e.source == e.target:
             continue

@@ -46,3 +46,14 @@ def test_confidence_label_of_a_curved_edge_sits_on_the_drawn_curve():
     assert gap < 3  # pixels
     # and the curve really is bent: its middle is well away from the straight chord (y = 0)
     assert abs(ax.transData.inverted().transform(at)[1]) > 0.05
+
+
+def test_long_node_names_are_broken_at_separators_and_shrunk_to_fit():
+    from reports.figures import node_label
+
+    assert node_label("age", 9) == ("age", 9)
+    assert node_label("ice_cream_sales", 9) == ("ice_cream\nsales", 7.0)  # at the separator nearest the middle
+    assert node_label("LowerBodyO2", 9)[0] == "Lower\nBodyO2"  # camel case
+    text, size = node_label("satisfaction", 9)  # no separator: one line, smaller font, never a split word
+    assert text == "satisfaction" and 5 <= size < 9
+    assert node_label("a_very_long_variable_name_indeed", 9)[1] == 5.0
