@@ -126,3 +126,14 @@ def test_background_reaches_time_series_discovery_through_analyse(tmp_path):
                                         background=str(bg)))
     assert held.graph.graph_type == "lagged"
     assert not any((e.source, e.target) == (a, b) for e in held.graph.edges)
+
+
+def test_discrete_time_series_with_many_levels_are_tested_on_ranks():
+    from agent.planners.rules import ts_ci_test_for
+
+    few = _profile(ts=True, dtype="discrete", p=3, kinds=["discrete"] * 3)  # 3 levels each
+    assert ts_ci_test_for(few)[0] == "gsquared"
+    many = _profile(ts=True, dtype="discrete", p=3, kinds=["discrete"] * 3)
+    many.columns[1] = ColumnProfile("X1", "discrete", 9, 0.0, "")
+    test, why = ts_ci_test_for(many)
+    assert test == "robust_parcorr" and "X1" in why
