@@ -149,3 +149,18 @@ def test_nonlinear_data_get_directions_from_additive_noise_models(tmp_path):
     for edge in done["choice"]:
         a, b = edge.split(" -> ")
         assert (a, b) in truth
+
+
+def test_a_domain_column_with_eight_sites_is_recognised_as_the_domain_index(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 1600
+    site = np.repeat(np.arange(8), 200)  # 8 levels: once read as a continuous variable
+    x = rng.normal(size=n) + 0.3 * site
+    y = (1 + 0.1 * site) * x + rng.normal(size=n)
+    r = _run(tmp_path, pd.DataFrame({"site": site, "x": x, "y": y}), bootstrap=0)
+    assert "site" not in r.graph.nodes
+    assert any(rep.get("repair") == "domain_index" and rep["column"] == "site"
+               for rep in r.run_info["profile"]["repairs"])

@@ -134,8 +134,8 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
 
 def _read_codes_like_their_data(columns: list[ColumnProfile], df: pd.DataFrame) -> None:
     """Integer columns with 6 to MAX_INTEGER_LEVELS levels become discrete when most of the other
-    variables are discrete (a category code among categories); otherwise they stay numeric (a count or
-    a rating among measurements)."""
+    variables are discrete (a category code among categories) or when the name marks a domain index
+    (site, batch, regime); otherwise they stay numeric (a count or a rating among measurements)."""
     def code(c: ColumnProfile) -> bool:
         if c.kind != "continuous" or not 6 <= c.n_unique <= MAX_INTEGER_LEVELS:
             return False
@@ -144,11 +144,12 @@ def _read_codes_like_their_data(columns: list[ColumnProfile], df: pd.DataFrame) 
 
     codes = [c for c in columns if code(c)]
     others = [c for c in columns if c not in codes and c.kind in ("continuous", "discrete", "binary", "categorical")]
-    if codes and others and sum(c.kind != "continuous" for c in others) > len(others) / 2:
-        for c in codes:
+    mostly_discrete = bool(others) and sum(c.kind != "continuous" for c in others) > len(others) / 2
+    for c in codes:
+        if mostly_discrete or DOMAIN_NAME.match(c.name):
             c.kind = "discrete"
-            c.evidence = (f"integers with {c.n_unique} distinct values, among mostly discrete columns: "
-                          "read as categories")
+            c.evidence = (f"integers with {c.n_unique} distinct values, " + ("among mostly discrete columns"
+                          if mostly_discrete else "named as a domain index") + ": read as categories")
 
 
 def _is_consecutive(vals: np.ndarray) -> bool:
