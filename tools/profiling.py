@@ -36,6 +36,7 @@ class ColumnProfile:
     missing_fraction: float
     evidence: str
     used: bool = True
+    integer: bool = False  # every value a whole number (counts, codes)
 
 
 @dataclass
@@ -132,17 +133,19 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
     return "categorical", f"text with {nunique} categories"
 
 
-def _read_codes_like_their_data(columns: list[ColumnProfile], df: pd.DataFrame) -> None:
+def _whole_numbers(s: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    v = s.dropna().to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    return bool(len(v)) and bool(np.all(np.equal(np.mod(v, 1), 0)))
+
+
+def _read_codes_like_their_data(columns: list[ColumnProfile]) -> None:
     """Integer columns with 6 to MAX_INTEGER_LEVELS levels become discrete when most of the other
     variables are discrete (a category code among categories) or when the name marks a domain index
     (site, batch, regime); otherwise they stay numeric (a count or a rating among measurements)."""
-    def code(c: ColumnProfile) -> bool:
-        if c.kind != "continuous" or not 6 <= c.n_unique <= MAX_INTEGER_LEVELS:
-            return False
-        v = df[c.name].dropna().to_numpy(dtype=float)
-        return bool(np.all(np.equal(np.mod(v, 1), 0)))
-
-    codes = [c for c in columns if code(c)]
+    codes = [c for c in columns if c.kind == "continuous" and c.integer and 6 <= c.n_unique <= MAX_INTEGER_LEVELS]
     others = [c for c in columns if c not in codes and c.kind in ("continuous", "discrete", "binary", "categorical")]
     mostly_discrete = bool(others) and sum(c.kind != "continuous" for c in others) > len(others) / 2
     for c in codes:
@@ -215,8 +218,9 @@ def profile_and_prepare(
     columns: list[ColumnProfile] = []
     for c in df.columns:
         kind, ev = classify_column(df[c], n)
-        columns.append(ColumnProfile(c, kind, int(df[c].nunique(dropna=True)), round(float(df[c].isna().mean()), 4), ev))
-    _read_codes_like_their_data(columns, df)
+        columns.append(ColumnProfile(c, kind, int(df[c].nunique(dropna=True)), round(float(df[c].isna().mean()), 4), ev,
+                                     integer=_whole_numbers(df[c])))
+    _read_codes_like_their_data(columns)
 
     by_name = {c.name: c for c in columns}
     # the time and domain indices are roles, not variables

@@ -110,6 +110,12 @@ def _frac(profile: Profile, finding: str) -> float | None:
     return None if v is None else float(v)
 
 
+def _mostly_counts(profile: Profile) -> bool:
+    """True when most analysis variables hold whole numbers (counts), not measurements."""
+    cols = [c for c in profile.columns if c.name in profile.variables]
+    return bool(cols) and sum(c.integer for c in cols) > len(cols) / 2
+
+
 def _ordinal_codes(profile: Profile) -> bool:
     """True when no variable is an unordered category with more than two labels (codes 0..k-1 of text
     labels have no order, so a linear score on them would be meaningless)."""
@@ -249,7 +255,8 @@ class RulesPlanner:
             if latent:
                 return ("lpcmci", "time series, and the question raises hidden common causes: LPCMCI allows latent "
                         "confounders (bidirected edges) at the price of power", ev, [])
-            if dtype == "continuous" and lin == "linear" and gauss == "non-gaussian" and p <= 50:
+            if dtype == "continuous" and lin == "linear" and gauss == "non-gaussian" and p <= 50 \
+                    and not _mostly_counts(profile):
                 return ("var_lingam", "time series with linear dynamics and non-Gaussian noise: VAR-LiNGAM identifies "
                         "contemporaneous directions as well as lagged effects", ev, [])
             return ("pcmci_plus", "the rows are ordered in time: PCMCI+ finds lagged and contemporaneous links with "
@@ -276,6 +283,13 @@ class RulesPlanner:
             return ("pc", f"discrete data with p = {p} > 20: PC with the G-square test scales better than GES", ev, [])
         if dtype == "continuous" and lin == "linear":
             gfrac = _frac(profile, "gaussianity")
+            if gauss == "non-gaussian" and _mostly_counts(profile) and p <= 300:
+                algo, how = score_search(p)
+                return (algo, "linear relations between integer counts: their non-Gaussianity comes from "
+                        "discreteness and from noise that grows with the mean, not from the independent additive "
+                        "noise LiNGAM needs to find directions (held-out Poisson simulations, p = 8, 16 data sets: "
+                        f"copilot F1 1.00 for the exact BIC search vs 0.35 for DirectLiNGAM); {how}; returns a "
+                        "CPDAG", ev, [])
             if gauss == "non-gaussian" and p <= 100:
                 return ("direct_lingam", "linear relations with non-Gaussian noise make the full causal order "
                         "identifiable: DirectLiNGAM returns a DAG with every edge directed", ev, [])
