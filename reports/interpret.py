@@ -124,7 +124,8 @@ def effect_sentence(eff: dict[str, Any]) -> str:
     return s
 
 
-def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, background_notes: list[str]) -> list[str]:
+def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, background_notes: list[str],
+            effects: list[dict[str, Any]] | None = None) -> list[str]:
     out = [f"{algorithm} assumes " + ", ".join(ASSUMPTIONS.get(algorithm, ["its model's assumptions"])) + "."]
     f = profile.get("findings", {})
     n, p = profile.get("n_rows", 0), len(profile.get("variables", []))
@@ -138,6 +139,10 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         out.append("The domains are assumed to share one causal graph while coefficients, means and noise scales may "
                    "differ; directions marked as oriented by changes rest on the domain index being a cause of the "
                    "changes, not an effect (a site, batch or regime chosen before the data were measured).")
+    if effects and (f.get("linearity") or {}).get("value") == "nonlinear":
+        out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
+                   "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
+                   "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no effect.")
     if (graph.parameters.get("additive_noise") or {}).get("oriented"):
         out.append("Directions credited to an additive-noise model assume that each effect is a function of its "
                    "causes plus noise independent of them, and that no hidden variable drives both ends; their "

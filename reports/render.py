@@ -85,7 +85,8 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
         "run_id": run_id, "version": version, "seed": seed, "planner": planner,
         "data": {"name": data_name, "sha256": data_sha256}, "question": question, "profile": profile,
         "graph_summary": gsum, "summary": summary, "edges": edges, "effects": effs, "decisions": decs,
-        "findings": findings, "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes),
+        "findings": findings,
+        "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes, effects=effects),
         "graph_png_b64": base64.b64encode(graph_png).decode("ascii"),
     }
 
