@@ -94,7 +94,7 @@ def default_out(run_id: str) -> Path:
 
 
 def library_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")}
+    out = {"python": sys.version.split()[0]}
     for name in LIBRARIES:
         try:
             out[name] = metadata.version(name)
@@ -337,6 +337,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         "effects": effects,
         "timings": timer.timings,
         "libraries": library_versions(),
+        # the string-hash salt some library code iterates by (agent.cli fixes it to 0 unless set)
+        "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason}} if llm is not None else {}),
         "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
         + (["transcript.json"] if llm is not None else []),

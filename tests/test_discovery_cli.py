@@ -87,5 +87,5 @@ def test_a_run_does_not_depend_on_pythons_hash_salt(tmp_path):
         subprocess.run([sys.executable, "-m", "agent", "discover", str(data), "--algorithm", "fci", "--out", str(out),
                         "--quiet"], env=env, check=True, capture_output=True, timeout=300)
         graphs.append(json.loads((out / "graph.json").read_text()))
-        assert json.loads((out / "run.json").read_text())["libraries"]["PYTHONHASHSEED"] == "0"
+        assert json.loads((out / "run.json").read_text())["environment"]["PYTHONHASHSEED"] == "0"
     assert graphs[0] == graphs[1] == graphs[2]
