@@ -56,9 +56,10 @@ def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
         text += f", with a delay of {e.lag} step(s)"
     anm = (graph.parameters.get("additive_noise") or {}) if graph is not None else {}
     if e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("oriented", []):
-        t = anm["tests"].get(f"{e.source} - {e.target}") or anm["tests"].get(f"{e.target} - {e.source}")
-        forward, backward = ((t["p_forward"], t["p_backward"]) if f"{e.source} - {e.target}" in anm["tests"]
-                             else (t["p_backward"], t["p_forward"]))
+        # tests are keyed by the pair in node order, "forward" meaning from the first to the second
+        t = anm["tests"].get(f"{e.source} - {e.target}")
+        forward, backward = ((t["p_forward"], t["p_backward"]) if t is not None else
+                             (anm["tests"][f"{e.target} - {e.source}"][k] for k in ("p_backward", "p_forward")))
         text += (f"; the direction comes from an additive-noise model (the residual of {e.target} is independent "
                  f"of {e.source}, p {_p(forward)}; the reverse fit's is not, p {_p(backward)})")
     if e.confidence is not None:

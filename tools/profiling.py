@@ -108,11 +108,10 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime", "datetime dtype"
     if pd.api.types.is_numeric_dtype(s):
-        vals = nonnull.to_numpy(dtype=float)
-        finite = vals[np.isfinite(vals)]
+        finite = _finite_values(nonnull)
         if nunique == 2:
             return "binary", f"two values ({_short(np.unique(finite)[:2].tolist())})"
-        integral = len(finite) > 0 and np.all(np.equal(np.mod(finite, 1), 0))
+        integral = _all_whole(finite)
         if integral and nunique < 6:
             return "discrete", f"integers with {nunique} distinct values (< 6)"
         if integral and nunique == len(nonnull) and n >= 20 and _is_consecutive(finite):
@@ -133,12 +132,19 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
     return "categorical", f"text with {nunique} categories"
 
 
+def _finite_values(s: pd.Series) -> np.ndarray:
+    vals = s.dropna().to_numpy(dtype=float)
+    return vals[np.isfinite(vals)]
+
+
+def _all_whole(vals: np.ndarray) -> bool:
+    return len(vals) > 0 and bool(np.all(np.equal(np.mod(vals, 1), 0)))
+
+
 def _whole_numbers(s: pd.Series) -> bool:
-    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-        return False
-    v = s.dropna().to_numpy(dtype=float)
-    v = v[np.isfinite(v)]
-    return bool(len(v)) and bool(np.all(np.equal(np.mod(v, 1), 0)))
+    """Whether a numeric column holds only whole numbers (counts, codes)."""
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    return numeric and _all_whole(_finite_values(s))
 
 
 def _read_codes_like_their_data(columns: list[ColumnProfile]) -> None:
