@@ -51,8 +51,7 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     domains = None if data.domain is None else np.asarray(data.domain)
     scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains)
     mp = params.get("max_parents")
-    allowed = _allowed_sets(data, None if mp is None else int(mp))
-    parents, total = exact_dag(scorer, p, allowed)
+    parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):
         raise InputError("The background knowledge admits no DAG (its required edges and tiers contradict each other).")
     graph = parents_to_graph(parents, total, data, X, domains, params)
@@ -65,42 +64,40 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     return graph
 
 
-def _allowed_sets(data: DiscoveryInput, max_parents: int | None):
-    """A filter (v, parent-set bit masks) -> which sets may be v's parents: background knowledge
-    (no forbidden parent, every required one) and the parent limit. None when all are allowed."""
+def _allowed_sets(data: DiscoveryInput):
+    """A filter (v, parent-set bit masks) -> which sets background knowledge lets be v's parents (no
+    forbidden parent, every required one); None without knowledge."""
     bg = data.background
-    p = len(data.nodes)
-    if (bg is None or bg.is_empty()) and max_parents is None:
+    if bg is None or bg.is_empty():
         return None
     names = list(data.nodes)
+    p = len(names)
     forbidden = np.zeros(p, dtype=np.int64)
     required = np.zeros(p, dtype=np.int64)
-    if bg is not None and not bg.is_empty():
-        for i, a in enumerate(names):
-            for j, b in enumerate(names):
-                if i != j and bg.forbids(a, b):
-                    forbidden[j] |= np.int64(1) << i
-        for a, b in bg.required:
-            required[names.index(b)] |= np.int64(1) << names.index(a)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if i != j and bg.forbids(a, b):
+                forbidden[j] |= np.int64(1) << i
+    for a, b in bg.required:
+        required[names.index(b)] |= np.int64(1) << names.index(a)
 
     def allowed(v: int, sets: np.ndarray) -> np.ndarray:
-        ok = ((sets & forbidden[v]) == 0) & ((sets & required[v]) == required[v])
-        if max_parents is not None:
-            ok &= np.bitwise_count(sets) <= max_parents
-        return ok
+        return ((sets & forbidden[v]) == 0) & ((sets & required[v]) == required[v])
 
     return allowed
 
 
-def exact_dag(scorer, p: int, allowed=None) -> tuple[dict[int, list[int]], float]:
+def exact_dag(scorer, p: int, allowed=None, max_parents: int | None = None
+              ) -> tuple[dict[int, list[int]], float]:
     """The parents of each variable in a DAG maximising the decomposable score, and that score
-    (-inf when ``allowed``, a filter of parent sets, admits no DAG).
+    (-inf when ``allowed``, a filter of parent sets, admits no DAG). No variable gets more than
+    ``max_parents`` parents; larger sets are never scored.
 
     Ties are broken deterministically (by variable index and parent-set bit mask)."""
     full = 1 << p
     masks = np.arange(full, dtype=np.int64)
     # best[v, S]: the best score of v with parents inside S; arg[v, S]: the parent set (a bit mask)
-    best = local_scores(scorer, p)
+    best = local_scores(scorer, p, max_parents)
     if allowed is not None:
         for v in range(p):
             best[v, ~allowed(v, masks)] = -np.inf
@@ -143,8 +140,9 @@ def exact_dag(scorer, p: int, allowed=None) -> tuple[dict[int, list[int]], float
     return {v: parents[v] for v in range(p)}, float(total[full - 1])
 
 
-def local_scores(scorer, p: int) -> np.ndarray:
-    """scores[v, S] for every variable v and parent set S (a bit mask without v); -inf where v is in S.
+def local_scores(scorer, p: int, max_parents: int | None = None) -> np.ndarray:
+    """scores[v, S] for every variable v and parent set S (a bit mask without v); -inf where v is in S
+    or S has more than ``max_parents`` members (those are not scored at all).
 
     BIC parts (causal-learn's covariance-based local score) are computed in batches of equal-sized
     parent sets with the formula of ``local_score_BIC_from_cov``; any other score (BDeu) is asked
@@ -155,7 +153,7 @@ def local_scores(scorer, p: int) -> np.ndarray:
     batched = all(_bic_parameters(part) is not None for part in parts)
     for v in range(p):
         others = [u for u in range(p) if u != v]
-        for k in range(p):
+        for k in range(p if max_parents is None else min(p, max_parents + 1)):  # larger sets stay -inf
             combos = list(combinations(others, k))  # k = 0: one empty set, a row of width 0
             sets = np.array(combos, dtype=np.int64).reshape(len(combos), k)
             bits = (np.int64(1) << sets).sum(axis=1)
