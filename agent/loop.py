@@ -254,7 +254,9 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             f"{len(found['oriented'])} of the {len(found['tests'])} edges the equivalence class left undirected were "
             "oriented by additive-noise models: the direction in which the residual of a Gaussian-process fit is "
             f"independent of its inputs (KCI p > {found['alpha']}) while the other direction's is not (p <= "
-            f"{found['alpha']}), on {found['rows']} rows; the rest stay undirected. Assumes additive noise "
+            f"{found['alpha']}), on {found['rows']} rows"
+            + (f"; Meek's rules then orient {', '.join(found['propagated'])}" if found["propagated"] else "")
+            + "; the rest stay undirected. Assumes additive noise "
             "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
             "confidence of their adjacency"), found["tests"], by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")

@@ -62,6 +62,8 @@ def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
                              (anm["tests"][f"{e.target} - {e.source}"][k] for k in ("p_backward", "p_forward")))
         text += (f"; the direction comes from an additive-noise model (the residual of {e.target} is independent "
                  f"of {e.source}, p {_p(forward)}; the reverse fit's is not, p {_p(backward)})")
+    elif e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("propagated", []):
+        text += "; the direction follows, by Meek's rules, from directions an additive-noise model found"
     if e.confidence is not None:
         text += f"; found in {e.confidence:.0%} of bootstrap resamples"
         if e.confidence < UNSTABLE_BELOW:

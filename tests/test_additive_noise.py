@@ -24,6 +24,7 @@ def test_a_nonlinear_chain_is_oriented_from_cause_to_effect():
     assert {(e.source, e.target, e.type) for e in out.edges} == {("X", "Y", "directed"), ("Y", "Z", "directed")}
     assert all(e.confidence == 0.9 for e in out.edges)  # the adjacency's bootstrap confidence is kept
     assert set(found["oriented"]) == {"X -> Y", "Y -> Z"} and found["rows"] == 500
+    assert found["propagated"] == []  # both directions came from the tests themselves
     t = found["tests"]["X - Y"]
     assert t["p_forward"] > 0.05 >= t["p_backward"]
 
@@ -68,3 +69,22 @@ def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
     assert "U-shaped" not in " ".join(caveats("pc", profile, g, []))  # no effect estimated, no warning
     reading = edge_sentence(g.edges[0], g)
     assert "additive-noise model" in reading and "p = 0.6" in reading and "p < 1e-15" in reading
+
+
+def test_directions_that_meek_propagates_are_recorded_and_read_as_such():
+    """A -> B is the most decisive test; then B - C must become B -> C (B <- C would make a new collider
+    A -> B <- C), which Meek's rules do before B - C's own test is used."""
+    from reports.interpret import edge_sentence
+
+    rng = np.random.default_rng(4)
+    n = 800
+    a = rng.uniform(-2, 2, n)
+    b = a ** 2 + 0.15 * rng.normal(size=n)  # a square cannot be inverted: the most decisive edge
+    c = 0.8 * b + 0.5 * rng.normal(size=n)
+    g = _undirected(("A", "B"), ("B", "C"), nodes=["A", "B", "C"])
+    out, found = orient_by_additive_noise(g, np.column_stack([a, b, c]), seed=1)
+    assert found["oriented"] == ["A -> B"] and found["propagated"] == ["B -> C"]
+    assert {(e.source, e.target, e.type) for e in out.edges} == {("A", "B", "directed"), ("B", "C", "directed")}
+    out.parameters["additive_noise"] = found
+    readings = {e.source: edge_sentence(e, out) for e in out.edges}
+    assert "Meek's rules" in readings["B"] and "additive-noise model (the residual" in readings["A"]

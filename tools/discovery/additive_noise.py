@@ -76,7 +76,10 @@ def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha
     # each adjacency keeps the bootstrap confidence it had (the bootstrap saw it undirected)
     kept = {(e.source, e.target, e.type, e.lag): graph.edge_between(e.source, e.target).confidence for e in out.edges}
     out = out.with_confidence(kept)
-    found = {"alpha": alpha, "rows": int(len(Z)), "oriented": oriented,
+    before = {(e.source, e.target) for e in graph.edges if e.type == "directed"}
+    propagated = sorted(f"{e.source} -> {e.target}" for e in out.edges if e.type == "directed"
+                        and (e.source, e.target) not in before and f"{e.source} -> {e.target}" not in oriented)
+    found = {"alpha": alpha, "rows": int(len(Z)), "oriented": oriented, "propagated": propagated,
              "tests": {f"{nodes[i]} - {nodes[j]}": {"p_forward": float(f"{f:.3g}"), "p_backward": float(f"{b:.3g}")}
                        for _, i, j, f, b in sorted(tests, key=lambda t: (t[1], t[2]))}}
     return out, found
