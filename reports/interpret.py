@@ -115,7 +115,8 @@ def effect_sentence(eff: dict[str, Any]) -> str:
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
         s += f" Without adjustment the association would be {naive:.3g}: confounding accounts for the difference."
     sens = next((r for r in eff.get("refutations", []) if r["name"].startswith("unobserved")), None)
-    if sens and sens.get("robustness_value") is not None:
+    excludes_zero = lo is not None and hi is not None and not lo <= 0 <= hi
+    if sens and sens.get("robustness_value") is not None and excludes_zero:  # else nothing to explain away
         s += (f" A hidden confounder would have to explain {sens['robustness_value']:.0%} of the remaining variation "
               f"of both {t} and {y} to make the interval include zero")
         if sens.get("benchmark"):

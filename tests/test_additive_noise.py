@@ -52,25 +52,6 @@ def test_orientation_is_deterministic_in_the_seed():
     assert a[0].to_dict() == b[0].to_dict() and a[1] == b[1]
 
 
-def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
-    """A U-shaped dose-response has an average per-unit effect near zero; the report must not let that
-    read as 'no effect' without a warning, and must credit directions to the additive-noise test."""
-    from reports.interpret import caveats, edge_sentence
-
-    g = CausalGraph(nodes=["dose", "response"], edges=[Edge("dose", "response", "directed", confidence=0.9)],
-                    graph_type="CPDAG", algorithm="pc",
-                    parameters={"additive_noise": {"alpha": 0.05, "rows": 500, "oriented": ["dose -> response"],
-                                                   "tests": {"dose - response": {"p_forward": 0.6,
-                                                                                 "p_backward": 0.0}}}})
-    profile = {"findings": {"linearity": {"value": "nonlinear"}}, "n_rows": 1000, "variables": ["dose", "response"]}
-    effect = [{"treatment": "dose", "outcome": "response", "estimate": 0.001, "ci_low": -0.02, "ci_high": 0.02}]
-    text = " ".join(caveats("pc", profile, g, [], effects=effect))
-    assert "U-shaped" in text and "--what-if" in text and "additive-noise" in text
-    assert "U-shaped" not in " ".join(caveats("pc", profile, g, []))  # no effect estimated, no warning
-    reading = edge_sentence(g.edges[0], g)
-    assert "additive-noise model" in reading and "p = 0.6" in reading and "p < 1e-15" in reading
-
-
 def test_directions_that_meek_propagates_are_recorded_and_read_as_such():
     """A -> B is the most decisive test; then B - C must become B -> C (B <- C would make a new collider
     A -> B <- C), which Meek's rules do before B - C's own test is used."""
