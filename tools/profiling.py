@@ -177,6 +177,46 @@ def _try_datetime(s: pd.Series) -> pd.Series | None:
     return parsed if parsed.notna().mean() > 0.95 else None
 
 
+def _ordered_by_time(df: pd.DataFrame, time_col: str, columns: list[ColumnProfile]) -> tuple[bool, str]:
+    """Does ordering the rows by ``time_col`` reveal lagged dependence? (answer, the reading in words)
+
+    The numeric analysis columns, ordered by time, are fitted by vector autoregressions of order 0 to 5
+    and the order is chosen by BIC (statsmodels): order 0 says past rows do not help predict the next
+    one, as for independent records that merely carry a date. If the VAR cannot be fitted (too few
+    complete rows for the columns), lag-1 autocorrelations are read instead: dependence when at least
+    half the columns leave the 95% white-noise band.
+    """
+    from statsmodels.tsa.api import VAR
+
+    usable = [c.name for c in columns if c.kind in ("continuous", "discrete", "binary")
+              and pd.api.types.is_numeric_dtype(df[c.name]) and not pd.api.types.is_bool_dtype(df[c.name])]
+    if not usable:
+        return True, "no numeric column to check for lagged dependence"
+    when = pd.to_datetime(df[time_col], errors="coerce", format="mixed")
+    frame = df.loc[np.argsort(when.to_numpy(), kind="stable"), usable].astype(float)
+    frame = frame.loc[:, frame.std() > 0].dropna()
+    n, p = frame.shape
+    lags = int(min(5, (n - 1) // max(4 * p, 1)))
+    if p and lags >= 1:
+        try:
+            import warnings
+
+            X = ((frame - frame.mean()) / frame.std()).to_numpy()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                order = int(VAR(X).select_order(maxlags=lags).selected_orders["bic"])
+            return order >= 1, (f"a vector autoregression chooses lag order {order} by BIC (of 0-{lags})"
+                                + ("" if order else ", so past rows do not help predict the next"))
+        except Exception:  # a singular fit: fall back to the univariate reading
+            pass
+    ac = np.array([frame[c].autocorr(1) for c in frame.columns]) if len(frame) > 2 else np.array([])
+    ac = ac[np.isfinite(ac)]
+    if not len(ac):
+        return True, "lagged dependence could not be checked"
+    frac = float(np.mean(np.abs(ac) > 1.96 / np.sqrt(len(frame))))
+    return frac >= 0.5, f"{frac:.0%} of the numeric columns have a significant lag-1 autocorrelation"
+
+
 def _did_you_mean(name: str, columns: list[str]) -> str:
     import difflib
 
@@ -230,12 +270,21 @@ def profile_and_prepare(
 
     by_name = {c.name: c for c in columns}
     # the time and domain indices are roles, not variables
+    date_stamp: tuple[str, str] | None = None  # a date column that is not used as a time index, and why
     if time_index is None and not time_series:
         dt = [c.name for c in columns if c.kind == "datetime"]
         if len(dt) == 1:
-            time_index = dt[0]
-            repairs.append({"column": time_index, "repair": "time_index",
-                            "reason": "the only datetime column; rows are ordered by it and it is used as the time index"})
+            # a date column alone does not make a time series: a customer table has sign-up dates. Rows
+            # ordered by it are analysed as a series only if that order carries lagged dependence.
+            ordered, why = _ordered_by_time(df, dt[0], [c for c in columns if c.name not in dt])
+            if ordered:
+                time_index = dt[0]
+                repairs.append({"column": time_index, "repair": "time_index",
+                                "reason": f"the only datetime column; ordered by it, {why}: it is used as the time index"})
+            else:
+                stamp = next(c for c in columns if c.name == dt[0])
+                stamp.evidence += f"; ordered by them, {why}"
+                date_stamp = (stamp.name, why)
     if domain_index is None:
         cand = [c.name for c in columns if DOMAIN_NAME.match(c.name) and c.kind in ("discrete", "binary", "categorical")
                 and c.name not in keep]
@@ -267,6 +316,9 @@ def profile_and_prepare(
                 "text": "free text / too many categories to treat as a variable",
                 "datetime": "a date/time column is a time index, not a variable",
             }[col.kind]
+            if date_stamp and c == date_stamp[0]:
+                drop_reason = (f"a date stamp, not a variable; ordered by it, {date_stamp[1]}, so the rows are treated "
+                               f"as independent records (pass --time-index {c} to analyse them as a time series)")
         elif col.missing_fraction >= 0.5:
             drop_reason = f"{col.missing_fraction:.0%} of its values are missing (>= 50%)"
         if drop_reason and c in keep:
