@@ -170,6 +170,7 @@ class FoundStructure:
     notes: list[str]
     decisions: list[Decision]
     proposed_effect: tuple[str, str] | None = None  # (treatment, outcome) an LLM planner read from the question
+    background: Background | None = None  # the knowledge discovery used (--background, merged with the LLM's)
 
     @property
     def profile(self):
@@ -260,7 +261,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
             "confidence of their adjacency"), found["tests"], by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges")
-    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect)
+    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
 
 
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunResult:
@@ -294,7 +295,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     with timer.step("infer"):
         from tools.inference.run import run_inference
 
-        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"))
+        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
+                                               boot=boot, background=found.background)
         decisions.extend(Decision(**d) for d in inf_decisions)
 
     with timer.step("report"):

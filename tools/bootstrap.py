@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.graph import CausalGraph
+from tools.graph import CausalGraph, Edge
 from tools.registry import DiscoveryInput, run_algorithm
 
 UNSTABLE_BELOW = 0.5
@@ -81,3 +81,50 @@ def annotate(graph: CausalGraph, result: BootstrapResult) -> CausalGraph:
     if result.replicates == 0:
         return graph
     return graph.with_confidence(result.edge_frequency, default=0.0)
+
+
+def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background=None) -> list[dict[str, Any]]:
+    """Directed edges whose direction the bootstrap does not back by a strict majority.
+
+    Among the resamples that contain the pair at all, an edge's direction is settled when more than half
+    have it that way round (the majority rule the portfolio vote uses). Directions fixed by background
+    knowledge (--background, the LLM's review) or by the additive-noise step (whose own test, not the resampled algorithm, chose them)
+    are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
+    """
+    if result.replicates == 0 or graph.graph_type not in ("DAG", "CPDAG"):
+        return []
+    anm = graph.parameters.get("additive_noise") or {}
+    fixed_elsewhere = set(anm.get("oriented", [])) | set(anm.get("propagated", [])) | set(graph.parameters.get("oriented_by_review", []))
+    out = []
+    for e in graph.edges:
+        if e.type != "directed" or e.lag or f"{e.source} -> {e.target}" in fixed_elsewhere:
+            continue
+        if background is not None and (background.forbids(e.target, e.source)
+                                       or (e.source, e.target) in background.required):
+            continue
+        freq = {k: v for k, v in result.edge_frequency.items() if {k[0], k[1]} == {e.source, e.target} and not k[3]}
+        together = sum(freq.values())
+        this_way = freq.get((e.source, e.target, "directed", e.lag), 0.0)
+        if together == 0 or 2 * this_way > together:
+            continue
+        out.append({"edge": f"{e.source} -> {e.target}", "source": e.source, "target": e.target,
+                    "this_way": round(this_way / together, 4),
+                    "other_way": round(freq.get((e.target, e.source, "directed", e.lag), 0.0) / together, 4),
+                    "resamples_with_edge": round(together, 4)})
+    return out
+
+
+def open_directions(graph: CausalGraph, unsettled: list[dict[str, Any]]) -> CausalGraph:
+    """The graph with the given directed edges made undirected (a DAG becomes a PDAG read as a CPDAG)."""
+    if not unsettled:
+        return graph
+    loose = {(u["source"], u["target"]) for u in unsettled}
+    nodes = list(graph.nodes)
+    edges = []
+    for e in graph.edges:
+        if (e.source, e.target) in loose and e.type == "directed":
+            a, b = sorted((e.source, e.target), key=nodes.index)
+            edges.append(Edge(a, b, "undirected", e.confidence, e.lag))
+        else:
+            edges.append(e)
+    return CausalGraph(nodes, edges, "CPDAG", graph.algorithm, dict(graph.parameters))

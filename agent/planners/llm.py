@@ -496,7 +496,11 @@ class LLMPlanner:
             decisions.append(Decision("review.edge", f"keep {e.describe()}", f"LLM: {why}",
                                       {"confidence": e.confidence}, by="llm"))
         # a CPDAG with orientations added from knowledge stays typed CPDAG (a partially oriented class)
-        return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, dict(graph.parameters)), decisions
+        params = dict(graph.parameters)
+        oriented = [f"{f[2]} -> {f[3]}" for f in flags.values() if f[0] == "orient"]
+        if oriented:  # directions from knowledge, not from the resampled algorithm (tools.bootstrap reads this)
+            params["oriented_by_review"] = oriented
+        return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, params), decisions
 
     # ------------------------------------------------------------------ narrative
     def narrative(self, question: str | None, facts: dict[str, Any]) -> Narrative | None:

@@ -11,7 +11,9 @@ from tools.inference.question import pairs_from_question
 from tools.profiling import PreparedData
 
 
-def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int) -> tuple[list[dict], list[dict]]:
+def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int, boot=None,
+                  background=None) -> tuple[list[dict], list[dict]]:
+    """Effects for the requested pairs. With a bootstrap, directions it did not settle are left open."""
     if bool(opts.treatment) != bool(opts.outcome):
         raise InputError("Give both --treatment and --outcome to estimate an effect.")
     decisions: list[dict] = []
@@ -27,9 +29,33 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
                               "evidence": {"question": opts.question}})
     if getattr(opts, "cate_by", None) and not pairs:
         raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
+    effect_graph, unsettled = graph, []
+    if pairs and boot is not None:
+        from tools.bootstrap import open_directions, unsettled_directions
+
+        unsettled = unsettled_directions(graph, boot, background)
+        if unsettled:
+            # an effect must not rest on a direction that a resample is as likely to reverse: such edges are
+            # opened, and the effect is estimated over the orientations they allow (IDA), as for undirected ones
+            effect_graph = open_directions(graph, unsettled)
+            decisions.append({
+                "step": "inference.unsettled_directions", "choice": [u["edge"] for u in unsettled], "by": "data",
+                "reason": "these directions are not backed by a majority of the bootstrap resamples that contain "
+                          "the edge, so effects are estimated with them left open instead of resting on the "
+                          "full-data orientation",
+                "evidence": {u["edge"]: {k: u[k] for k in ("this_way", "other_way", "resamples_with_edge")}
+                             for u in unsettled}})
     effects: list[dict] = []
     for k, (t, y) in enumerate(pairs):
-        effs, decs = infer(prepared, graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None))
+        effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None))
+        touching = [u for u in unsettled if {u["source"], u["target"]} & {t, y}]
+        for eff in effs:
+            if touching:
+                eff.setdefault("notes", []).insert(0, (
+                    "Directions the bootstrap did not settle are left open for this estimate rather than taken from "
+                    "the graph: " + "; ".join(
+                        f"{u['source']} -> {u['target']} (that way round in {u['this_way']:.0%} of the resamples "
+                        f"that contain the edge, the other way in {u['other_way']:.0%})" for u in touching) + "."))
         effects.extend(effs)
         decisions.extend(decs)
     what_if = getattr(opts, "what_if", None)

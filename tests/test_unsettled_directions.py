@@ -1,0 +1,73 @@
+"""An effect must not rest on an edge direction the bootstrap does not back (tools.bootstrap).
+
+Data with a known effect (x -> y, effect 1.0, confounded by a); the graph handed to inference has the
+x - y edge the wrong way round, as a full-data run can when a v-structure is a coin flip.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from tools.background import Background
+from tools.bootstrap import BootstrapResult, unsettled_directions
+from tools.graph import CausalGraph, Edge
+from tools.inference.run import run_inference
+from tools.profiling import PreparedData
+
+
+class _Profile:
+    def value(self, name, default=None):
+        return "linear" if name == "linearity" else default
+
+
+def _data(n=2000, seed=4):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    x = 0.8 * a + rng.normal(size=n)
+    y = 1.0 * x + 0.9 * a + rng.normal(size=n)
+    return PreparedData(frame=pd.DataFrame({"a": a, "x": x, "y": y}), profile=_Profile())
+
+
+def _graph():  # y -> x is wrong: the truth is x -> y
+    return CausalGraph(["a", "x", "y"], [Edge("a", "x", "directed"), Edge("a", "y", "directed"),
+                                         Edge("y", "x", "directed")], graph_type="CPDAG")
+
+
+def _boot(y_to_x: float, x_to_y: float) -> BootstrapResult:
+    return BootstrapResult(20, {("a", "x", "directed", None): 1.0, ("a", "y", "directed", None): 1.0,
+                                ("y", "x", "directed", None): y_to_x, ("x", "y", "directed", None): x_to_y})
+
+
+OPTS = SimpleNamespace(treatment="x", outcome="y", question=None, cate_by=None, what_if=None)
+
+
+def test_a_split_direction_is_left_open_and_the_range_covers_the_true_effect():
+    prepared = _data()
+    alone, _ = run_inference(prepared, _graph(), OPTS, seed=0)
+    assert alone[0].get("structural_zero") and alone[0]["estimate"] == 0.0  # the wrong direction decides alone
+
+    effects, decisions = run_inference(prepared, _graph(), OPTS, seed=0, boot=_boot(0.5, 0.5))
+    eff = effects[0]
+    lo, hi = eff["estimate_range"]
+    assert eff["estimate"] is None and not eff["identified"]
+    assert lo <= 0.0 and any(abs(e["estimate"] - 1.0) < 0.1 for e in eff["estimates"])
+    assert lo - 0.1 <= 1.0 <= hi + 0.1
+    opened = next(d for d in decisions if d["step"] == "inference.unsettled_directions")
+    assert opened["choice"] == ["y -> x"] and opened["evidence"]["y -> x"]["this_way"] == 0.5
+    assert "y -> x (that way round in 50%" in eff["notes"][0]
+
+
+def test_majority_directions_and_directions_from_knowledge_stand():
+    assert unsettled_directions(_graph(), _boot(0.8, 0.1)) == []
+    assert [u["edge"] for u in unsettled_directions(_graph(), _boot(0.4, 0.4))] == ["y -> x"]
+    # the share counts only resamples that contain the pair: 0.3 of 0.5 is a majority
+    assert unsettled_directions(_graph(), _boot(0.3, 0.2)) == []
+    knows = Background(required=[("y", "x")])
+    assert unsettled_directions(_graph(), _boot(0.5, 0.5), knows) == []
+    tiers = Background(tiers=[["a"], ["y"], ["x"]])
+    assert unsettled_directions(_graph(), _boot(0.5, 0.5), tiers) == []
+    # no bootstrap, or a PAG whose marks mean something else: nothing is opened
+    assert unsettled_directions(_graph(), BootstrapResult(0, {})) == []
+    pag = CausalGraph(["a", "x", "y"], list(_graph().edges), graph_type="PAG")
+    assert unsettled_directions(pag, _boot(0.5, 0.5)) == []
