@@ -39,3 +39,21 @@ def test_a_date_column_over_a_lagged_process_is_the_time_index():
     reason = next(r for r in prepared.profile.repairs if r.get("column") == "day")["reason"]
     assert "lag order" in reason
     assert np.allclose(prepared.frame["u"].to_numpy(), X[:, 0])  # sorted back into time order
+
+
+def test_day_first_dates_keep_their_time_order():
+    rng = np.random.default_rng(2)
+    n = 400
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.7 * x[t - 1] + rng.normal()
+    y = np.r_[0.0, 0.8 * x[:-1]] + rng.normal(size=n)
+    days = pd.date_range("2023-01-01", periods=n, freq="D")
+    frame = pd.DataFrame({"date": days.strftime("%d/%m/%Y"), "x": x, "y": y})
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    assert prepared.profile.time_index == "date"
+    column = next(c for c in prepared.profile.columns if c.name == "date")
+    assert "day-first" in column.evidence
+    # per-value parsing would read 01/02/2023 as 2 January and put February's rows among January's
+    assert np.allclose(prepared.frame["x"].to_numpy(), x)
+    assert list(pd.to_datetime(prepared.time, dayfirst=True)) == list(days)

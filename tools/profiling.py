@@ -122,9 +122,9 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
     frac_num = float(as_num.notna().mean())
     if frac_num >= 0.95 and nunique > 2:
         return "continuous", f"numeric text ({frac_num:.0%} of values parse as numbers)"
-    parsed = _try_datetime(nonnull)
-    if parsed is not None:
-        return "datetime", "values parse as dates/times"
+    how = _try_datetime(nonnull)
+    if how is not None:
+        return "datetime", f"values parse as dates/times ({how})"
     if nunique == 2:
         return "binary", f"two labels ({_short(sorted(map(str, nonnull.unique()))[:2])})"
     if nunique > MAX_CATEGORIES or nunique > 0.5 * len(nonnull):
@@ -166,15 +166,48 @@ def _is_consecutive(vals: np.ndarray) -> bool:
     return bool(np.all(np.diff(v) == 1))
 
 
-def _try_datetime(s: pd.Series) -> pd.Series | None:
+def _try_datetime(s: pd.Series) -> str | None:
+    """How the column's values read as dates/times (see parse_times), or None if they do not."""
     sample = s.astype(str).head(200)
     if not sample.str.contains(r"\d{1,4}[-/:.]\d{1,2}", regex=True).all():
         return None
-    try:
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    except (ValueError, TypeError):
-        return None
-    return parsed if parsed.notna().mean() > 0.95 else None
+    parsed, how = parse_times(sample)
+    return how if parsed.notna().mean() > 0.95 else None
+
+
+def parse_times(s: pd.Series) -> tuple[pd.Series, str]:
+    """Dates and times read one consistent way: (timestamps, which reading).
+
+    Element-by-element parsing reads 01/02/2023 month-first and 13/02/2023 day-first, which scrambles
+    the time order of a day-first column. So whole-column readings are tried (one inferred format,
+    month-first or day-first; ISO year-first strings are never read day-first) and the one that parses
+    the most values wins; on a tie, the one whose sorted steps are the most regular (daily data read
+    the wrong way round has gaps of a month). Mixed formats fall back to per-value parsing.
+    """
+    import warnings
+
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s, "datetime values"
+    text = s.astype("string")
+    readings = [("month-first", {}), ("day-first", {"dayfirst": True}), ("per value", {"format": "mixed"})]
+    if text.dropna().str.match(r"^\s*\d{4}[-/.]").mean() > 0.5:
+        readings = [r for r in readings if r[0] != "day-first"]
+    best: tuple | None = None
+    for rank, (name, kw) in enumerate(readings):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(text, errors="coerce", **kw)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        ok = parsed.dropna().sort_values()
+        steps = int(ok.diff().dropna().nunique()) if len(ok) > 1 else 0
+        key = (-int(parsed.notna().sum()), steps, rank)
+        if best is None or key < best[0]:
+            best = (key, parsed, name)
+    if best is None:
+        return pd.Series(pd.NaT, index=s.index), "unparsed"
+    return best[1], best[2]
 
 
 def _ordered_by_time(df: pd.DataFrame, time_col: str, columns: list[ColumnProfile]) -> tuple[bool, str]:
@@ -192,7 +225,7 @@ def _ordered_by_time(df: pd.DataFrame, time_col: str, columns: list[ColumnProfil
               and pd.api.types.is_numeric_dtype(df[c.name]) and not pd.api.types.is_bool_dtype(df[c.name])]
     if not usable:
         return True, "no numeric column to check for lagged dependence"
-    when = pd.to_datetime(df[time_col], errors="coerce", format="mixed")
+    when, _ = parse_times(df[time_col])
     frame = df.loc[np.argsort(when.to_numpy(), kind="stable"), usable].astype(float)
     frame = frame.loc[:, frame.std() > 0].dropna()
     n, p = frame.shape
@@ -295,7 +328,7 @@ def profile_and_prepare(
 
     time_series_flag = bool(time_series or time_index)
     if time_index is not None:
-        order = np.argsort(pd.to_datetime(df[time_index], errors="coerce", format="mixed").to_numpy()
+        order = np.argsort(parse_times(df[time_index])[0].to_numpy()
                            if by_name[time_index].kind == "datetime" else df[time_index].to_numpy(), kind="stable")
         df = df.iloc[order].reset_index(drop=True)
     time_series_obj = df[time_index].copy() if time_index is not None else None
