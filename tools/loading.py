@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,10 +65,13 @@ def load_table(path: str | Path) -> Dataset:
         raise InputError(f"Data file '{name}' is empty.")
 
     suffix = p.suffix.lower()
+    repairs: list[dict] = []
     if suffix in (".parquet", ".pq"):
         frame, fmt = _read_parquet(p, name), "parquet"
     else:
-        frame, fmt = _read_delimited(p, name, suffix)
+        frame, fmt, dialect = _read_delimited(p, name, suffix)
+        if dialect:
+            repairs.append({"repair": "dialect", "reason": dialect})
 
     if frame.shape[1] < 2:
         raise InputError(
@@ -80,7 +84,7 @@ def load_table(path: str | Path) -> Dataset:
         raise InputError(
             f"Data file '{name}' has only {frame.shape[0]} data row(s); causal analysis needs at least {MIN_ROWS}."
         )
-    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt)
+    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt, repairs=repairs)
 
 
 def _read_parquet(p: Path, name: str) -> pd.DataFrame:
@@ -95,7 +99,8 @@ def _read_parquet(p: Path, name: str) -> pd.DataFrame:
     return frame
 
 
-def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str]:
+def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str, str | None]:
+    """(table, format, how the dialect was read when it is not the plain one for the suffix)"""
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -110,12 +115,8 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str]
         raise InputError(f"Data file '{name}' is empty.")
 
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    if suffix == ".tsv" or (suffix != ".csv" and first_line.count("\t") > first_line.count(",")):
-        sep, fmt = "\t", "tsv"
-    elif suffix != ".csv" and first_line.count(";") > first_line.count(","):
-        sep, fmt = ";", "csv"
-    else:
-        sep, fmt = ",", "csv"
+    sep, decimal = _sniff_dialect(text, default="\t" if suffix == ".tsv" else ",")
+    fmt = "tsv" if sep == "\t" else "csv"
 
     try:
         header = next(csv.reader(io.StringIO(first_line), delimiter=sep))
@@ -124,7 +125,7 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str]
     _check_headers(header, name)
 
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=True, low_memory=False)
+        frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skip_blank_lines=True, low_memory=False)
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "malformed rows"
         raise InputError(f"Data file '{name}' is not a well-formed table: {msg.rstrip('.')}.") from None
@@ -133,7 +134,47 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str]
     except (ValueError, OverflowError, MemoryError) as exc:
         raise InputError(f"Data file '{name}' could not be parsed as a table ({type(exc).__name__}).") from None
     frame.columns = [str(c).strip() for c in header] if len(header) == frame.shape[1] else frame.columns
-    return frame, fmt
+    default = "\t" if suffix == ".tsv" else ","
+    dialect = None
+    if sep != default or decimal != ".":
+        dialect = f"read as {SEPARATORS[sep]}-separated" + (" with decimal commas" if decimal == "," else "") + \
+            " (the separator that splits every sampled line into the same number of fields)"
+    return frame, fmt, dialect
+
+
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
+
+
+def _sniff_dialect(text: str, default: str, sample_lines: int = 50) -> tuple[str, str]:
+    """(separator, decimal mark) of a delimited text file.
+
+    The separator is the one that splits the header and the first data lines into the same number
+    (at least two) of fields; among several, the one giving the most fields, then ``default``
+    (comma, or tab for .tsv). European spreadsheets write semicolon-separated files with decimal
+    commas under a .csv name: with a separator other than the comma, cells like 3,14 that outnumber
+    cells like 3.14 mean decimal commas.
+    """
+    lines = [ln for ln in text.lstrip("\r\n").splitlines()[:sample_lines + 1] if ln.strip()]
+    best: tuple[int, int, str] | None = None
+    for sep in SEPARATORS:
+        try:
+            widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (w := widths.pop()) >= 2:
+            key = (w, sep == default, sep)
+            best = key if best is None or key[:2] > best[:2] else best
+    sep = best[2] if best else default
+    decimal = "."
+    if sep != ",":
+        cells = [c for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=sep) for c in row]
+        commas = sum(bool(_DECIMAL_COMMA.match(c)) for c in cells)
+        points = sum(bool(_DECIMAL_POINT.match(c)) for c in cells)
+        if commas > points:
+            decimal = ","
+    return sep, decimal
 
 
 def _check_headers(header: list[str], name: str) -> None:
