@@ -1,8 +1,10 @@
-"""Delimited files as spreadsheets write them: the separator and decimal mark are read, not assumed."""
+"""Files as spreadsheets write them: the separator and decimal mark are read, not assumed; workbooks are read."""
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from tests.helpers import run_cli
 from tools.loading import load_table
 
 
@@ -41,3 +43,23 @@ def test_plain_comma_file_is_read_as_before(tmp_path):
     ds = load_table(path)
     assert ds.repairs == [] and ds.frame.shape == (50, 4)
     assert np.allclose(ds.frame["Alter"], frame["Alter"])
+
+
+def test_a_workbook_is_read_from_its_first_sheet(tmp_path):
+    pytest.importorskip("openpyxl")
+    frame = _frame(seed=3)
+    path = tmp_path / "survey.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        frame.to_excel(xl, sheet_name="data", index=False)
+        pd.DataFrame({"notes": ["ignore me"]}).to_excel(xl, sheet_name="notes", index=False)
+    ds = load_table(path)
+    assert ds.format == "spreadsheet" and list(ds.frame.columns) == ["Alter", "Einkommen", "Region"]
+    assert np.allclose(ds.frame["Einkommen"], frame["Einkommen"])
+
+
+def test_a_broken_workbook_is_one_sentence_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip archive")
+    code, _, err = run_cli(["analyse", path, "--out", tmp_path / "o", "-q"], capsys)
+    assert code == 2 and "broken.xlsx" in err and "Traceback" not in err
+    assert "spreadsheet" in err or "Excel" in err

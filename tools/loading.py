@@ -1,4 +1,4 @@
-"""Load a user's data file (CSV, TSV, Parquet) into a DataFrame, or say in one sentence why not.
+"""Load a user's data file (CSV, TSV, Parquet, spreadsheet) or say in one sentence why not.
 
 Loading is strict about what cannot be repaired (missing file, undecodable bytes, duplicate headers)
 and leaves what can be repaired (constant columns, missing values, odd types) to profiling, which
@@ -68,6 +68,9 @@ def load_table(path: str | Path) -> Dataset:
     repairs: list[dict] = []
     if suffix in (".parquet", ".pq"):
         frame, fmt = _read_parquet(p, name), "parquet"
+    elif suffix in SPREADSHEETS:
+        frame, fmt = _read_spreadsheet(p, name), "spreadsheet"
+        repairs.append({"repair": "sheet", "reason": "the workbook's first sheet was read"})
     else:
         frame, fmt, dialect = _read_delimited(p, name, suffix)
         if dialect:
@@ -96,6 +99,27 @@ def _read_parquet(p: Path, name: str) -> pd.DataFrame:
         raise InputError(f"Data file '{name}' is not a readable Parquet file ({type(exc).__name__}).") from None
     _check_headers([str(c) for c in frame.columns], name)
     frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def _read_spreadsheet(p: Path, name: str) -> pd.DataFrame:
+    """The first sheet of a workbook (openpyxl for .xlsx; pandas names what else it needs)."""
+    try:
+        frame = pd.read_excel(p, sheet_name=0)
+    except ImportError:
+        raise InputError(f"Reading spreadsheet '{name}' needs an Excel reader (pip install 'causalpilot[excel]' "
+                         "for .xlsx); or save the sheet as CSV.") from None
+    except Exception as exc:  # corrupt or not a workbook: the readers raise many types
+        raise InputError(f"Data file '{name}' is not a readable spreadsheet ({type(exc).__name__}); "
+                         "save the sheet as CSV.") from None
+    _check_headers([str(c) for c in frame.columns], name)
+    unnamed = [str(c) for c in frame.columns if str(c).startswith("Unnamed: ")]
+    if unnamed:
+        raise InputError(f"Data file '{name}' has an empty header in its first sheet ({unnamed[0]}); name every column.")
+    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
 
 
