@@ -52,7 +52,8 @@ SEED = typer.Option(0, "--seed", help="Seed for every random step; same seed, sa
 QUIET = typer.Option(False, "--quiet", "-q", help="Print only the output directory.")
 DEBUG = typer.Option(False, "--debug", help="Show a traceback on internal errors.")
 MEMORY = typer.Option(None, "--memory", help="Memory database file (default: $CAUSALPILOT_HOME or the user data dir).")
-JOBS = typer.Option(1, "--jobs", "-j", help="Parallel workers for bootstrap resamples (-1: all cores).")
+JOBS = typer.Option(None, "--jobs", "-j", help="Parallel workers for bootstrap resamples (-1: all cores; default: "
+                    "all cores once one run of the algorithm takes 5 s or more, else 1). Results do not depend on it.")
 TIME_INDEX = typer.Option(None, "--time-index", help="Column holding time; rows are ordered by it.")
 TIME_SERIES = typer.Option(False, "--time-series", help="Treat rows as consecutive time steps.")
 DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the domain/regime of each row.")
@@ -94,7 +95,7 @@ def analyse(
     background: Optional[str] = BACKGROUND,
     algorithm: Optional[str] = typer.Option(None, "--algorithm", help="Force a discovery algorithm."),
     bootstrap: Optional[int] = BOOTSTRAP,
-    jobs: int = JOBS,
+    jobs: Optional[int] = JOBS,
     quiet: bool = QUIET,
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
@@ -108,7 +109,7 @@ def analyse(
     result = run_analysis(AnalysisOptions(
         data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
         time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
-        background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet,
+        background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if))
     _finish(result, quiet)
@@ -128,7 +129,7 @@ def discover(
     domain_index: Optional[str] = DOMAIN_INDEX,
     background: Optional[str] = BACKGROUND,
     bootstrap: Optional[int] = typer.Option(0, "--bootstrap", "-B", help="Bootstrap resamples (default 0)."),
-    jobs: int = JOBS,
+    jobs: Optional[int] = JOBS,
     quiet: bool = QUIET,
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
@@ -151,7 +152,7 @@ def discover(
         AnalysisOptions(data=data, out=out, seed=seed, planner="fixed", time_index=time_index, time_series=time_series,
                         domain_index=domain_index, background=background, algorithm=spec.name,
                         params={k: v for k, v in params.items() if v is not None},
-                        bootstrap=_check_bootstrap(bootstrap), n_jobs=jobs, quiet=quiet, memory_path=memory,
+                        bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet, memory_path=memory,
                         command="discover"),
         planner=FixedPlanner())
     _finish(result, quiet)
@@ -261,6 +262,12 @@ def memory_show(key: str = typer.Argument(..., help="A run id, or an item key su
     if item is None:
         raise InputError(f"No run or item with key '{key}' in memory (see `causalpilot memory list`).")
     print(json.dumps(item, indent=2))
+
+
+def _check_jobs(jobs: int | None) -> int | None:
+    if jobs == 0:
+        raise InputError("--jobs must be a positive number of workers, or -1 for all cores.")
+    return jobs
 
 
 def _check_bootstrap(b: int | None) -> int | None:

@@ -50,7 +50,7 @@ class AnalysisOptions:
     algorithm: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     bootstrap: int | None = None
-    n_jobs: int = 1
+    n_jobs: int | None = None  # None: all cores once one run takes PARALLEL_AFTER_S, else 1
     quiet: bool = False
     memory_path: str | None = None
     command: str = "analyse"
@@ -131,11 +131,28 @@ def derive_seed(seed: int, stage: str) -> int:
     return int(np.random.SeedSequence([seed, tag]).generate_state(1)[0])
 
 
+PARALLEL_AFTER_S = 5.0  # a run this slow makes the resamples worth spreading over every core
+
+
 def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background: Background | None,
-             n_jobs: int = 1) -> tuple[CausalGraph, BootstrapResult, list[str]]:
-    """Run the planned algorithm, its bootstrap, and the knowledge post-check."""
+             n_jobs: int | None = None, say=None) -> tuple[CausalGraph, BootstrapResult, list[str]]:
+    """Run the planned algorithm, its bootstrap, and the knowledge post-check.
+
+    With ``n_jobs`` None the resamples run in one process unless one run of the algorithm took
+    PARALLEL_AFTER_S or more, then on every core: each resample has its own seed, so the result is
+    the same either way and only the wall time changes.
+    """
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
+    started = time.perf_counter()
     graph = run_algorithm(plan.algorithm, di, plan.params)
+    took = time.perf_counter() - started
+    if n_jobs is None:
+        n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
+    if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
+        workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+        minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
+        say(f"      one {plan.algorithm} run took {took:.0f} s; {plan.bootstrap} bootstrap resamples on {workers} "
+            f"worker(s) will take about {minutes:.0f} min (--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
         from tools.portfolio import run_portfolio
@@ -192,7 +209,7 @@ def _change_evidence(graph) -> str:
 
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
-                   background_path: str | None = None, n_jobs: int = 1, timer: Timer | None = None,
+                   background_path: str | None = None, n_jobs: int | None = None, timer: Timer | None = None,
                    say=None) -> FoundStructure:
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
@@ -230,7 +247,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
 
     with timer.step("discover"):
-        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs)
+        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say)
     if llm is not None:
         with timer.step("review"):
             graph, review = llm.review_graph(graph, request.question, background)
