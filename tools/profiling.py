@@ -27,6 +27,46 @@ MAX_CATEGORIES = 50  # a text column with more levels than this is treated as an
 MAX_INTEGER_LEVELS = 10
 DOMAIN_NAME = re.compile(r"^(domain|env|environment|site|regime|batch|context|c_indx|group_id|cohort)$", re.I)
 
+# text labels of familiar ordered scales: coded 0..k-1 in this order, not alphabetically (high < low < medium)
+ORDINAL_SCALES = (
+    ("very low", "low", "medium", "high", "very high"),
+    ("very low", "low", "moderate", "high", "very high"),
+    ("low", "mid", "high"),
+    ("none", "mild", "moderate", "severe"),
+    ("never", "rarely", "sometimes", "often", "always"),
+    ("strongly disagree", "disagree", "neutral", "agree", "strongly agree"),
+    ("strongly disagree", "disagree", "neither agree nor disagree", "agree", "strongly agree"),
+    ("very dissatisfied", "dissatisfied", "neutral", "satisfied", "very satisfied"),
+    ("very poor", "poor", "fair", "good", "very good", "excellent"),
+    ("small", "medium", "large"),
+    ("xs", "s", "m", "l", "xl", "xxl"),
+)
+# numbers written with a currency sign, a percent sign or thousands separators: "$1,200.50", "12.5%"
+_UNIT_NUMBER = re.compile(r"^\s*[-+]?\s*[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*(%|[$€£¥])?\s*$")
+
+
+def ordinal_order(values: pd.Series) -> list[str] | None:
+    """The labels in their scale's order when every label belongs to one familiar ordered scale."""
+    labels = {str(v).strip(): str(v).strip().lower() for v in values.dropna().unique()}
+    if len(labels) < 2:
+        return None
+    for scale in ORDINAL_SCALES:
+        if set(labels.values()) <= set(scale):
+            return sorted(labels, key=lambda k: scale.index(labels[k]))
+    return None
+
+
+def numbers_with_units(s: pd.Series) -> pd.Series | None:
+    """The values as numbers when (almost) all are numbers written with $, EUR, GBP, %, or 1,000 separators."""
+    text = s.dropna().astype(str)
+    if not len(text) or not text.str.contains(r"[$€£¥%,]", regex=True).any():
+        return None
+    if text.str.match(_UNIT_NUMBER).mean() < 0.95:
+        return None
+    cleaned = s.astype("string").str.replace(r"[\s$€£¥%,]", "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce").astype(float)
+
+
 
 @dataclass
 class ColumnProfile:
@@ -122,9 +162,16 @@ def classify_column(s: pd.Series, n: int) -> tuple[str, str]:
     frac_num = float(as_num.notna().mean())
     if frac_num >= 0.95 and nunique > 2:
         return "continuous", f"numeric text ({frac_num:.0%} of values parse as numbers)"
+    units = numbers_with_units(nonnull)
+    if units is not None:
+        kind, ev = classify_column(units, n)
+        return kind, f"{ev}, written with units or thousands separators (read as numbers)"
     how = _try_datetime(nonnull)
     if how is not None:
         return "datetime", f"values parse as dates/times ({how})"
+    order = ordinal_order(nonnull)
+    if order is not None and nunique >= 3:
+        return "discrete", f"ordered labels ({' < '.join(order)})"
     if nunique == 2:
         return "binary", f"two labels ({_short(sorted(map(str, nonnull.unique()))[:2])})"
     if nunique > MAX_CATEGORIES or nunique > 0.5 * len(nonnull):
@@ -372,11 +419,20 @@ def profile_and_prepare(
     for c in variables:
         kind = by_name[c].kind
         s = df[c]
-        if kind in ("categorical", "binary") and not pd.api.types.is_numeric_dtype(s):
-            cats = sorted(s.dropna().astype(str).unique())
-            work[c] = s.astype("string").map({k: float(i) for i, k in enumerate(cats)}).astype(float)
-            repairs.append({"column": c, "repair": "encoded", "reason": f"categories coded 0..{len(cats) - 1} in sorted order",
-                            "levels": cats[:20]})
+        text = not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        units = numbers_with_units(s) if text else None
+        if units is not None:
+            work[c] = units
+            repairs.append({"column": c, "repair": "numbers_with_units",
+                            "reason": "currency/percent signs and thousands separators removed to read the numbers"})
+        elif kind in ("categorical", "binary", "discrete") and text:
+            s = s.astype("string").str.strip()
+            order = ordinal_order(s)
+            cats = order or sorted(s.dropna().unique())
+            work[c] = s.map({k: float(i) for i, k in enumerate(cats)}).astype(float)
+            why = (f"ordered labels coded 0..{len(cats) - 1} in their order ({' < '.join(cats)})" if order else
+                   f"categories coded 0..{len(cats) - 1} in sorted order")
+            repairs.append({"column": c, "repair": "encoded", "reason": why, "levels": cats[:20]})
         elif pd.api.types.is_bool_dtype(s):
             work[c] = s.astype(float)
         else:

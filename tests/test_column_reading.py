@@ -1,0 +1,46 @@
+"""Columns as people write them: numbers with units are numbers, familiar ordered labels keep their order."""
+
+import numpy as np
+import pandas as pd
+
+from tools.loading import Dataset
+from tools.profiling import profile_and_prepare
+
+
+def _ds(frame: pd.DataFrame) -> Dataset:
+    return Dataset(frame=frame, path="<test>", sha256="0" * 64, format="csv")
+
+
+def _frame(n=600, seed=3):
+    rng = np.random.default_rng(seed)
+    level = rng.integers(0, 3, n)  # 0 = low, 1 = medium, 2 = high
+    price = 1000 + 400 * level + rng.normal(0, 100, n)
+    rate = 0.02 * price + rng.normal(0, 2, n)
+    return pd.DataFrame({
+        "grade": np.array(["Low", "Medium", "High"])[level],
+        "price": [f"${v:,.2f}" for v in price],
+        "rate": [f"{v:.1f}%" for v in rate],
+        "colour": rng.choice(["red", "green", "blue"], n),
+    }), level, price, rate
+
+
+def test_currency_and_percent_columns_are_read_as_numbers():
+    frame, _, price, rate = _frame()
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    kinds = {c.name: c.kind for c in prepared.profile.columns}
+    assert kinds["price"] == "continuous" and kinds["rate"] == "continuous"
+    assert np.allclose(prepared.frame["price"], price.round(2))
+    assert np.allclose(prepared.frame["rate"], rate.round(1))
+    assert {r["column"] for r in prepared.profile.repairs if r["repair"] == "numbers_with_units"} == {"price", "rate"}
+
+
+def test_ordered_labels_are_coded_in_their_order_and_other_labels_alphabetically():
+    frame, level, price, _ = _frame()
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    grade = next(c for c in prepared.profile.columns if c.name == "grade")
+    assert grade.kind == "discrete" and "Low < Medium < High" in grade.evidence
+    assert np.array_equal(prepared.frame["grade"].to_numpy(), level.astype(float))
+    # so the codes carry the linear dependence that alphabetical codes (High 0, Low 1, Medium 2) broke
+    assert np.corrcoef(prepared.frame["grade"], prepared.frame["price"])[0, 1] > 0.8
+    colour = next(r for r in prepared.profile.repairs if r.get("column") == "colour")
+    assert colour["levels"] == ["blue", "green", "red"] and "sorted order" in colour["reason"]
