@@ -91,10 +91,26 @@ def graph_summary(g: CausalGraph) -> str:
     return s
 
 
+def _contrast_text(c: dict[str, Any]) -> str:
+    if c.get("estimate") is None and c.get("estimate_range"):
+        lo, hi = c["estimate_range"]
+        return f"between {lo:+.3g} and {hi:+.3g} (not identified from the graph alone)"
+    if c.get("structural_zero"):
+        return "0 (no causal path in the graph)"
+    text = f"{c['estimate']:+.3g}"
+    if c.get("ci_low") is not None and c.get("ci_high") is not None:
+        text += f" (95% interval {c['ci_low']:.3g} to {c['ci_high']:.3g})"
+    return text
+
+
 def effect_sentence(eff: dict[str, Any]) -> str:
     est, lo, hi = eff.get("estimate"), eff.get("ci_low"), eff.get("ci_high")
     t, y = eff["treatment"], eff["outcome"]
     rng = eff.get("estimate_range")
+    if eff.get("contrasts"):
+        return (f"{t} is an unordered category, so its effect on {y} is given per level against "
+                f"{eff['reference_level']} (the most common level): "
+                + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
     if est is None and rng:
         return (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
                 f"leave open, raising {t} by one unit changes {y} by between {rng[0]:.3g} and {rng[1]:.3g} "

@@ -44,3 +44,28 @@ def test_ordered_labels_are_coded_in_their_order_and_other_labels_alphabetically
     assert np.corrcoef(prepared.frame["grade"], prepared.frame["price"])[0, 1] > 0.8
     colour = next(r for r in prepared.profile.repairs if r.get("column") == "colour")
     assert colour["levels"] == ["blue", "green", "red"] and "sorted order" in colour["reason"]
+
+
+def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_common():
+    from tools.graph import CausalGraph, Edge
+    from tools.inference.effects import infer
+    from reports.interpret import effect_sentence
+
+    rng = np.random.default_rng(8)
+    n = 1500
+    age = rng.normal(40, 10, n)
+    # older customers live in the south more often (confounding); south adds 3, east adds nothing
+    p_south = 1 / (1 + np.exp(-(age - 40) / 8))
+    region = np.where(rng.random(n) < 0.5, "north", np.where(rng.random(n) < p_south, "south", "east"))
+    spend = 3.0 * (region == "south") + 0.2 * age + rng.normal(0, 1, n)
+    frame = pd.DataFrame({"age": age, "region": region, "spend": spend})
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    graph = CausalGraph(["age", "region", "spend"], [Edge("age", "region", "directed"), Edge("age", "spend", "directed"),
+                                                     Edge("region", "spend", "directed")], graph_type="DAG")
+    eff = infer(prepared, graph, "region", "spend", seed=1)[0][0]
+    assert eff["reference_level"] == "north" and eff["estimate"] is None
+    by_level = {c["level"]: c for c in eff["contrasts"]}
+    assert by_level["south"]["ci_low"] <= 3.0 <= by_level["south"]["ci_high"]
+    assert by_level["east"]["ci_low"] <= 0.0 <= by_level["east"]["ci_high"]
+    assert by_level["south"]["adjustment_set"] == ["age"]
+    assert "unordered category" in effect_sentence(eff) and "south: +" in effect_sentence(eff)

@@ -80,10 +80,71 @@ def _naive(df: pd.DataFrame, t: str, y: str) -> float:
     return est_mod.linear_regression(df, t, y, [], ci=False).value
 
 
+def unordered_levels(prepared: PreparedData, name: str) -> list[str] | None:
+    """The labels (by code 0..k-1) of an unordered text category with more than two levels, else None."""
+    profile = prepared.profile
+    col = next((c for c in getattr(profile, "columns", None) or [] if c.name == name), None)
+    k = int(prepared.frame[name].nunique()) if name in prepared.frame else 0
+    if col is None or col.kind != "categorical" or k <= 2:
+        return None
+    coded = next((r for r in getattr(profile, "repairs", []) if r.get("column") == name and r.get("repair") == "encoded"),
+                 None)
+    levels = list(coded["levels"]) if coded else []
+    return levels if len(levels) == k else [f"code {i}" for i in range(k)]
+
+
+def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
+               levels: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An unordered category has no 'one unit more': each level is compared with the most common one.
+
+    Each contrast is the effect of a binary treatment (this level vs the reference) on the rows at
+    those two levels, identified and estimated exactly as any binary treatment on the same graph.
+    """
+    df = prepared.frame
+    codes = df[treatment].round().astype(int)
+    counts = codes.value_counts()
+    ref = int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
+    contrasts, refutations, decisions, notes = [], [], [], []
+    for code in sorted(counts.index):
+        if code == ref:
+            continue
+        rows = codes.isin([ref, code]).to_numpy()
+        sub = df.loc[rows].reset_index(drop=True).copy()
+        sub[treatment] = (codes[rows].to_numpy() == code).astype(float)
+        if min(int(sub[treatment].sum()), int(len(sub) - sub[treatment].sum())) < 10:
+            notes.append(f"level {levels[code]} has fewer than 10 rows: no contrast estimated")
+            continue
+        effs, decs = infer(PreparedData(sub, prepared.profile, None, None), graph, treatment, outcome,
+                           seed + 101 * int(code))
+        e = effs[0]
+        label = f"{levels[code]} vs {levels[ref]}"
+        contrasts.append({"level": levels[code], "reference": levels[ref], "rows": int(len(sub)),
+                          **{k: e.get(k) for k in ("estimate", "ci_low", "ci_high", "estimate_range", "adjustment_set",
+                                                   "identified", "structural_zero") if k in e}})
+        refutations += [{**r, "name": f"{r['name']} [{label}]"} for r in e.get("refutations", [])]
+        if not decisions:
+            decisions = decs
+            first = e
+    if not contrasts:
+        return [{"treatment": treatment, "outcome": outcome, "estimand": "not estimated", "adjustment_set": [],
+                 "method": "none", "estimate": None, "ci_low": None, "ci_high": None, "refutations": [],
+                 "identified": False, "notes": notes or ["no level had enough rows"]}], []
+    notes.insert(0, f"{treatment} is an unordered category ({len(levels)} levels), so 'one unit more' means nothing: "
+                    f"each level is compared with the most common one, {levels[ref]}, on the rows at those two levels.")
+    return [{"treatment": treatment, "outcome": outcome, "estimand": first.get("estimand"),
+             "method": first.get("method"), "identified": all(c.get("identified") for c in contrasts),
+             "adjustment_set": first.get("adjustment_set"), "estimate": None, "ci_low": None, "ci_high": None,
+             "reference_level": levels[ref], "contrasts": contrasts, "refutations": refutations,
+             "notes": notes + [n for n in first.get("notes", []) if n not in notes]}], decisions
+
+
 def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int = 0,
           cate_by: list[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(effects, decisions) for one treatment/outcome pair."""
     _check(prepared, treatment, outcome)
+    levels = unordered_levels(prepared, treatment)
+    if levels is not None and connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome):
+        return _per_level(prepared, graph, treatment, outcome, seed, levels)
     df = prepared.frame
     linearity = prepared.profile.value("linearity")
     decisions: list[dict[str, Any]] = []
