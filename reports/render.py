@@ -67,9 +67,12 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
         effs.append({
             **eff,
             "reading": interpret.effect_sentence(eff),
-            "estimate_text": "per level (below)" if eff.get("contrasts") else _num(eff.get("estimate")),
-            "ci_text": "—" if eff.get("contrasts") else f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]",
+            "estimate_text": ("per level (below)" if eff.get("contrasts") else "per lag (below)" if eff.get("lags")
+                              else _num(eff.get("estimate"))),
+            "ci_text": ("—" if eff.get("contrasts") or eff.get("lags") else
+                        f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]"),
             "adjustment_text": ("one per orientation (below)" if eff.get("estimates") else
+                                "per lag (below)" if eff.get("lags") else
                                 ", ".join(eff.get("adjustment_set") or []) or "∅"),
             "refutations": [{**r, "new_effect_text": _num(r.get("new_effect")), "p_text": _num(r.get("p_value")),
                              "passed_text": {True: "yes", False: "NO", None: "n/a"}[r.get("passed")]}

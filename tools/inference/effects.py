@@ -142,6 +142,15 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
           cate_by: list[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(effects, decisions) for one treatment/outcome pair."""
     _check(prepared, treatment, outcome)
+    if graph.graph_type == "lagged":
+        from tools.inference.lagged import lagged_effect
+
+        eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
+        return [eff], [] if eff.get("structural_zero") else [{
+            "step": "inference.estimator", "choice": eff["method"],
+            "reason": "time series: for each lag k with a causal path in the time-unrolled graph, least squares of "
+                      f"{outcome} at t on {treatment} at t-k and its parents at t-k (back-door), Newey-West intervals",
+            "evidence": {"lags": [x["lag"] for x in eff["lags"]]}}]
     levels = unordered_levels(prepared, treatment)
     if levels is not None and connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome):
         return _per_level(prepared, graph, treatment, outcome, seed, levels)
