@@ -117,15 +117,17 @@ def effect_sentence(eff: dict[str, Any]) -> str:
         return (f"{t} is an unordered category, so its effect on {y} is given per level against "
                 f"{eff['reference_level']} (the most common level): "
                 + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
+    change = eff.get("treatment_change") or f"raising {t} by one unit"
+    scale = eff.get("outcome_scale") or y
     if est is None and rng:
         return (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
-                f"leave open, raising {t} by one unit changes {y} by between {rng[0]:.3g} and {rng[1]:.3g} "
+                f"leave open, {change} changes {scale} by between {rng[0]:.3g} and {rng[1]:.3g} "
                 f"(95% intervals together span {lo:.3g} to {hi:.3g}).")
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
     if eff.get("structural_zero"):
         return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
-    s = f"Raising {t} by one unit changes {y} by {est:.3g} on average"
+    s = f"{change[0].upper()}{change[1:]} changes {scale} by {est:.3g} on average"
     if lo is not None and hi is not None:
         s += f" (95% interval {lo:.3g} to {hi:.3g})"
         if lo <= 0 <= hi:

@@ -69,3 +69,24 @@ def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_commo
     assert by_level["east"]["ci_low"] <= 0.0 <= by_level["east"]["ci_high"]
     assert by_level["south"]["adjustment_set"] == ["age"]
     assert "unordered category" in effect_sentence(eff) and "south: +" in effect_sentence(eff)
+
+
+def test_binary_labels_are_worded_as_a_switch_and_a_probability():
+    from types import SimpleNamespace
+
+    from reports.interpret import effect_sentence
+    from tools.graph import CausalGraph, Edge
+    from tools.inference.run import run_inference
+
+    rng = np.random.default_rng(9)
+    n = 4000
+    coupon = rng.random(n) < 0.5
+    churned = rng.random(n) < np.where(coupon, 0.2, 0.35)  # the coupon lowers churn by 15 points
+    frame = pd.DataFrame({"coupon": np.where(coupon, "yes", "no"), "churned": np.where(churned, "yes", "no"),
+                          "noise": rng.normal(size=n)})
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    graph = CausalGraph(["coupon", "churned", "noise"], [Edge("coupon", "churned", "directed")], graph_type="DAG")
+    opts = SimpleNamespace(treatment="coupon", outcome="churned", question=None, cate_by=None, what_if=None)
+    eff = run_inference(prepared, graph, opts, seed=0)[0][0]
+    assert eff["ci_low"] <= -0.15 <= eff["ci_high"]
+    assert effect_sentence(eff).startswith("Switching coupon from no to yes changes the probability that churned is yes by")

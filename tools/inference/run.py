@@ -50,6 +50,7 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
         effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None))
         touching = [u for u in unsettled if {u["source"], u["target"]} & {t, y}]
         for eff in effs:
+            eff.update(_binary_wording(prepared, t, y))
             if touching:
                 eff.setdefault("notes", []).insert(0, (
                     "Directions the bootstrap did not settle are left open for this estimate rather than taken from "
@@ -71,3 +72,26 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
                           "reason": "interventional mean from a dowhy.gcm structural causal model fitted on the "
                                     "final graph (mechanisms chosen by gcm.auto, quality 'good')", "evidence": {}})
     return effects, decisions
+
+
+def _two_levels(prepared: PreparedData, name: str) -> list[str] | None:
+    """The two labels of a binary variable in code order (0, 1), or None."""
+    col = next((c for c in getattr(prepared.profile, "columns", None) or [] if c.name == name), None)
+    if col is None or col.kind != "binary":
+        return None
+    coded = next((r for r in prepared.profile.repairs if r.get("column") == name and r.get("repair") == "encoded"), None)
+    if coded and len(coded.get("levels", [])) == 2:
+        return [str(v) for v in coded["levels"]]
+    vals = sorted(prepared.frame[name].dropna().unique())
+    return [f"{v:g}" for v in vals] if len(vals) == 2 else None
+
+
+def _binary_wording(prepared: PreparedData, t: str, y: str) -> dict[str, str]:
+    """How the report should say 'one unit' for a binary treatment and 'by' for a binary outcome."""
+    out = {}
+    tl, yl = _two_levels(prepared, t), _two_levels(prepared, y)
+    if tl:
+        out["treatment_change"] = f"switching {t} from {tl[0]} to {tl[1]}"
+    if yl:
+        out["outcome_scale"] = f"the probability that {y} is {yl[1]}"
+    return out
