@@ -108,11 +108,8 @@ def effect_sentence(eff: dict[str, Any]) -> str:
     t, y = eff["treatment"], eff["outcome"]
     rng = eff.get("estimate_range")
     if eff.get("lags"):
-        parts = []
-        for x in eff["lags"]:
-            c = dict(x)
-            parts.append(f"{x['lag']} step(s) later: {_contrast_text(c)}" if x["lag"] else f"at once: {_contrast_text(c)}")
-        return (f"A one-off unit rise in {t} changes {y} " + "; ".join(parts) + ".")
+        parts = [(f"{x['lag']} step(s) later: " if x["lag"] else "at once: ") + _contrast_text(x) for x in eff["lags"]]
+        return f"A one-off unit rise in {t} changes {y} " + "; ".join(parts) + "."
     if eff.get("contrasts"):
         return (f"{t} is an unordered category, so its effect on {y} is given per level against "
                 f"{eff['reference_level']} (the most common level): "

@@ -64,13 +64,12 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
                       "unstable": e.confidence is not None and e.confidence < interpret.UNSTABLE_BELOW})
     effs = []
     for eff in effects:
+        split = "per level (below)" if eff.get("contrasts") else "per lag (below)" if eff.get("lags") else None
         effs.append({
             **eff,
             "reading": interpret.effect_sentence(eff),
-            "estimate_text": ("per level (below)" if eff.get("contrasts") else "per lag (below)" if eff.get("lags")
-                              else _num(eff.get("estimate"))),
-            "ci_text": ("—" if eff.get("contrasts") or eff.get("lags") else
-                        f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]"),
+            "estimate_text": split or _num(eff.get("estimate")),
+            "ci_text": "—" if split else f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]",
             "adjustment_text": ("one per orientation (below)" if eff.get("estimates") else
                                 "per lag (below)" if eff.get("lags") else
                                 ", ".join(eff.get("adjustment_set") or []) or "∅"),

@@ -15,6 +15,9 @@ class _Profile:
     def value(self, name, default=None):
         return self.lin if name == "linearity" else default
 
+    def kind_of(self, col):  # every variable of these tests is numeric
+        return "continuous"
+
 
 def _prep(df):
     return PreparedData(frame=df, profile=_Profile())

@@ -139,7 +139,8 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str,
         raise InputError(f"Data file '{name}' is empty.")
 
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    sep, decimal = _sniff_dialect(text, default="\t" if suffix == ".tsv" else ",")
+    default = "\t" if suffix == ".tsv" else ","
+    sep, decimal = _sniff_dialect(text, default=default)
     fmt = "tsv" if sep == "\t" else "csv"
 
     try:
@@ -158,7 +159,6 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str,
     except (ValueError, OverflowError, MemoryError) as exc:
         raise InputError(f"Data file '{name}' could not be parsed as a table ({type(exc).__name__}).") from None
     frame.columns = [str(c).strip() for c in header] if len(header) == frame.shape[1] else frame.columns
-    default = "\t" if suffix == ".tsv" else ","
     dialect = None
     if sep != default or decimal != ".":
         dialect = f"read as {SEPARATORS[sep]}-separated" + (" with decimal commas" if decimal == "," else "") + \

@@ -103,6 +103,11 @@ class Profile:
     def kind_of(self, col: str) -> str:
         return next(c.kind for c in self.columns if c.name == col)
 
+    def labels_of(self, col: str) -> list[str] | None:
+        """The text labels behind a coded column, in code order (0, 1, ...), or None if it was not coded."""
+        coded = next((r for r in self.repairs if r.get("column") == col and r.get("repair") == "encoded"), None)
+        return None if coded is None else [str(v) for v in coded["levels"]]
+
     def value(self, finding: str, default: Any = None) -> Any:
         f = self.findings.get(finding)
         return default if f is None else f.value
@@ -257,8 +262,8 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, str]:
     return best[1], best[2]
 
 
-def _ordered_by_time(df: pd.DataFrame, time_col: str, columns: list[ColumnProfile]) -> tuple[bool, str]:
-    """Does ordering the rows by ``time_col`` reveal lagged dependence? (answer, the reading in words)
+def _ordered_by_time(df: pd.DataFrame, columns: list[ColumnProfile]) -> tuple[bool, str]:
+    """Do the rows, in the time order they are given in, show lagged dependence? (answer, the reading in words)
 
     The numeric analysis columns, ordered by time, are fitted by vector autoregressions of order 0 to 5
     and the order is chosen by BIC (statsmodels): order 0 says past rows do not help predict the next
@@ -272,8 +277,7 @@ def _ordered_by_time(df: pd.DataFrame, time_col: str, columns: list[ColumnProfil
               and pd.api.types.is_numeric_dtype(df[c.name]) and not pd.api.types.is_bool_dtype(df[c.name])]
     if not usable:
         return True, "no numeric column to check for lagged dependence"
-    when, _ = parse_times(df[time_col])
-    frame = df.loc[np.argsort(when.to_numpy(), kind="stable"), usable].astype(float)
+    frame = df[usable].astype(float)
     frame = frame.loc[:, frame.std() > 0].dropna()
     n, p = frame.shape
     lags = int(min(5, (n - 1) // max(4 * p, 1)))
@@ -351,12 +355,14 @@ def profile_and_prepare(
     by_name = {c.name: c for c in columns}
     # the time and domain indices are roles, not variables
     date_stamp: tuple[str, str] | None = None  # a date column that is not used as a time index, and why
+    time_order: np.ndarray | None = None  # row order of the only date column, once parsed
     if time_index is None and not time_series:
         dt = [c.name for c in columns if c.kind == "datetime"]
         if len(dt) == 1:
             # a date column alone does not make a time series: a customer table has sign-up dates. Rows
             # ordered by it are analysed as a series only if that order carries lagged dependence.
-            ordered, why = _ordered_by_time(df, dt[0], [c for c in columns if c.name not in dt])
+            time_order = np.argsort(parse_times(df[dt[0]])[0].to_numpy(), kind="stable")
+            ordered, why = _ordered_by_time(df.iloc[time_order], [c for c in columns if c.name not in dt])
             if ordered:
                 time_index = dt[0]
                 repairs.append({"column": time_index, "repair": "time_index",
@@ -375,9 +381,11 @@ def profile_and_prepare(
 
     time_series_flag = bool(time_series or time_index)
     if time_index is not None:
-        order = np.argsort(parse_times(df[time_index])[0].to_numpy()
-                           if by_name[time_index].kind == "datetime" else df[time_index].to_numpy(), kind="stable")
-        df = df.iloc[order].reset_index(drop=True)
+        if time_order is None:
+            time_order = np.argsort(parse_times(df[time_index])[0].to_numpy()
+                                    if by_name[time_index].kind == "datetime" else df[time_index].to_numpy(),
+                                    kind="stable")
+        df = df.iloc[time_order].reset_index(drop=True)
     time_series_obj = df[time_index].copy() if time_index is not None else None
     domain_obj = df[domain_index].copy() if domain_index is not None else None
 

@@ -82,15 +82,11 @@ def _naive(df: pd.DataFrame, t: str, y: str) -> float:
 
 def unordered_levels(prepared: PreparedData, name: str) -> list[str] | None:
     """The labels (by code 0..k-1) of an unordered text category with more than two levels, else None."""
-    profile = prepared.profile
-    col = next((c for c in getattr(profile, "columns", None) or [] if c.name == name), None)
-    k = int(prepared.frame[name].nunique()) if name in prepared.frame else 0
-    if col is None or col.kind != "categorical" or k <= 2:
+    k = int(prepared.frame[name].nunique())
+    if prepared.profile.kind_of(name) != "categorical" or k <= 2:
         return None
-    coded = next((r for r in getattr(profile, "repairs", []) if r.get("column") == name and r.get("repair") == "encoded"),
-                 None)
-    levels = list(coded["levels"]) if coded else []
-    return levels if len(levels) == k else [f"code {i}" for i in range(k)]
+    labels = prepared.profile.labels_of(name) or []
+    return labels if len(labels) == k else [f"code {i}" for i in range(k)]
 
 
 def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
@@ -105,11 +101,12 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
     counts = codes.value_counts()
     ref = int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
     contrasts, refutations, decisions, notes = [], [], [], []
+    first: dict[str, Any] | None = None  # the first contrast's effect: its estimand, method and notes stand for all
     for code in sorted(counts.index):
         if code == ref:
             continue
         rows = codes.isin([ref, code]).to_numpy()
-        sub = df.loc[rows].reset_index(drop=True).copy()
+        sub = df.loc[rows].reset_index(drop=True)
         sub[treatment] = (codes[rows].to_numpy() == code).astype(float)
         if min(int(sub[treatment].sum()), int(len(sub) - sub[treatment].sum())) < 10:
             notes.append(f"level {levels[code]} has fewer than 10 rows: no contrast estimated")
@@ -122,10 +119,9 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
                           **{k: e.get(k) for k in ("estimate", "ci_low", "ci_high", "estimate_range", "adjustment_set",
                                                    "identified", "structural_zero") if k in e}})
         refutations += [{**r, "name": f"{r['name']} [{label}]"} for r in e.get("refutations", [])]
-        if not decisions:
-            decisions = decs
-            first = e
-    if not contrasts:
+        if first is None:
+            first, decisions = e, decs
+    if first is None:
         return [{"treatment": treatment, "outcome": outcome, "estimand": "not estimated", "adjustment_set": [],
                  "method": "none", "estimate": None, "ci_low": None, "ci_high": None, "refutations": [],
                  "identified": False, "notes": notes or ["no level had enough rows"]}], []

@@ -76,12 +76,11 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
 
 def _two_levels(prepared: PreparedData, name: str) -> list[str] | None:
     """The two labels of a binary variable in code order (0, 1), or None."""
-    col = next((c for c in getattr(prepared.profile, "columns", None) or [] if c.name == name), None)
-    if col is None or col.kind != "binary":
+    if prepared.profile.kind_of(name) != "binary":
         return None
-    coded = next((r for r in prepared.profile.repairs if r.get("column") == name and r.get("repair") == "encoded"), None)
-    if coded and len(coded.get("levels", [])) == 2:
-        return [str(v) for v in coded["levels"]]
+    labels = prepared.profile.labels_of(name)
+    if labels and len(labels) == 2:
+        return labels
     vals = sorted(prepared.frame[name].dropna().unique())
     return [f"{v:g}" for v in vals] if len(vals) == 2 else None
 
