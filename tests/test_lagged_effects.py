@@ -53,3 +53,15 @@ def test_analyse_estimates_a_lagged_effect_instead_of_calling_it_zero(tmp_path, 
     lag1 = next(x for x in eff["lags"] if x["lag"] == 1)
     assert lag1["ci_low"] <= 0.6 <= lag1["ci_high"]
     assert "1 step(s) later" in (out / "report.md").read_text()
+
+
+def test_circle_marked_lagged_edges_count_as_paths_and_parents():
+    # LPCMCI writes 'ad_spend o-> sales (lag 1)' when it cannot exclude a hidden common driver
+    marks = {("ad_spend", "sales", 1): "partially_directed", ("temperature", "ad_spend", 1): "partially_directed"}
+    graph = CausalGraph(TRUE_GRAPH.nodes, [Edge(e.source, e.target, marks.get((e.source, e.target, e.lag), e.type),
+                                                None, e.lag) for e in TRUE_GRAPH.edges], "lagged", "lpcmci",
+                        {"tau_max": 2})
+    eff = lagged_effect(_series(), graph, "ad_spend", "sales")
+    assert not eff.get("structural_zero")
+    lag1 = next(x for x in eff["lags"] if x["lag"] == 1)
+    assert lag1["ci_low"] <= 0.6 <= lag1["ci_high"] and "temperature(t-2)" in lag1["adjustment_set"]

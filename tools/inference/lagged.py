@@ -33,7 +33,12 @@ def _max_lag(graph: CausalGraph) -> int:
 
 
 def _reaches(graph: CausalGraph, source: str, k: int, target: str) -> bool:
-    """Is there a (possibly) causal path from source at t-k to target at t in the unrolled graph?"""
+    """Is there a (possibly) causal path from source at t-k to target at t in the unrolled graph?
+
+    The walk follows the rule of graph_adapter.possibly_causal_path, unrolled in time: directed and
+    partially directed (o->) edges forwards, with their lag; undirected and nondirected contemporaneous
+    edges either way.
+    """
     start, goal = (source, k), (target, 0)
     seen, todo = {start}, deque([start])
     while todo:
@@ -42,26 +47,33 @@ def _reaches(graph: CausalGraph, source: str, k: int, target: str) -> bool:
             return True
         for e in graph.edges:
             lag = int(e.lag or 0)
-            steps = []
-            if e.type == "directed" and e.source == node:
-                steps.append((e.target, back - lag))
-            elif lag == 0 and e.type in ("undirected", "nondirected", "partially_directed") and node in (e.source, e.target):
-                steps.append((e.target if e.source == node else e.source, back))
-            for nxt in steps:
-                if nxt[1] >= 0 and nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
+            if e.type in ("directed", "partially_directed") and e.source == node:
+                nxt = (e.target, back - lag)
+            elif lag == 0 and e.type in ("undirected", "nondirected") and node in (e.source, e.target):
+                nxt = (e.target if e.source == node else e.source, back)
+            else:
+                continue
+            if nxt[1] >= 0 and nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
     return False
 
 
 def _parents(graph: CausalGraph, x: str) -> tuple[list[tuple[str, int]], list[str]]:
-    """(directed parents of x as (variable, lag), undirected contemporaneous neighbours)."""
+    """(parents of x as (variable, lag), contemporaneous neighbours whose edge is open at x).
+
+    A lagged edge into x (directed, or o-> as LPCMCI writes it) comes from the past, so its source is
+    a pre-treatment variable to adjust for whichever way the circle resolves. At lag 0 the open edges
+    are those graph_adapter.open_neighbours counts: undirected, nondirected, and s o-> x.
+    """
     known, open_ = [], []
     for e in graph.edges:
         lag = int(e.lag or 0)
-        if e.type == "directed" and e.target == x and not (e.source == x and lag == 0):
-            known.append((e.source, lag))
-        elif lag == 0 and e.type != "directed" and x in (e.source, e.target):
+        if e.target == x and (e.type == "directed" or (e.type == "partially_directed" and lag > 0)):
+            if not (e.source == x and lag == 0):
+                known.append((e.source, lag))
+        elif lag == 0 and x in (e.source, e.target) and (
+                e.type in ("undirected", "nondirected") or (e.type == "partially_directed" and e.target == x)):
             open_.append(e.target if e.source == x else e.source)
     return sorted(set(known), key=lambda v: (v[1], v[0])), sorted(set(open_))
 
