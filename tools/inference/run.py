@@ -7,6 +7,7 @@ from typing import Any
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.inference.effects import infer
+from tools.inference.graph_adapter import possibly_causal_path
 from tools.inference.question import pairs_from_question
 from tools.profiling import PreparedData
 
@@ -48,7 +49,11 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
     effects: list[dict] = []
     for k, (t, y) in enumerate(pairs):
         effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None))
-        touching = [u for u in unsettled if {u["source"], u["target"]} & {t, y}]
+        # what the opened edges can change: the treatment's parent sets (edges at t), or whether any causal
+        # path from t to y remains possible (then every opened edge may be on it)
+        touching = [u for u in unsettled if t in (u["source"], u["target"])]
+        if unsettled and possibly_causal_path(graph, t, y) != possibly_causal_path(effect_graph, t, y):
+            touching = unsettled
         for eff in effs:
             eff.update(_binary_wording(prepared, t, y))
             if touching:
