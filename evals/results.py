@@ -19,6 +19,7 @@ import numpy as np
 from evals.suites import PAPER_F1, Suite
 
 AGENT = "agent"
+MIN_FOR_INTERVAL = 5  # data sets a paired interval needs before it is shown
 
 
 def _stats(vals: list[float]) -> dict[str, float] | None:
@@ -71,6 +72,31 @@ def compare(summary: dict, scenarios: list[str], metric: str) -> list[dict[str, 
     return rows
 
 
+def paired_difference(rows: list[dict[str, Any]], scenario: str, baseline: str | None, metric: str,
+                      resamples: int = 2000) -> dict[str, Any] | None:
+    """The agent minus one baseline on the same data sets: mean, a 95% percentile-bootstrap interval
+    over data sets, and wins/ties/losses, so that a gap can be read against the spread between seeds.
+
+    Paired, because both ran on exactly the same data: the per-seed spread of either method (sd up to
+    0.15-0.25) is mostly the data set's difficulty, which pairing cancels. The resampling seed is fixed:
+    the same rows always give the same interval.
+    """
+    if baseline is None:
+        return None
+    by = defaultdict(dict)
+    for r in rows:
+        if r["scenario"] == scenario and r["status"] == "ok" and r["method"] in (AGENT, baseline):
+            by[r.get("dataset", r.get("replicate"))][r["method"]] = r[metric]
+    d = np.array([v[AGENT] - v[baseline] for v in by.values() if AGENT in v and baseline in v], dtype=float)
+    if d.size == 0:
+        return None
+    rng = np.random.default_rng(0)
+    means = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"mean": float(d.mean()), "low": float(lo), "high": float(hi), "n": int(d.size),
+            "wins": int((d > 1e-9).sum()), "ties": int((np.abs(d) <= 1e-9).sum()), "losses": int((d < -1e-9).sum())}
+
+
 def write_results(out: Path, suite: Suite, rows: list[dict[str, Any]]) -> None:
     (out / "results.json").write_text(json.dumps(rows, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
     (out / "results.md").write_text(render_markdown(suite, rows), encoding="utf-8")
@@ -91,9 +117,10 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
 
     paper = any(sc in PAPER_F1 for sc in scenarios)
     L += ["## Agent against the best baseline", "",
-          "| scenario | agent copilot F1 | best baseline copilot F1 | agent arrow F1 | best baseline arrow F1 | agent >= best (copilot / arrow) |"
+          "| scenario | agent copilot F1 | best baseline copilot F1 | agent >= best | agent - best, paired (95% interval; wins/ties/losses) "
+          "| agent arrow F1 | best baseline arrow F1 | agent >= best |"
           + (" paper: Causal-Copilot F1 | paper: best baseline F1 |" if paper else ""),
-          "| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if paper else "")]
+          "| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if paper else "")]
     cop = {c["scenario"]: c for c in compare(summary, scenarios, "copilot_f1")}
     arr = {c["scenario"]: c for c in compare(summary, scenarios, "arrow_f1")}
 
@@ -103,10 +130,20 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
     def yes(b):
         return "-" if b is None else ("yes" if b else "**no**")
 
+    def paired(sc, c):
+        d = paired_difference(rows, sc, c["best_baseline"], "copilot_f1")
+        if d is None:
+            return "-"
+        if d["n"] < MIN_FOR_INTERVAL:  # a percentile interval over one or two data sets says nothing
+            return f"{d['mean']:+.3f} ({d['n']} data set(s), too few for an interval; {d['wins']}/{d['ties']}/{d['losses']})"
+        return (f"{d['mean']:+.3f} ({d['low']:+.3f} to {d['high']:+.3f}; "
+                f"{d['wins']}/{d['ties']}/{d['losses']})")
+
     for sc in scenarios:
         c, a = cop[sc], arr[sc]
-        line = (f"| {sc} | {cell(c['agent'])} | {cell(c['best'], c['best_baseline'])} | {cell(a['agent'])} | "
-                f"{cell(a['best'], a['best_baseline'])} | {yes(c['agent_at_least_best'])} / {yes(a['agent_at_least_best'])} |")
+        line = (f"| {sc} | {cell(c['agent'])} | {cell(c['best'], c['best_baseline'])} | {yes(c['agent_at_least_best'])} | "
+                f"{paired(sc, c)} | {cell(a['agent'])} | {cell(a['best'], a['best_baseline'])} | "
+                f"{yes(a['agent_at_least_best'])} |")
         if paper:
             pf = PAPER_F1.get(sc)
             line += f" {pf[0]:.2f} | {pf[1]} |" if pf else " - | - |"
@@ -121,6 +158,9 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
     if unscored:
         L.append("No comparison (no baseline finished every run, or the agent did not finish) in: "
                  + ", ".join(unscored) + ".")
+    L.append("The paired column is the agent's copilot F1 minus the best baseline's on the same data sets, with a "
+             "95% bootstrap interval over data sets: an interval that spans zero means the seeds cannot tell the two "
+             "apart.")
     L.append("")
 
     L += ["## All scores", "",

@@ -214,6 +214,24 @@ def test_summary_best_baseline_must_finish_every_run_and_paper_figures_are_quote
     assert best["best_baseline"] == "pc" and best["agent_at_least_best"] is True  # ges did not finish every run
     md = render_markdown(Suite("s", "d", [], ("pc", "ges")), rows)
     assert "| default | 0.70 | 0.70 (pc) |" in md and "0.90 | 0.92 (PC) |" in md and "timeout x1" in md
+    # paired on the same data sets: -0.1 on replicate 0, +0.1 on replicate 1; two are too few for an interval
+    assert "+0.000 (2 data set(s), too few for an interval; 1/0/1)" in md
+
+
+def test_paired_difference_pairs_data_sets_and_skips_unfinished_runs():
+    from evals.results import paired_difference
+
+    def row(m, ds, f1, status="ok"):
+        return {"scenario": "s", "method": m, "dataset": ds, "status": status, "copilot_f1": f1}
+
+    rows = [row("agent", "a", 0.9), row("pc", "a", 0.7), row("agent", "b", 0.5), row("pc", "b", 0.5),
+            row("agent", "c", 1.0), row("pc", "c", None, status="timeout"), row("agent", "d", 0.6), row("pc", "d", 0.7)]
+    d = paired_difference(rows, "s", "pc", "copilot_f1")
+    assert d["n"] == 3 and (d["wins"], d["ties"], d["losses"]) == (1, 1, 1)
+    assert d["mean"] == pytest.approx((0.2 + 0.0 - 0.1) / 3)
+    assert -0.1 - 1e-9 <= d["low"] <= d["mean"] <= d["high"] <= 0.2 + 1e-9
+    assert paired_difference(rows, "s", "pc", "copilot_f1") == d  # fixed resampling seed
+    assert paired_difference(rows, "s", None, "copilot_f1") is None
 
 
 def test_replicates_are_ten_by_default_and_can_be_set(capsys):
