@@ -315,6 +315,9 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
                                                boot=boot, background=found.background)
         decisions.extend(Decision(**d) for d in inf_decisions)
+        for d in inf_decisions:
+            if d["step"] == "inference.pairs" and not d["choice"]:
+                say(f"      {d['reason']}")
 
     with timer.step("report"):
         from reports.figures import graph_png

@@ -84,9 +84,11 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
     summary = gsum
     if effs:
         summary += " " + " ".join(e["reading"] for e in effs)
+    unread = [d["reason"] for d in decisions if d.get("step") == "inference.pairs" and not d.get("choice")]
     return {
         "run_id": run_id, "version": version, "seed": seed, "planner": planner,
         "data": {"name": data_name, "sha256": data_sha256}, "question": question, "profile": profile,
+        "question_note": (unread[0][0].upper() + unread[0][1:] + ".") if unread and not effs else None,
         "graph_summary": gsum, "summary": summary, "edges": edges, "effects": effs, "decisions": decs,
         "findings": findings,
         "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes, effects=effects),

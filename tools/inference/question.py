@@ -1,40 +1,151 @@
 """Treatment/outcome pairs read from a plain-language question by fixed patterns (nothing is executed).
 
-"effect of X on Y", "impact/influence of X on Y", "does X cause/affect/influence/increase Y",
-"how does X affect Y"; X and Y must match column names (case, spaces and underscores ignored).
+"effect of X on Y", "impact/influence of X on Y", "does X cause/affect/reduce/lead to Y",
+"how does X affect Y", "is Y affected by X", "what happens to Y if we raise X". X and Y must name
+columns: exactly (case, spaces and underscores ignored), by containing a column's name ("the new
+drug dose" -> ``drug_dose``), as a run of a column's words ("cancer" -> ``lung_cancer``), or as another form
+of the same word ("readmissions" -> ``readmitted``, "smoking" -> ``smoker``): a shared stem of at least four letters covering half the shorter word, and
+one column clearly closer than any other. A phrase that matches nothing, or two columns equally
+well, is reported back instead of guessed at (``read_question``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
+_END = r"(?:[?.!,;]|$)"
+_CAUSE_VERBS = (r"cause|affect|influence|increase|decrease|change|reduce|raise|lower|improve|worsen|impact|"
+                r"drive|boost|hurt|help|prevent|shorten|lengthen|predict")
 PATTERNS = [
-    r"(?:effect|effects|impact|influence|consequences?)\s+of\s+(?P<t>.+?)\s+(?:on|upon)\s+(?P<y>.+?)(?:[?.!,;]|$)",
-    r"(?:does|do|did|can|could|would)\s+(?P<t>.+?)\s+(?:cause|affect|influence|increase|decrease|change|reduce|raise|lower)s?\s+(?P<y>.+?)(?:[?.!,;]|$)",
-    r"how\s+(?:does|do)\s+(?P<t>.+?)\s+(?:affect|influence|change)\s+(?P<y>.+?)(?:[?.!,;]|$)",
+    r"(?:effect|effects|impact|influence|consequences?)\s+(?:of|that)\s+(?P<t>.+?)\s+(?:on|upon|has on)\s+(?P<y>.+?)" + _END,
+    r"(?:does|do|did|can|could|would|will)\s+(?P<t>.+?)\s+(?:(?:" + _CAUSE_VERBS + r")(?:s|es)?|lead\s+to|"
+    r"have\s+(?:an?\s+|any\s+)?(?:causal\s+)?(?:effect|impact|influence)\s+on)\s+(?P<y>.+?)" + _END,
+    r"how\s+(?:does|do|did|much\s+does|much\s+do)\s+(?P<t>.+?)\s+(?:" + _CAUSE_VERBS + r")\s+(?P<y>.+?)" + _END,
+    r"(?:is|are|was|were)\s+(?P<y>.+?)\s+(?:caused|affected|influenced|driven|changed|reduced|increased)\s+by\s+"
+    r"(?P<t>.+?)" + _END,
+    r"what\s+happens\s+to\s+(?P<y>.+?)\s+(?:if|when)\s+(?:we\s+|you\s+|i\s+)?(?:raise|lower|increase|decrease|"
+    r"change|double|halve|cut|set|remove|add|give|stop)s?\s+(?P<t>.+?)" + _END,
 ]
+_ARTICLE = re.compile(r"^(?:the|a|an|our|their|its|this|that)\s+", flags=re.I)
+MIN_STEM = 4  # a shared beginning shorter than this ("sal" in sales/salary) is not a shared word
 
 
 def _norm(s: str) -> str:
     return re.sub(r"[\s_\-]+", "", s.lower())
 
 
-def _match(phrase: str, columns: list[str]) -> str | None:
-    p = _norm(re.sub(r"^(the|a|an)\s+", "", phrase.strip(), flags=re.I))
+def _shared_start(a: str, b: str) -> int:
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def _word_form_similarity(a: str, b: str) -> float:
+    """How likely ``a`` and ``b`` are forms of the same word: 0 unless they share a stem of at least
+    MIN_STEM letters that covers half the shorter one, else their difflib ratio."""
+    start = _shared_start(a, b)
+    if start < max(MIN_STEM, (min(len(a), len(b)) + 1) // 2):
+        return 0.0
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def _words(column: str) -> list[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)  # camelCase -> camel Case
+    return [w for w in re.split(r"[\s_\-/.]+", spaced.lower()) if w]
+
+
+def _is_run_of(words: list[str], other_words: list[str], proper: bool = True) -> bool:
+    """Whether ``words`` appear in a row among ``other_words``, a plural 's' aside. ``proper``: as a
+    strict part of at least four letters (a phrase standing for a longer column name)."""
+    if not words or len(words) > len(other_words):
+        return False
+    if proper and (sum(map(len, words)) < MIN_STEM or len(words) == len(other_words)):
+        return False
+    one = [w.removesuffix("s") for w in words]
+    other = [w.removesuffix("s") for w in other_words]
+    return any(other[i:i + len(one)] == one for i in range(len(other) - len(one) + 1))
+
+
+@dataclass
+class PhraseMatch:
+    phrase: str
+    column: str | None
+    how: str  # "exact" | "contains" | "part of name" | "word form" | "none" | "ambiguous"
+    candidates: list[str] = field(default_factory=list)
+
+
+def match_phrase(phrase: str, columns: list[str]) -> PhraseMatch:
+    """The column a phrase of the question names, and how it was recognised."""
+    cleaned = _ARTICLE.sub("", phrase.strip())
+    p = _norm(cleaned)
     exact = [c for c in columns if _norm(c) == p]
     if exact:
-        return exact[0]
-    inside = [c for c in columns if _norm(c) and _norm(c) in p]
-    return max(inside, key=len) if len(inside) >= 1 else None
+        return PhraseMatch(phrase, exact[0], "exact")
+    # a column's name inside the phrase, as whole words ("the new drug dose" -> drug_dose; "wage" is not "age")
+    words = [w for w in re.split(r"[\s_\-/]+", cleaned.lower()) if w]
+    inside = [c for c in columns if _is_run_of(_words(c), words, proper=False)
+              or (len(_norm(c)) >= 6 and _norm(c) in p)]
+    if inside:
+        longest = max(len(_norm(c)) for c in inside)
+        best = [c for c in inside if len(_norm(c)) == longest]
+        if len(best) == 1:
+            return PhraseMatch(phrase, best[0], "contains")
+        return PhraseMatch(phrase, None, "ambiguous", best)
+    # the phrase is part of one column's name, word for word ("cancer" -> lung_cancer, "drug" -> new_drug)
+    part_of = [c for c in columns if _is_run_of(words, _words(c))]
+    if len(part_of) == 1:
+        return PhraseMatch(phrase, part_of[0], "part of name")
+    if len(part_of) > 1:
+        return PhraseMatch(phrase, None, "ambiguous", part_of)
+    # another form of a word: compare each column with the phrase's words and runs of up to three words
+    spans = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 3) + 1)}
+    scored = sorted(((max((_word_form_similarity(s, _norm(c)) for s in spans), default=0.0), c) for c in columns),
+                    reverse=True)
+    if not scored or scored[0][0] < 0.5:
+        return PhraseMatch(phrase, None, "none")
+    close = [c for s, c in scored if s >= scored[0][0] - 0.1]
+    if len(close) > 1:
+        return PhraseMatch(phrase, None, "ambiguous", close)
+    return PhraseMatch(phrase, scored[0][1], "word form")
+
+
+@dataclass
+class QuestionReading:
+    pairs: list[tuple[str, str]]
+    matches: list[PhraseMatch]  # every phrase the patterns picked out, matched or not
+    asked: bool  # whether any pattern recognised a cause/effect question at all
+
+    def explain_failure(self) -> str:
+        """One sentence on why no pair came out of the question (for the report and the console)."""
+        if not self.asked:
+            return ("the question does not have a form the rules planner reads as a treatment and an outcome "
+                    "(\"what is the effect of X on Y\", \"does X affect Y\")")
+        bad = [m for m in self.matches if m.column is None]
+        parts = []
+        for m in bad:
+            if m.how == "ambiguous":
+                parts.append(f"\"{m.phrase.strip()}\" could be any of {', '.join(m.candidates)}")
+            else:
+                parts.append(f"\"{m.phrase.strip()}\" matches no column")
+        return "; ".join(dict.fromkeys(parts)) or "the question names the same column as treatment and outcome"
+
+
+def read_question(question: str | None, columns: list[str]) -> QuestionReading:
+    if not question:
+        return QuestionReading([], [], False)
+    pairs, matches, asked = [], [], False
+    for pat in PATTERNS:
+        for m in re.finditer(pat, question[:1000], flags=re.I):
+            asked = True
+            t, y = match_phrase(m.group("t"), columns), match_phrase(m.group("y"), columns)
+            matches += [t, y]
+            if t.column and y.column and t.column != y.column and (t.column, y.column) not in pairs:
+                pairs.append((t.column, y.column))
+    return QuestionReading(pairs, matches, asked)
 
 
 def pairs_from_question(question: str | None, columns: list[str]) -> list[tuple[str, str]]:
-    if not question:
-        return []
-    out = []
-    for pat in PATTERNS:
-        for m in re.finditer(pat, question[:1000], flags=re.I):
-            t, y = _match(m.group("t"), columns), _match(m.group("y"), columns)
-            if t and y and t != y and (t, y) not in out:
-                out.append((t, y))
-    return out
+    return read_question(question, columns).pairs

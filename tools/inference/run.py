@@ -8,7 +8,7 @@ from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.inference.effects import infer
 from tools.inference.graph_adapter import possibly_causal_path
-from tools.inference.question import pairs_from_question
+from tools.inference.question import read_question
 from tools.profiling import PreparedData
 
 
@@ -22,12 +22,20 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
         pairs = [(opts.treatment, opts.outcome)]
     else:
         cols = list(prepared.frame.columns)
-        pairs = pairs_from_question(opts.question, cols)
+        reading = read_question(opts.question, cols)
+        pairs = reading.pairs
+        evidence = {"question": opts.question,
+                    "phrases": [{"phrase": m.phrase.strip(), "column": m.column, "how": m.how} for m in reading.matches]}
         if pairs:
             decisions.append({"step": "inference.pairs", "choice": [list(p) for p in pairs],
                               "reason": "treatment/outcome pairs read from --question by fixed patterns "
                                         "('effect of X on Y', 'does X affect Y') matched to column names",
-                              "evidence": {"question": opts.question}})
+                              "evidence": evidence})
+        elif opts.question:
+            decisions.append({"step": "inference.pairs", "choice": [],
+                              "reason": f"no effect estimated: {reading.explain_failure()}; name the pair with "
+                                        "--treatment COL --outcome COL",
+                              "evidence": evidence})
     if getattr(opts, "cate_by", None) and not pairs:
         raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
     effect_graph, unsettled = graph, []

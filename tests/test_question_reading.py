@@ -1,0 +1,50 @@
+"""Reading a treatment and an outcome from a plain-language question (rules planner, no LLM)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from tools.inference.question import read_question
+
+HOSPITAL = ["age", "severity", "comorbidities", "region", "new_drug", "length_of_stay", "readmitted"]
+
+
+def test_question_forms_and_word_forms_map_to_columns():
+    for q in ["Does the new drug reduce readmissions?", "Is readmission affected by the new drug?",
+              "What happens to readmissions if we give the new drug?", "What is the effect of new drug on readmitted?",
+              "Does the new drug have an effect on readmissions?"]:
+        assert read_question(q, HOSPITAL).pairs == [("new_drug", "readmitted")], q
+    assert read_question("Does smoking cause cancer?", ["smoker", "lung_cancer", "age"]).pairs == [("smoker", "lung_cancer")]
+    # a column's name must match as whole words: "wage" is not "age"
+    assert read_question("Does age affect wage?", ["average_wage", "age"]).pairs == [("age", "average_wage")]
+
+
+def test_unmatched_or_ambiguous_phrases_are_reported_not_guessed():
+    r = read_question("Do sales affect profit?", ["salary", "profit"])  # "sal" is too short a shared stem
+    assert r.pairs == [] and '"sales" matches no column' in r.explain_failure()
+    r = read_question("Does price affect sales?", ["unit_price", "price_index", "sales"])
+    assert r.pairs == [] and "unit_price" in r.explain_failure() and "price_index" in r.explain_failure()
+    r = read_question("Why do patients come back?", HOSPITAL)
+    assert r.pairs == [] and not r.asked and "does X affect Y" in r.explain_failure()
+
+
+def test_unread_question_is_a_decision_and_not_silence():
+    from tools.inference.run import run_inference
+    from tools.loading import Dataset
+    from tools.profiling import profile_and_prepare
+    from tools.graph import CausalGraph, Edge
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"dose": x, "recovery": x + rng.normal(size=300)})
+    prep = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="0", format="synthetic"), seed=0)
+    g = CausalGraph(["dose", "recovery"], [Edge("dose", "recovery", "directed")], "DAG", "test")
+    opts = SimpleNamespace(treatment=None, outcome=None, question="Does the dose shorten stays?", cate_by=None,
+                           what_if=None)
+    effects, decisions = run_inference(prep, g, opts, 0)
+    assert effects == [] and decisions[0]["choice"] == [] and '"stays" matches no column' in decisions[0]["reason"]
+    opts.question = "Does the dose improve recoveries?"
+    effects, decisions = run_inference(prep, g, opts, 0)
+    assert [(e["treatment"], e["outcome"]) for e in effects][:1] == [("dose", "recovery")]
+    assert 0.8 < effects[0]["estimate"] < 1.2
