@@ -124,19 +124,23 @@ def _ordinal_codes(profile: Profile) -> bool:
 
 ANM_MAX_P = 30  # two Gaussian-process fits per undirected edge (about a second each on 500 rows)
 EXACT_MAX_P = 16  # an exact search in under a second per fit at p = 16, so 20 bootstrap fits stay within ~15 s
+# with unordered categories every parent set is scored on its own (blocks of indicator columns do not batch):
+# about 2 s per fit at p = 12, 9 s at p = 14 and 30 s at p = 16 on the 2-core machine
+EXACT_MAX_P_CATEGORIES = 12
 
 
-def score_search(p: int) -> tuple[str, str]:
+def score_search(p: int, categories: bool = False) -> tuple[str, str]:
     """How to search the BIC: exactly while that is cheap, else BOSS. (algorithm, how it is described)"""
-    if p <= EXACT_MAX_P:
+    limit = EXACT_MAX_P_CATEGORIES if categories else EXACT_MAX_P
+    if p <= limit:
         return "exact_search", (
-            f"the BIC is searched exactly (p = {p} <= {EXACT_MAX_P}: dynamic programming over variable subsets on "
+            f"the BIC is searched exactly (p = {p} <= {limit}: dynamic programming over variable subsets on "
             "BOSS's score), so the best-scoring graph is found and no search can stop in a local optimum "
             "(held-out simulations, p = 10, 50 data sets each: copilot F1 0.90 vs 0.88 for BOSS with restarts on "
             "dense graphs, 0.94 vs 0.93 with measurement error, 0.96 vs 0.94 on pooled domains, equal or better "
             "elsewhere)")
     return "boss", (f"the BIC is searched by BOSS from several starting orders (p = {p} is too many for an "
-                    f"exact search, which stops at {EXACT_MAX_P})")
+                    f"exact search, which stops at {limit})")
 
 
 # PC with RCIT took about 2 minutes at n = 3000, p = 20 (nonlinear, 2 cores): 20 resamples would add 40
@@ -324,6 +328,15 @@ class RulesPlanner:
                     "Fisher-z would make, and a BIC search does better (held-out simulations with 20% binned variables, "
                     f"15 data sets: copilot F1 0.96 for BOSS vs 0.88 for PC with Fisher-z): {how}; returns a CPDAG",
                     ev, [])
+        if dtype == "mixed" and lin == "linear" and p <= 300:
+            algo, how = score_search(p, categories=True)
+            cats = [c.name for c in profile.columns if c.kind == "categorical" and c.name in profile.variables]
+            return (algo, f"mixed data with linear relations and unordered categories ({', '.join(cats)}): the BIC scores "
+                    "each category by its indicator columns (the degenerate-Gaussian score), so no order is read into "
+                    "its labels, where Fisher-z on the codes would assume one (held-out simulations, p = 8 with two "
+                    "three-level categories, 30 data sets each: copilot F1 0.93 for the exact search on indicators "
+                    "vs 0.85 on the codes and 0.79 for PC with Fisher-z at n = 1000; 0.96 vs 0.88 and 0.79 at "
+                    f"n = 2000): {how}; returns a CPDAG", ev, [])
         lfrac = _frac(profile, "linearity")
         if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= 50:
             ev["linearity_fraction_rejected"] = lfrac

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.permutation import _prepare, make_scorer, parents_to_graph
+from tools.discovery.permutation import _prepare, categories_of, category_note, make_scorer, parents_to_graph
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
@@ -39,7 +39,8 @@ MAX_P = 18  # 18 * 2^17 local scores and a DP over 2^18 subsets: about 5 s and 2
     short of the best graph, this cannot. Cost doubles with each variable: hundredths of a second at
     p = 10, about a second at p = 16, limited to p <= 18; a parent limit (max_parents) and
     background knowledge shrink the search. Assumes causal sufficiency and linear-Gaussian (BIC) or
-    discrete (BDeu) data; output is a CPDAG. The gold standard to check a greedy search against.""",
+    discrete (BDeu) data; unordered categories in mixed data enter the BIC as indicator columns
+    (degenerate-Gaussian score, slower: every parent set is scored on its own); output is a CPDAG. The gold standard to check a greedy search against.""",
     defaults={"score_func": "local_score_BIC_from_cov", "penalty": 2.0, "max_parents": None},
     data_types=("continuous", "discrete", "mixed"), supports_background=True, max_p=MAX_P,
 )
@@ -49,12 +50,13 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     if p > MAX_P:
         raise InputError(f"Exact search handles at most {MAX_P} variables (this data has {p}); use BOSS.")
     domains = None if data.domain is None else np.asarray(data.domain)
-    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains)
+    categories = categories_of(data, score)
+    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains, categories)
     mp = params.get("max_parents")
     parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):
         raise InputError("The background knowledge admits no DAG (its required edges and tiers contradict each other).")
-    graph = parents_to_graph(parents, total, data, X, domains, params)
+    graph = parents_to_graph(parents, total, data, X, domains, params, category_note(data, categories))
     bg = data.background
     if bg is not None and bg.required:
         # required edges are in the searched DAG; keep them directed as the knowledge says

@@ -67,7 +67,8 @@ def run_grasp(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     random orders (one run can stop in a local optimum) until the best score has been reached
     'confirm' times, at most 'starts' runs; the best-scoring graph is kept.
     With a domain index, the score is summed over domains (one DAG, parameters free per domain) and
-    the variables whose mechanism changes across domains are reported.""",
+    the variables whose mechanism changes across domains are reported. Unordered categories in mixed
+    data enter the BIC as indicator columns (degenerate-Gaussian score).""",
     defaults={"score_func": "local_score_BIC_from_cov", "starts": 20, "confirm": 2},
     data_types=("continuous", "discrete", "mixed"), max_p=300,
 )
@@ -76,7 +77,8 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     starts = max(1, int(params.get("starts", 1)))
     p = X.shape[1]
     domains = None if data.domain is None else np.asarray(data.domain)
-    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains)
+    categories = categories_of(data, score)
+    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains, categories)
     confirm = max(1, int(params.get("confirm", 2)))
     rng = np.random.default_rng(data.seed)
     best, best_score, hits, used = None, -np.inf, 0, 0
@@ -90,12 +92,39 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
             hits += 1
         if hits >= confirm:  # the best score has been reached again from another order: stop
             break
-    return parents_to_graph(best, best_score, data, X, domains, params, {"starts": starts, "starts_used": used})
+    return parents_to_graph(best, best_score, data, X, domains, params,
+                            {"starts": starts, "starts_used": used, **category_note(data, categories)})
 
 
-def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None):
-    """The local score the searches optimise: BOSS's, summed over domains when there are domains."""
-    return _boss_scorer(X, score, penalty) if domains is None else DomainScore(X, domains, score, penalty)
+def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None):
+    """The local score the searches optimise: BOSS's, summed over domains when there are domains; with
+    unordered categories (``categories``: the expanded matrix and blocks of ``category_blocks``) the BIC
+    scores each category by its indicator columns (``tools.discovery.category_score``)."""
+    if score == "local_score_BDeu":
+        categories = None
+    if domains is not None:
+        return DomainScore(X, domains, score, penalty, categories)
+    if categories is not None:
+        from tools.discovery.category_score import CategoryScore
+
+        return CategoryScore(X, *categories, penalty)
+    return _boss_scorer(X, score, penalty)
+
+
+def categories_of(data: DiscoveryInput, score: str):
+    """(expanded matrix, blocks) when the BIC must score unordered categories by indicators, else None."""
+    if score == "local_score_BDeu":
+        return None
+    from tools.discovery.category_score import category_blocks
+
+    return category_blocks(np.asarray(data.X, dtype=float), list(data.nodes), data.kinds)
+
+
+def category_note(data: DiscoveryInput, categories) -> dict[str, Any]:
+    if categories is None:
+        return {}
+    Z, blocks = categories
+    return {"categories_as_indicators": {name: int(len(b)) for name, b in zip(data.nodes, blocks) if len(b) > 1}}
 
 
 def parents_to_graph(parents: dict[int, list[int]], total: float, data: DiscoveryInput, X: np.ndarray,
@@ -163,12 +192,21 @@ class DomainScore:
     would judge a mixture of domains as if it were one linear model.
     """
 
-    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = 2.0) -> None:
+    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = 2.0, categories=None) -> None:
         self.data = X  # causal-learn's grow-shrink trees read the number of variables from here
         # a domain needs more rows than variables for its covariance to score every parent set (a
         # bootstrap resample can leave a small domain with a handful); smaller ones are left out
-        keep = [g for g in np.unique(domains) if (domains == g).sum() > X.shape[1] + 1]
-        self.parts = [_boss_scorer(X[domains == g], score, penalty) for g in keep] or [_boss_scorer(X, score, penalty)]
+        width = X.shape[1] if categories is None else categories[0].shape[1]
+        keep = [g for g in np.unique(domains) if (domains == g).sum() > width + 1]
+
+        def part(rows):
+            if categories is None:
+                return _boss_scorer(X[rows], score, penalty)
+            from tools.discovery.category_score import CategoryScore
+
+            return CategoryScore(X[rows], categories[0][rows], categories[1], penalty)
+
+        self.parts = [part(domains == g) for g in keep] or [part(np.ones(len(X), dtype=bool))]
 
     def score_nocache(self, i: int, parents: list[int]) -> float:
         return float(sum(part.score_nocache(i, parents) for part in self.parts))
