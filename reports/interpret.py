@@ -65,9 +65,18 @@ def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
     elif e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("propagated", []):
         text += "; the direction follows, by Meek's rules, from directions an additive-noise model found"
     if e.confidence is not None:
-        text += f"; found in {e.confidence:.0%} of bootstrap resamples"
-        if e.confidence < UNSTABLE_BELOW:
-            text += " (unstable: treat as tentative)"
+        link = e.link_confidence
+        if link is None or abs(link - e.confidence) < 0.005:
+            text += f"; found in {e.confidence:.0%} of bootstrap resamples"
+            if e.confidence < UNSTABLE_BELOW:
+                text += " (unstable: treat as tentative)"
+        else:
+            marks = {"directed": "this way round", "undirected": "left undirected"}.get(e.type, "with these marks")
+            text += f"; linked in {link:.0%} of bootstrap resamples, {marks} in {e.confidence:.0%}"
+            if link < UNSTABLE_BELOW:
+                text += " (unstable: treat as tentative)"
+            elif e.confidence < UNSTABLE_BELOW and e.type != "undirected":
+                text += " (the link is stable, its direction is not: treat the direction as tentative)"
     return text + "."
 
 
@@ -84,10 +93,16 @@ def graph_summary(g: CausalGraph) -> str:
     if und:
         s += (f" {und} edge(s) keep an undetermined end: several causal graphs explain the data equally well, "
               "and they differ on those directions.")
-    confs = [e.confidence for e in g.edges if e.confidence is not None]
+    confs = [e.link_confidence if e.link_confidence is not None else e.confidence for e in g.edges
+             if e.confidence is not None]
     if confs:
         unstable = sum(1 for c in confs if c < UNSTABLE_BELOW)
-        s += f" Median bootstrap confidence {sorted(confs)[len(confs) // 2]:.2f}; {unstable} edge(s) unstable (< {UNSTABLE_BELOW:.0%})."
+        s += (f" Median bootstrap confidence of the links {sorted(confs)[len(confs) // 2]:.2f}; {unstable} link(s) "
+              f"unstable (< {UNSTABLE_BELOW:.0%}).")
+        loose = sum(1 for e in g.edges if e.type != "undirected" and e.confidence is not None
+                    and e.confidence < UNSTABLE_BELOW <= (e.link_confidence or 0.0))
+        if loose:
+            s += f" {loose} stable link(s) keep their direction in fewer than half of the resamples."
     return s
 
 

@@ -16,7 +16,7 @@ records each change so the report can say what the knowledge did.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
         req_fwd, req_back = (a, b) in bg.required, (b, a) in bg.required
         if e.type == "directed":
             if fwd and not back:
-                edges.append(Edge(b, a, "directed", e.confidence, e.lag))
+                edges.append(replace(e, source=b, target=a, type="directed"))
                 notes.append(f"reversed {a} -> {b}: the knowledge forbids that direction")
             elif fwd and back:
                 notes.append(f"removed {a} -> {b}: the knowledge forbids both directions")
@@ -186,10 +186,10 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
             if (fwd and back) and not (req_fwd or req_back):
                 notes.append(f"removed {e.describe()}: the knowledge forbids both directions")
             elif req_fwd or (back and not fwd):
-                edges.append(Edge(a, b, "directed", e.confidence, e.lag))
+                edges.append(replace(e, source=a, target=b, type="directed"))
                 notes.append(f"oriented {a} -> {b} by the knowledge")
             elif req_back or (fwd and not back):
-                edges.append(Edge(b, a, "directed", e.confidence, e.lag))
+                edges.append(replace(e, source=b, target=a, type="directed"))
                 notes.append(f"oriented {b} -> {a} by the knowledge")
             else:
                 edges.append(e)

@@ -25,6 +25,14 @@ class BootstrapResult:
     edge_frequency: dict[tuple, float]  # (source, target, type, lag) -> frequency of that exact edge
     failures: int = 0
 
+    def link_frequency(self) -> dict[tuple, float]:
+        """(frozenset of the two nodes, lag) -> share of resamples with that adjacency, whatever its marks."""
+        out: dict[tuple, float] = {}
+        for (a, b, _type, lag), f in self.edge_frequency.items():
+            key = (frozenset((a, b)), lag)
+            out[key] = out.get(key, 0.0) + f
+        return {k: min(v, 1.0) for k, v in out.items()}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "replicates": self.replicates,
@@ -77,10 +85,11 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
 
 
 def annotate(graph: CausalGraph, result: BootstrapResult) -> CausalGraph:
-    """The graph with each edge's confidence set to its bootstrap frequency (0.0 if never seen)."""
+    """The graph with each edge's confidence set to its bootstrap frequency (0.0 if never seen), and its
+    link confidence to that of the adjacency with any marks."""
     if result.replicates == 0:
         return graph
-    return graph.with_confidence(result.edge_frequency, default=0.0)
+    return graph.with_confidence(result.edge_frequency, default=0.0, links=result.link_frequency())
 
 
 def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background=None) -> list[dict[str, Any]]:
@@ -124,7 +133,7 @@ def open_directions(graph: CausalGraph, unsettled: list[dict[str, Any]]) -> Caus
     for e in graph.edges:
         if (e.source, e.target) in loose and e.type == "directed":
             a, b = sorted((e.source, e.target), key=nodes.index)
-            edges.append(Edge(a, b, "undirected", e.confidence, e.lag))
+            edges.append(replace(e, source=a, target=b, type="undirected"))
         else:
             edges.append(e)
     return CausalGraph(nodes, edges, "CPDAG", graph.algorithm, dict(graph.parameters))

@@ -9,7 +9,7 @@ so that the same seed gives byte-identical files.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 import numpy as np
@@ -41,6 +41,8 @@ class Edge:
     type: str
     confidence: float | None = None
     lag: int | None = None
+    # bootstrap frequency of the adjacency whatever its marks (``confidence`` is that of this exact edge)
+    link_confidence: float | None = None
 
     def __post_init__(self) -> None:
         if self.type not in EDGE_TYPES:
@@ -69,6 +71,8 @@ class Edge:
         }
         if self.lag is not None:
             d["lag"] = int(self.lag)
+        if self.link_confidence is not None:
+            d["link_confidence"] = round(float(self.link_confidence), 4)
         return d
 
 
@@ -116,7 +120,7 @@ class CausalGraph:
             if e.source not in order or e.target not in order:
                 raise ValueError(f"edge {e.describe()} names a node not in the graph")
             if e.symmetric and order[e.source] > order[e.target]:
-                e = Edge(e.target, e.source, e.type, e.confidence, e.lag)
+                e = replace(e, source=e.target, target=e.source)
             out.append(e)
         return sorted(out, key=lambda e: (-1 if e.lag is None else e.lag, order[e.source], order[e.target]))
 
@@ -183,12 +187,15 @@ class CausalGraph:
     def parents(self, node: str) -> list[str]:
         return [e.source for e in self.edges if e.type == "directed" and e.target == node and not e.lag]
 
-    def with_confidence(self, freq: dict[tuple, float], default: float | None = None) -> "CausalGraph":
-        """A copy whose edges carry the confidence ``freq[(source, target, type, lag)]`` (else ``default``)."""
+    def with_confidence(self, freq: dict[tuple, float], default: float | None = None,
+                        links: dict[tuple, float] | None = None) -> "CausalGraph":
+        """A copy whose edges carry the confidence ``freq[(source, target, type, lag)]`` (else ``default``)
+        and, given ``links`` keyed by (frozenset of the two nodes, lag), the confidence of the adjacency."""
         new = []
         for e in self.edges:
             c = freq.get((e.source, e.target, e.type, e.lag), default)
-            new.append(Edge(e.source, e.target, e.type, c, e.lag))
+            link = None if links is None else links.get((frozenset((e.source, e.target)), e.lag), default)
+            new.append(Edge(e.source, e.target, e.type, c, e.lag, link))
         return CausalGraph(self.nodes, new, self.graph_type, self.algorithm, dict(self.parameters))
 
     def to_networkx(self):
@@ -216,7 +223,7 @@ class CausalGraph:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CausalGraph":
         edges = [
-            Edge(e["source"], e["target"], e["type"], e.get("confidence"), e.get("lag"))
+            Edge(e["source"], e["target"], e["type"], e.get("confidence"), e.get("lag"), e.get("link_confidence"))
             for e in d.get("edges", [])
         ]
         return cls(

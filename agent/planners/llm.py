@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any, Literal, Union
 
 import numpy as np
@@ -488,7 +489,7 @@ class LLMPlanner:
                                           {"confidence": e.confidence}, by="llm"))
                 continue
             if action == "orient":
-                edges.append(Edge(src, tgt, "directed", e.confidence, e.lag))
+                edges.append(replace(e, source=src, target=tgt, type="directed"))
                 decisions.append(Decision("review.edge", f"orient {src} --> {tgt}", f"LLM: {why}",
                                           {"was": e.describe(), "confidence": e.confidence}, by="llm"))
                 continue

@@ -75,7 +75,8 @@ def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha
     out = CausalGraph.from_endpoint_matrix(g.G, nodes, graph.graph_type, graph.algorithm, dict(graph.parameters))
     # each adjacency keeps the bootstrap confidence it had (the bootstrap saw it undirected)
     kept = {(e.source, e.target, e.type, e.lag): graph.edge_between(e.source, e.target).confidence for e in out.edges}
-    out = out.with_confidence(kept)
+    links = {(frozenset((e.source, e.target)), e.lag): e.link_confidence for e in graph.edges}
+    out = out.with_confidence(kept, links=links)
     before = {(e.source, e.target) for e in graph.edges if e.type == "directed"}
     propagated = sorted(f"{e.source} -> {e.target}" for e in out.edges if e.type == "directed"
                         and (e.source, e.target) not in before and f"{e.source} -> {e.target}" not in oriented)
