@@ -54,3 +54,29 @@ def test_category_with_a_non_monotone_effect_is_found_through_its_indicators():
     # on the codes, as one number, the same search does not see the site at all
     di.kinds["clinic"] = "discrete"
     assert "clinic" not in {n for e in run_algorithm("exact_search", di, {}).edges for n in (e.source, e.target)}
+
+
+def test_unordered_category_among_adjusters_enters_as_indicators():
+    """plan -> dose, plan -> response, dose -> response (1.0): only the middle code 'beta' raises both, so a
+    linear adjustment on the codes 0, 1, 2 leaves the confounding in (about 1.9)."""
+    from tools.graph import CausalGraph, Edge
+    from tools.inference.effects import infer, with_indicators
+    from tools.inference.estimators import linear_regression
+    from tools.profiling import Finding
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    plan = rng.choice(["alpha", "beta", "gamma"], n)
+    bump = 2.0 * (plan == "beta")
+    dose = bump + rng.normal(size=n)
+    frame = pd.DataFrame({"plan": plan, "dose": dose, "response": dose + 2.0 * bump + rng.normal(size=n)})
+    prep = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="0", format="synthetic"), seed=0)
+    assert linear_regression(prep.frame, "dose", "response", ["plan"]).value > 1.5  # codes as a number
+    dfx, cols = with_indicators(prep, prep.frame, ["plan"])
+    assert len(cols) == 2 and all(c.startswith("plan[") for c in cols) and set(cols) <= set(dfx.columns)
+    prep.profile.findings["linearity"] = Finding("linearity", "linear")  # so that OLS is the estimator
+    g = CausalGraph(["plan", "dose", "response"], [Edge("plan", "dose", "directed"), Edge("plan", "response", "directed"),
+                                                   Edge("dose", "response", "directed")], "DAG", "t")
+    eff = infer(prep, g, "dose", "response", 0)[0][0]
+    assert eff["method"] == "linear_regression" and eff["adjustment_set"] == ["plan"]
+    assert abs(eff["estimate"] - 1.0) < 0.1 and eff["ci_low"] < 1.0 < eff["ci_high"]

@@ -89,6 +89,31 @@ def unordered_levels(prepared: PreparedData, name: str) -> list[str] | None:
     return labels if len(labels) == k else [f"code {i}" for i in range(k)]
 
 
+def with_indicators(prepared: PreparedData, df: pd.DataFrame, adjust: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The data and adjustment columns with each unordered category among the adjusters replaced by the
+    indicators of its levels (the most common level is the reference). A confounder coded 0..k-1 in
+    alphabetical order has no linear effect to adjust for: a site that raises both treatment and outcome
+    only at the middle code would be left confounding the estimate."""
+    extra: dict[str, pd.Series] = {}
+    out: list[str] = []
+    for name in adjust:
+        levels = unordered_levels(prepared, name)
+        if levels is None:
+            out.append(name)
+            continue
+        codes = df[name].round().astype(int)
+        counts = codes.value_counts()
+        ref = int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
+        for code in sorted(counts.index):
+            if code != ref:
+                col = f"{name}[{levels[int(code)]}]"
+                while col in df.columns or col in extra:
+                    col += "_"
+                extra[col] = (codes == code).astype(float)
+                out.append(col)
+    return (df.assign(**extra) if extra else df), out
+
+
 def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
                levels: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """An unordered category has no 'one unit more': each level is compared with the most common one.
@@ -212,7 +237,9 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
                             "refutations": [], "structural_zero": True,
                             "reading": f"in this orientation {outcome} is a cause of {treatment}, so the effect is 0"})
             continue
-        per_set.append(_one_estimate(df, treatment, outcome, adjust, method, seed + 7919 * k))
+        dfx, columns = with_indicators(prepared, df, adjust)
+        per_set.append({**_one_estimate(dfx, treatment, outcome, columns, method, seed + 7919 * k),
+                        "adjustment_set": adjust})
 
     eff: dict[str, Any] = {"treatment": treatment, "outcome": outcome, "estimand": estimand,
                            "method": method, "identified": len(per_set) == 1,
