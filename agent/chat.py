@@ -245,6 +245,13 @@ class ChatSession:
         for c in cols:
             if c.lower() == clean.lower():
                 return c
+        from tools.inference.question import match_phrase
+
+        m = match_phrase(clean, cols)  # "new drug" -> new_drug, "readmissions" -> readmitted; never a guess
+        if m.column is not None:
+            return m.column
+        if m.how == "ambiguous":
+            raise InputError(f"'{clean}' could be any of {', '.join(m.candidates)}; name one of them.")
         raise InputError(f"Column '{clean}' is not among the analysed variables ({', '.join(cols)}).")
 
     def apply(self, actions: list[tuple[str, dict[str, Any]]]) -> str:
@@ -320,7 +327,10 @@ class ChatSession:
         g = self._graph(name) if name else self.result.graph
         lines = [f"{name}: {graph_summary(g)}"]
         for e in g.edges:
-            conf = "" if e.confidence is None else f"  (confidence {e.confidence:.2f})"
+            conf = "" if e.confidence is None else f"  (confidence {e.confidence:.2f}"
+            if e.link_confidence is not None and abs(e.link_confidence - (e.confidence or 0.0)) >= 0.005:
+                conf += f", link {e.link_confidence:.2f}"
+            conf += ")" if conf else ""
             lines.append(f"  {e.describe()}{conf}")
         return "\n".join(lines)
 

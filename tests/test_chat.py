@@ -63,6 +63,13 @@ def test_rules_grammar_session(data, tmp_path):
     assert item["kind"] == "graph" and CausalGraph.from_dict(item["payload"]).algorithm == "fci"
 
 
+def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
+    s, text = session(data, tmp_path, "effect of the smokers on cancers\neffect of smoking on ages\n/quit\n")
+    assert "Estimating the effect of smoking on cancer" in text and "Estimating the effect of smoking on age" in text
+    eff = s.result.effects[0]  # the last request's
+    assert (eff["treatment"], eff["outcome"]) == ("smoking", "age") and len(s.graphs) == 3
+
+
 def test_end_of_input_ends_cleanly_without_data(tmp_path):
     out = io.StringIO()
     s = ChatSession(None, stdin=io.StringIO("/graph\nrerun\n/graphs\n"), stdout=out)
