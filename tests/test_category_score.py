@@ -80,3 +80,21 @@ def test_unordered_category_among_adjusters_enters_as_indicators():
     eff = infer(prep, g, "dose", "response", 0)[0][0]
     assert eff["method"] == "linear_regression" and eff["adjustment_set"] == ["plan"]
     assert abs(eff["estimate"] - 1.0) < 0.1 and eff["ci_low"] < 1.0 < eff["ci_high"]
+
+
+def test_batched_block_scores_equal_the_one_at_a_time_scores():
+    from itertools import combinations
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 5))
+    X[:, 1] = rng.integers(0, 4, 300)  # a four-level category
+    X[:, 3] = rng.integers(0, 3, 300)  # a three-level category
+    kinds = {f"v{j}": ("categorical" if j in (1, 3) else "continuous") for j in range(5)}
+    Z, blocks = category_blocks(X, [f"v{j}" for j in range(5)], kinds)
+    s = CategoryScore(X, Z, blocks)
+    for v in range(5):
+        others = [u for u in range(5) if u != v]
+        for k in range(4):
+            combos = list(combinations(others, k))
+            sets = np.array(combos, dtype=np.int64).reshape(len(combos), k)
+            assert np.allclose(s.batch(v, sets), [s.score_nocache(v, list(r)) for r in sets], rtol=1e-9, atol=1e-6)

@@ -37,10 +37,11 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"lin": "nonlinear", "n": 20000, "p": 8}, "pc", "indep_test", "rcit"),
     ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete", "binary"]}, "exact_search", "score_func",
      "local_score_BIC_from_cov"),
-    # unordered categories: BIC on their indicator columns, exactly up to p = 12, BOSS beyond
+    # unordered categories: BIC on their indicator columns, exactly up to p = 14, BOSS beyond
     ({"dtype": "mixed", "kinds": ["continuous"] * 5 + ["categorical"]}, "exact_search", "score_func",
      "local_score_BIC_from_cov"),
-    ({"dtype": "mixed", "p": 13, "kinds": ["continuous"] * 12 + ["categorical"]}, "boss", "starts", 20),
+    ({"dtype": "mixed", "p": 15, "kinds": ["continuous"] * 14 + ["categorical"]}, "boss", "starts", 20),
+    ({"dtype": "mixed", "p": 14, "kinds": ["continuous"] * 13 + ["categorical"]}, "exact_search", None, None),
     ({"dtype": "mixed", "lin": "nonlinear", "n": 800, "kinds": ["continuous"] * 5 + ["categorical"]}, "pc",
      "indep_test", "kci"),
     ({"gauss": "non-gaussian", "p": 150}, "ica_lingam", None, None),

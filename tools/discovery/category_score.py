@@ -70,6 +70,33 @@ class CategoryScore:
             logdet = len(b) * np.log(np.finfo(float).eps)
         return float(-0.5 * self.n * (len(b) + logdet) - self.penalty * len(b) * (cols.size + 1) * np.log(self.n))
 
+    def batch(self, i: int, sets: np.ndarray) -> np.ndarray:
+        """``score_nocache(i, row)`` for every row of ``sets`` (parent sets of one size), for the exact
+        search: sets whose indicator columns number the same are solved together."""
+        b = self.blocks[i]
+        cols = [np.concatenate([self.blocks[j] for j in row]) if len(row) else np.empty(0, dtype=int) for row in sets]
+        widths = np.array([len(c) for c in cols], dtype=int)
+        out = np.empty(len(sets))
+        S0 = self.cov[np.ix_(b, b)]
+        floor = len(b) * np.log(np.finfo(float).eps)
+        for w in np.unique(widths):
+            idx = np.nonzero(widths == w)[0]
+            if w == 0:
+                S = S0[None]
+            else:
+                J = np.stack([cols[k] for k in idx])
+                C = self.cov[J[:, :, None], J[:, None, :]]
+                c = self.cov[J[:, :, None], b[None, None, :]]
+                try:
+                    S = S0[None] - np.einsum("mwi,mwj->mij", c, np.linalg.solve(C, c))
+                except np.linalg.LinAlgError:  # a singular block somewhere: one at a time, with its fallback
+                    out[idx] = [self.score_nocache(i, [int(u) for u in sets[k]]) for k in idx]
+                    continue
+            sign, logdet = np.linalg.slogdet(S)
+            logdet = np.where((sign > 0) & np.isfinite(logdet), logdet, floor)
+            out[idx] = -0.5 * self.n * (len(b) + logdet) - self.penalty * len(b) * (w + 1) * np.log(self.n)
+        return out
+
     def score(self, i: int, parents: list[int]) -> float:
         key = (int(i), tuple(sorted(int(u) for u in parents)))
         if key not in self._cache:
