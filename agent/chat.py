@@ -327,10 +327,10 @@ class ChatSession:
         g = self._graph(name) if name else self.result.graph
         lines = [f"{name}: {graph_summary(g)}"]
         for e in g.edges:
-            conf = "" if e.confidence is None else f"  (confidence {e.confidence:.2f}"
-            if e.link_confidence is not None and abs(e.link_confidence - (e.confidence or 0.0)) >= 0.005:
-                conf += f", link {e.link_confidence:.2f}"
-            conf += ")" if conf else ""
+            conf = ""
+            if e.confidence is not None:
+                link = f", link {e.link_confidence:.2f}" if e.link_differs() else ""
+                conf = f"  (confidence {e.confidence:.2f}{link})"
             lines.append(f"  {e.describe()}{conf}")
         return "\n".join(lines)
 

@@ -120,7 +120,7 @@ def _confidence_labels(ax, graph: CausalGraph, pos: dict) -> None:
         mid = ((x1 + x2) / 2 + 0.5 * rad * (y2 - y1), (y1 + y2) / 2 - 0.5 * rad * (x2 - x1))
         x, y = to_data.transform(mid)
         lab = f"{float(e.confidence):.2f}"
-        if e.link_confidence is not None and abs(e.link_confidence - e.confidence) >= 0.005:
+        if e.link_differs():
             lab += f" · link {float(e.link_confidence):.2f}"
         lab += f" (lag {e.lag})" if e.lag else ""
         ax.text(x, y, lab, fontsize=7, color="#8a2b2b", ha="center", va="center",
@@ -152,8 +152,7 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
     for e in graph.edges:
         if e.source == e.target:
             continue
-        conf = e.link_confidence if e.link_confidence is not None else e.confidence
-        conf = 1.0 if conf is None else float(conf)
+        conf = 1.0 if e.adjacency_confidence is None else float(e.adjacency_confidence)
         st = STYLE[e.type]
         color = (0.1, 0.1, 0.1, 0.25 + 0.75 * conf)
         nx.draw_networkx_edges(g, pos, edgelist=[(e.source, e.target)], ax=ax, style=st["style"],

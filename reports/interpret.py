@@ -66,7 +66,7 @@ def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
         text += "; the direction follows, by Meek's rules, from directions an additive-noise model found"
     if e.confidence is not None:
         link = e.link_confidence
-        if link is None or abs(link - e.confidence) < 0.005:
+        if not e.link_differs():
             text += f"; found in {e.confidence:.0%} of bootstrap resamples"
             if e.confidence < UNSTABLE_BELOW:
                 text += " (unstable: treat as tentative)"
@@ -93,8 +93,7 @@ def graph_summary(g: CausalGraph) -> str:
     if und:
         s += (f" {und} edge(s) keep an undetermined end: several causal graphs explain the data equally well, "
               "and they differ on those directions.")
-    confs = [e.link_confidence if e.link_confidence is not None else e.confidence for e in g.edges
-             if e.confidence is not None]
+    confs = [e.adjacency_confidence for e in g.edges if e.confidence is not None]
     if confs:
         unstable = sum(1 for c in confs if c < UNSTABLE_BELOW)
         s += (f" Median bootstrap confidence of the links {sorted(confs)[len(confs) // 2]:.2f}; {unstable} link(s) "

@@ -60,9 +60,9 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
     for e in graph.edges:
         text = e.describe()
         conf = "—" if e.confidence is None else f"{e.confidence:.2f}"
-        link = e.link_confidence if e.link_confidence is not None else e.confidence
-        if e.link_confidence is not None and abs(e.link_confidence - e.confidence) >= 0.005:
+        if e.link_differs():
             conf += f" (link {e.link_confidence:.2f})"
+        link = e.adjacency_confidence
         edges.append({"text": text, "reading": interpret.edge_sentence(e, graph), "conf": conf,
                       "unstable": link is not None and link < interpret.UNSTABLE_BELOW})
     effs = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.graph import CausalGraph, Edge
+from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, run_algorithm
 
 UNSTABLE_BELOW = 0.5
@@ -97,13 +97,15 @@ def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background
 
     Among the resamples that contain the pair at all, an edge's direction is settled when more than half
     have it that way round (the majority rule the portfolio vote uses). Directions fixed by background
-    knowledge (--background, the LLM's review) or by the additive-noise step (whose own test, not the resampled algorithm, chose them)
-    are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
+    knowledge (--background, the LLM's review) or by the additive-noise step (whose own test, not the
+    resampled algorithm, chose them) are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
     """
     if result.replicates == 0 or graph.graph_type not in ("DAG", "CPDAG"):
         return []
     anm = graph.parameters.get("additive_noise") or {}
-    fixed_elsewhere = set(anm.get("oriented", [])) | set(anm.get("propagated", [])) | set(graph.parameters.get("oriented_by_review", []))
+    fixed_elsewhere = (set(anm.get("oriented", [])) | set(anm.get("propagated", []))
+                       | set(graph.parameters.get("oriented_by_review", [])))
+    freq, links = result.edge_frequency, result.link_frequency()
     out = []
     for e in graph.edges:
         if e.type != "directed" or e.lag or f"{e.source} -> {e.target}" in fixed_elsewhere:
@@ -111,8 +113,7 @@ def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background
         if background is not None and (background.forbids(e.target, e.source)
                                        or (e.source, e.target) in background.required):
             continue
-        freq = {k: v for k, v in result.edge_frequency.items() if {k[0], k[1]} == {e.source, e.target} and not k[3]}
-        together = sum(freq.values())
+        together = links.get((frozenset((e.source, e.target)), e.lag), 0.0)
         this_way = freq.get((e.source, e.target, "directed", e.lag), 0.0)
         if together == 0 or 2 * this_way > together:
             continue

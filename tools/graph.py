@@ -49,6 +49,16 @@ class Edge:
             raise ValueError(f"unknown edge type {self.type!r}")
 
     @property
+    def adjacency_confidence(self) -> float | None:
+        """The bootstrap confidence of the link itself: ``link_confidence`` where recorded, else ``confidence``."""
+        return self.confidence if self.link_confidence is None else self.link_confidence
+
+    def link_differs(self) -> bool:
+        """Whether the link's confidence differs, at two decimals, from the exact edge's (marks included)."""
+        return (self.link_confidence is not None and self.confidence is not None
+                and abs(self.link_confidence - self.confidence) >= 0.005)
+
+    @property
     def symmetric(self) -> bool:
         return self.type in ("undirected", "bidirected", "nondirected")
 
