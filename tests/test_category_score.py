@@ -72,7 +72,9 @@ def test_unordered_category_among_adjusters_enters_as_indicators():
     frame = pd.DataFrame({"plan": plan, "dose": dose, "response": dose + 2.0 * bump + rng.normal(size=n)})
     prep = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="0", format="synthetic"), seed=0)
     assert linear_regression(prep.frame, "dose", "response", ["plan"]).value > 1.5  # codes as a number
-    dfx, cols = with_indicators(prep, prep.frame, ["plan"])
+    dfx, columns = with_indicators(prep, prep.frame, ["plan", "dose"])
+    assert columns["dose"] == ["dose"]
+    cols = columns["plan"]
     assert len(cols) == 2 and all(c.startswith("plan[") for c in cols) and set(cols) <= set(dfx.columns)
     prep.profile.findings["linearity"] = Finding("linearity", "linear")  # so that OLS is the estimator
     g = CausalGraph(["plan", "dose", "response"], [Edge("plan", "dose", "directed"), Edge("plan", "response", "directed"),

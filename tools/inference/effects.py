@@ -89,29 +89,37 @@ def unordered_levels(prepared: PreparedData, name: str) -> list[str] | None:
     return labels if len(labels) == k else [f"code {i}" for i in range(k)]
 
 
-def with_indicators(prepared: PreparedData, df: pd.DataFrame, adjust: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """The data and adjustment columns with each unordered category among the adjusters replaced by the
-    indicators of its levels (the most common level is the reference). A confounder coded 0..k-1 in
-    alphabetical order has no linear effect to adjust for: a site that raises both treatment and outcome
-    only at the middle code would be left confounding the estimate."""
+def _reference_code(codes: pd.Series) -> int:
+    """The most common code of a category (the smallest among equally common ones): the level others are
+    compared with."""
+    counts = codes.value_counts()
+    return int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
+
+
+def with_indicators(prepared: PreparedData, df: pd.DataFrame, names: list[str]
+                    ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The data with indicators of the levels of each unordered category among ``names`` (the most common
+    level is the reference), and the columns that stand for each name (itself, or its indicators). A
+    confounder coded 0..k-1 in alphabetical order has no linear effect to adjust for: a site that raises
+    both treatment and outcome only at the middle code would be left confounding the estimate."""
     extra: dict[str, pd.Series] = {}
-    out: list[str] = []
-    for name in adjust:
+    columns: dict[str, list[str]] = {}
+    for name in names:
         levels = unordered_levels(prepared, name)
         if levels is None:
-            out.append(name)
+            columns[name] = [name]
             continue
         codes = df[name].round().astype(int)
-        counts = codes.value_counts()
-        ref = int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
-        for code in sorted(counts.index):
+        ref = _reference_code(codes)
+        columns[name] = []
+        for code in sorted(codes.unique()):
             if code != ref:
                 col = f"{name}[{levels[int(code)]}]"
                 while col in df.columns or col in extra:
                     col += "_"
                 extra[col] = (codes == code).astype(float)
-                out.append(col)
-    return (df.assign(**extra) if extra else df), out
+                columns[name].append(col)
+    return (df.assign(**extra) if extra else df), columns
 
 
 def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
@@ -124,7 +132,7 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
     df = prepared.frame
     codes = df[treatment].round().astype(int)
     counts = codes.value_counts()
-    ref = int(sorted(counts.index, key=lambda c: (-counts[c], c))[0])
+    ref = _reference_code(codes)
     contrasts, refutations, decisions, notes = [], [], [], []
     first: dict[str, Any] | None = None  # the first contrast's effect: its estimand, method and notes stand for all
     for code in sorted(counts.index):
@@ -230,6 +238,7 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
                                 "estimator this many times each; chosen so the three refuters take seconds, "
                                 "plus a partial-R2 sensitivity analysis for hidden confounding", "evidence": {}})
 
+    dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
     per_set = []
     for k, adjust in enumerate(candidates):
         if outcome in adjust:
@@ -237,8 +246,8 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
                             "refutations": [], "structural_zero": True,
                             "reading": f"in this orientation {outcome} is a cause of {treatment}, so the effect is 0"})
             continue
-        dfx, columns = with_indicators(prepared, df, adjust)
-        per_set.append({**_one_estimate(dfx, treatment, outcome, columns, method, seed + 7919 * k),
+        expanded = [c for name in adjust for c in columns[name]]
+        per_set.append({**_one_estimate(dfx, treatment, outcome, expanded, method, seed + 7919 * k),
                         "adjustment_set": adjust})
 
     eff: dict[str, Any] = {"treatment": treatment, "outcome": outcome, "estimand": estimand,
