@@ -98,10 +98,9 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
 def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None):
     """The local score the searches optimise: BOSS's, summed over domains when there are domains; with
-    unordered categories (``categories``: the expanded matrix and blocks of ``category_blocks``) the BIC
-    scores each category by its indicator columns (``tools.discovery.category_score``)."""
-    if score == "local_score_BDeu":
-        categories = None
+    unordered categories (``categories``: the expanded matrix and blocks of ``category_blocks``, given by
+    ``categories_of`` for the BIC only) the BIC scores each category by its indicator columns
+    (``tools.discovery.category_score``)."""
     if domains is not None:
         return DomainScore(X, domains, score, penalty, categories)
     if categories is not None:

@@ -145,7 +145,3 @@ def read_question(question: str | None, columns: list[str]) -> QuestionReading:
             if t.column and y.column and t.column != y.column and (t.column, y.column) not in pairs:
                 pairs.append((t.column, y.column))
     return QuestionReading(pairs, matches, asked)
-
-
-def pairs_from_question(question: str | None, columns: list[str]) -> list[tuple[str, str]]:
-    return read_question(question, columns).pairs
