@@ -8,6 +8,7 @@ unusable columns, encoding categories, handling missing values) is recorded as e
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -236,8 +237,6 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, str]:
     the most values wins; on a tie, the one whose sorted steps are the most regular (daily data read
     the wrong way round has gaps of a month). Mixed formats fall back to per-value parsing.
     """
-    import warnings
-
     if pd.api.types.is_datetime64_any_dtype(s):
         return s, "datetime values"
     text = s.astype("string")
@@ -283,8 +282,6 @@ def _ordered_by_time(df: pd.DataFrame, columns: list[ColumnProfile]) -> tuple[bo
     lags = int(min(5, (n - 1) // max(4 * p, 1)))
     if p and lags >= 1:
         try:
-            import warnings
-
             X = ((frame - frame.mean()) / frame.std()).to_numpy()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -541,8 +538,6 @@ def _handle_missing(work: pd.DataFrame, kinds: dict[str, str], time_series: bool
                 out[c] = out[c].fillna(out[c].mode().iloc[0])
         cont = [c for c in out.columns if kinds[c] == "continuous"]
         if cont and out[cont].isna().any().any():
-            import warnings
-
             imputer = IterativeImputer(max_iter=10, random_state=seed, sample_posterior=False)
             with warnings.catch_warnings():  # not converging in 10 rounds still leaves a usable fill
                 warnings.simplefilter("ignore")
