@@ -26,7 +26,9 @@ from tools.inference.graph_adapter import (bidirected_neighbours, candidate_pare
 from tools.inference.refute import refute
 from tools.profiling import PreparedData
 
-NUM_SIMULATIONS = {"linear_regression": 50, "propensity_weighting": 30, "double_ml": 8}
+POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
+NUM_SIMULATIONS = {"linear_regression": 50, "propensity_weighting": 30, "doubly_robust": 30,
+                   "doubly_robust_ml": 8, "double_ml": 8}
 
 
 def _r(v: float | None) -> float | None:
@@ -72,8 +74,22 @@ def _one_estimate(df: pd.DataFrame, t: str, y: str, adjust: list[str], method: s
     fn = est_mod.BACKDOOR_ESTIMATORS[method]
     e = fn(df, t, y, adjust, seed=seed)
     refs = refute(df, t, y, adjust, e, fn, seed + 1, NUM_SIMULATIONS[method]) if do_refute else []
-    return {"adjustment_set": adjust, "estimate": _r(e.value), "ci_low": _r(e.ci_low), "ci_high": _r(e.ci_high),
-            "refutations": refs}
+    out = {"adjustment_set": adjust, "estimate": _r(e.value), "ci_low": _r(e.ci_low), "ci_high": _r(e.ci_high),
+           "refutations": refs}
+    if e.poor_overlap is not None:
+        out["poor_overlap"] = round(e.poor_overlap, 4)
+    return out
+
+
+def overlap_note(treatment: str, per_set: list[dict[str, Any]]) -> str | None:
+    """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1."""
+    worst = max((p.get("poor_overlap") or 0.0 for p in per_set), default=0.0)
+    if worst < POOR_OVERLAP_SHARE:
+        return None
+    lo, hi = est_mod.OVERLAP_BAND
+    return (f"The treated and untreated barely overlap: for {worst:.0%} of rows the estimated probability of "
+            f"{treatment} is below {lo:g} or above {hi:g}, so there the estimate rests on the outcome model's "
+            "extrapolation more than on comparable rows. Read it with care; the interval does not include that risk.")
 
 
 def _naive(df: pd.DataFrame, t: str, y: str) -> float:
@@ -275,6 +291,9 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
                      f"have no established direction, and the {len(per_set)} orientations the data allow give "
                      f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
                      f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
+    note = overlap_note(treatment, per_set)
+    if note:
+        notes.append(note)
     eff["notes"] = notes
     if cate_by and eff.get("identified") and not eff.get("structural_zero"):
         from tools.inference.cate import cate_by_groups
