@@ -100,3 +100,31 @@ def test_batched_block_scores_equal_the_one_at_a_time_scores():
             combos = list(combinations(others, k))
             sets = np.array(combos, dtype=np.int64).reshape(len(combos), k)
             assert np.allclose(s.batch(v, sets), [s.score_nocache(v, list(r)) for r in sets], rtol=1e-9, atol=1e-6)
+
+
+def test_pooled_domains_with_a_category_are_searched_on_indicators_and_changes_found():
+    """Three hospitals (domains) pool the clinic data; in each, age's effect on wait differs. The planner
+    scores the BIC over domains with clinic as indicators (not CD-NOD on the codes), finds the true
+    skeleton, names wait's mechanism as the changing one, and so orients age -> wait <- clinic."""
+    from agent.planners.base import Request
+    from agent.planners.rules import RulesPlanner
+
+    rng = np.random.default_rng(3)
+    parts = []
+    for d, slope in enumerate([0.5, 1.0, 1.6]):
+        part = _clinic(seed=10 + d, n=700)
+        part["wait"] = 2.0 * (part["clinic"] == "north") + slope * part["age"] + rng.normal(size=700)
+        part["cost"] = 0.9 * part["wait"] + rng.normal(size=700)
+        part["hospital"] = f"h{d}"
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    prep = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="1", format="synthetic"), seed=0,
+                               domain_index="hospital")
+    plan = RulesPlanner().plan_discovery(prep.profile, Request())
+    assert plan.algorithm == "exact_search" and "indicator columns" in plan.decisions[0].reason
+    g = run_algorithm(plan.algorithm, discovery_input(prep, 0, None), plan.params)
+    assert g.parameters["categories_as_indicators"] == {"clinic": 2}
+    assert {frozenset((e.source, e.target)) for e in g.edges} == {
+        frozenset(("clinic", "wait")), frozenset(("age", "wait")), frozenset(("wait", "cost"))}
+    assert "wait" in g.parameters["changing_modules"] and "clinic" not in g.parameters["changing_modules"]
+    assert {(e.source, e.target) for e in g.edges if e.type == "directed"} >= {("clinic", "wait"), ("age", "wait")}

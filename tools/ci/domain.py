@@ -30,6 +30,18 @@ DOMAIN_FISHERZ = "fisherz_domain"
 _CLASS = None
 
 
+def _residual_logdet(cov: np.ndarray, v: list[int], S: list[int]) -> float:
+    """log det of the covariance of the columns V left after a linear regression on the columns S."""
+    if len(v) == 1:
+        return math.log(max(_residual_variance(cov, v[0], S), 1e-300))
+    cvv = cov[np.ix_(v, v)]
+    if S:
+        csv = cov[np.ix_(S, v)]
+        cvv = cvv - csv.T @ np.linalg.lstsq(cov[np.ix_(S, S)], csv, rcond=None)[0]
+    sign, logdet = np.linalg.slogdet(cvv)
+    return float(logdet) if sign > 0 else math.log(1e-300)
+
+
 def _residual_variance(cov: np.ndarray, v: int, S: list[int]) -> float:
     """Variance of V left after a linear regression on S (from a covariance matrix, ddof = 0)."""
     if not S:
@@ -98,7 +110,16 @@ class DomainTest:
         return float(2 * norm.sf(abs(z)))
 
     def _invariance(self, v: int, S: list[int]) -> float:
-        used = self._usable(len(S))
+        return self.invariance([v], S)
+
+    def invariance(self, v: list[int], S: list[int]) -> float:
+        """p-value of 'the regression of the columns v on the columns S is the same in every domain'.
+
+        With several columns in v (an unordered category's indicators) the regression is multivariate
+        and the statistic ``n log det R_pooled - sum_d n_d log det R_d`` (R: residual covariance) has
+        ``(D - 1) |v| (|S| + 1 + (|v| + 1) / 2)`` degrees of freedom; for one column this is the test above.
+        """
+        used = self._usable(len(S) + len(v) - 1)
         if len(used) < 2:
             return 1.0
         n = sum(m for _, m, _ in used)
@@ -107,9 +128,9 @@ class DomainTest:
         else:  # pool only the domains that enter the test
             rows = np.isin(self.data[:, -1], [g for g, _, _ in used])
             pooled = np.cov(self.data[rows, :-1], rowvar=False, ddof=0).reshape(self.pooled.shape)
-        s2 = max(_residual_variance(pooled, v, S), 1e-300)
-        stat = n * math.log(s2) - sum(m * math.log(max(_residual_variance(cov, v, S), 1e-300)) for _, m, cov in used)
-        df = (len(used) - 1) * (len(S) + 2)
+        stat = n * _residual_logdet(pooled, v, S) - sum(m * _residual_logdet(cov, v, S) for _, m, cov in used)
+        k = len(v)
+        df = (len(used) - 1) * (k * (len(S) + 1) + k * (k + 1) // 2)
         return float(chi2.sf(max(stat, 0.0), df))
 
     def _within(self, x: int, y: int, S: list[int]) -> float:

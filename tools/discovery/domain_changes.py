@@ -28,15 +28,19 @@ def _subsets(nbrs: list[int]):
         yield from combinations(nbrs, k)
 
 
-def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray, alpha: float = 0.05
-                         ) -> tuple[CausalGraph, dict[str, Any]]:
-    """The CPDAG with the orientations the changing mechanisms imply, and what was found."""
+def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray, alpha: float = 0.05,
+                         categories=None) -> tuple[CausalGraph, dict[str, Any]]:
+    """The CPDAG with the orientations the changing mechanisms imply, and what was found.
+
+    ``categories`` (the expanded matrix and blocks of :func:`category_blocks`): unordered categories
+    enter the test as their indicator columns, as in the score, not as alphabetical codes."""
     from tools.ci.domain import DomainTest
     from tools.discovery.fast_orient import _Graph, meek
 
     nodes = list(graph.nodes)
     p = len(nodes)
-    test = DomainTest(np.column_stack([X, np.asarray(domains, dtype=float)]))
+    Z, blocks = categories if categories is not None else (X, [[j] for j in range(p)])
+    test = DomainTest(np.column_stack([Z, np.asarray(domains, dtype=float)]))
     G = np.pad(graph.endpoint_matrix(), ((0, 1), (0, 1)))  # a free last row and column for C
     adjacent = (G[:p, :p] != 0)
     c = p
@@ -45,7 +49,7 @@ def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray,
         nbrs = np.flatnonzero(adjacent[v]).tolist()
         best = 0.0
         for S in _subsets(nbrs):
-            pv = test(v, c, list(S))
+            pv = test.invariance(list(blocks[v]), [int(k) for j in S for k in blocks[j]])
             best = max(best, pv)
             if pv > alpha:
                 sepsets[v] = set(S)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.permutation import _prepare, categories_of, category_note, make_scorer, parents_to_graph
+from tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
@@ -56,7 +56,7 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):
         raise InputError("The background knowledge admits no DAG (its required edges and tiers contradict each other).")
-    graph = parents_to_graph(parents, total, data, X, domains, params, category_note(data, categories))
+    graph = parents_to_graph(parents, total, data, X, domains, params, categories)
     bg = data.background
     if bg is not None and bg.required:
         # required edges are in the searched DAG; keep them directed as the knowledge says

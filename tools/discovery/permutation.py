@@ -92,8 +92,8 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
             hits += 1
         if hits >= confirm:  # the best score has been reached again from another order: stop
             break
-    return parents_to_graph(best, best_score, data, X, domains, params,
-                            {"starts": starts, "starts_used": used, **category_note(data, categories)})
+    return parents_to_graph(best, best_score, data, X, domains, params, categories,
+                            {"starts": starts, "starts_used": used})
 
 
 def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None):
@@ -127,8 +127,8 @@ def category_note(data: DiscoveryInput, categories) -> dict[str, Any]:
 
 
 def parents_to_graph(parents: dict[int, list[int]], total: float, data: DiscoveryInput, X: np.ndarray,
-                     domains: np.ndarray | None, params: dict[str, Any], extra: dict[str, Any] | None = None
-                     ) -> CausalGraph:
+                     domains: np.ndarray | None, params: dict[str, Any], categories=None,
+                     extra: dict[str, Any] | None = None) -> CausalGraph:
     """The equivalence class of the DAG a search found, with its score; with domains, the changing
     mechanisms are found and orient edges (``apply_domain_changes``)."""
     p = X.shape[1]
@@ -136,11 +136,11 @@ def parents_to_graph(parents: dict[int, list[int]], total: float, data: Discover
     for v, pa in parents.items():
         adj[pa, v] = 1
     graph = dag_to_cpdag(adj, list(data.nodes))
-    graph.parameters = {**(extra or {}), "score": round(float(total), 4)}
+    graph.parameters = {**(extra or {}), **category_note(data, categories), "score": round(float(total), 4)}
     if domains is not None:
         from tools.discovery.domain_changes import apply_domain_changes
 
-        graph, found = apply_domain_changes(graph, X, domains, float(params.get("change_alpha", 0.05)))
+        graph, found = apply_domain_changes(graph, X, domains, float(params.get("change_alpha", 0.05)), categories)
         graph.parameters.update(context="domain", score_by="domain", **found)
     return graph
 
