@@ -160,8 +160,9 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         graph = run_portfolio(graph, plan.portfolio, di)
     block = None
     if prepared.profile.value("time_series"):
-        # blocks at least one lag window long keep the lagged dependence inside each block
-        block = max(2, min(10, len(prepared.frame) // 20), int(plan.params.get("tau_max") or 0) + 1)
+        from tools.bootstrap import block_length
+
+        block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
     boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
                      n_jobs=n_jobs, block=block)
     graph = annotate(graph, boot)

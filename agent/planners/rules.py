@@ -203,6 +203,13 @@ class RulesPlanner:
             ci, why = ts_ci_test_for(profile)
             params["ci_test"] = ci
             decisions.append(Decision("discovery.ci_test", ci, why, {"data_type": dtype, "linearity": lin}))
+        if "lagged_fdr" in spec.defaults:
+            params["lagged_fdr"] = "bh"
+            decisions.append(Decision("discovery.lagged_fdr", "bh", (
+                f"lagged links are kept at a Benjamini-Hochberg false discovery rate of alpha: with p^2 * tau_max "
+                "candidate links a per-test alpha lets false links grow with the lags examined (held-out VAR "
+                "processes, 10 each: copilot F1 0.94 -> 0.97 at p = 20, 0.98 -> 1.00 at p = 5 up to lag 20)"),
+                {"p": p}))
         if "indep_test" in spec.defaults:
             ci, why = ci_test_for(profile)
             if algo == "cdnod" and ci in ("kci", "fastkci", "rcit") and dtype == "continuous" and n > 500:

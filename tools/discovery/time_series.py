@@ -18,17 +18,57 @@ from tools.errors import InputError
 from tools.graph import CausalGraph, Edge
 from tools.registry import DiscoveryInput, algorithm
 
-TAU_CAP = 10
+TAU_CAP = 10  # for the VAR order and the partial autocorrelations
+SCREEN_CAP = 30  # the cross-lag screen looks this far back at most ...
+SCREEN_BUDGET = 400  # ... and at most this many lagged variables (p * lag), so PCMCI stays affordable
+SCREEN_ALPHA = 0.01  # family-wise, Bonferroni over every pair and lag screened
 TS_CI_TESTS = ("parcorr", "robust_parcorr", "cmiknn", "gsquared")  # GPDC needs the dcor package, not installed
+
+
+def cross_lag_screen(X: np.ndarray, order: int, max_lag: int, alpha: float = SCREEN_ALPHA) -> int:
+    """The last lag k at which some variable's VAR(order) residual at t correlates with another's (or its
+    own) residual at t-k, Bonferroni over the p * p * max_lag correlations; 0 when none does.
+
+    A VAR order chosen by BIC pays for p * p coefficients per lag, so one cross effect at lag 20 never
+    earns its lag, and univariate partial autocorrelations do not see cross effects at all. Residuals of
+    the low-order VAR are near white noise, so their lagged correlations are about N(0, 1/n) under no
+    further effect, and an effect of X_i at t-k on X_j shows as a spike at lag k.
+    """
+    n, p = X.shape
+    o = max(int(order), 1)
+    if n - o <= max_lag + 10:
+        return 0
+    Xc = X - X.mean(0)
+    lagged = np.column_stack([Xc[o - k:n - k] for k in range(1, o + 1)])
+    R = Xc[o:] - lagged @ np.linalg.lstsq(lagged, Xc[o:], rcond=None)[0]
+    sd = R.std(0)
+    keep = sd > 0
+    R = (R[:, keep] - R[:, keep].mean(0)) / sd[keep]
+    m, q = R.shape
+    from scipy.stats import norm
+
+    z = float(norm.isf(alpha / 2 / max(q * q * max_lag, 1)))
+    last = 0
+    for k in range(1, max_lag + 1):
+        corr = R[k:].T @ R[:-k] / (m - k)
+        if np.any(np.abs(corr) * np.sqrt(m - k) > z):
+            last = k
+    return last
 
 
 def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[str, Any]]:
     """The largest lag worth examining, from the data alone.
 
-    Two readings are combined: the lag order of a VAR chosen by BIC (statsmodels), and per variable
-    the last lag whose partial autocorrelation leaves the 95% white-noise band (median over
-    variables). The larger of the two is used (a lag left out cannot be found; an extra lag only
-    costs some power), at least 1 and at most ``cap`` (and n/20, so each lag keeps enough rows).
+    Three readings are combined: the lag order of a VAR chosen by BIC (statsmodels); per variable the
+    last lag whose partial autocorrelation leaves the 95% white-noise band (median over variables),
+    both capped at ``cap``; and the cross-lag screen of the VAR's residuals (:func:`cross_lag_screen`),
+    which looks further back (``SCREEN_CAP``, and no more than ``SCREEN_BUDGET`` lagged variables). The
+    largest is used (a lag left out cannot be found; an extra lag only costs some power), at least 1
+    and at most n/20, so each lag keeps enough rows.
+
+    Held-out VAR processes (seeds 7000+, 10 each, PCMCI+): p = 5 with cross effects up to lag 20,
+    copilot F1 0.67 -> 0.98; p = 20 up to lag 3 (where BIC chose lag 1), 0.74 -> 0.94; p = 5 up to lag 3
+    unchanged (0.99).
     """
     from statsmodels.tsa.api import VAR
     from statsmodels.tsa.stattools import pacf
@@ -58,8 +98,17 @@ def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[st
     evidence["pacf_last_significant_lag_per_variable"] = lags
     evidence["pacf_median"] = pacf_lag
     tau = int(min(cap, max(1, pacf_lag, bic_lag or 0)))
-    reason = (f"tau_max = {tau}: the larger of the VAR order chosen by BIC ({bic_lag}) and the median over "
-              f"variables of the last significant partial autocorrelation ({pacf_lag}), capped at {cap}")
+    reach = int(max(1, min(SCREEN_CAP, n // 20, max(cap, SCREEN_BUDGET // max(p, 1)))))
+    screened = cross_lag_screen(X, bic_lag or 1, reach) if bic_lag is not None else 0
+    evidence["cross_lag_screen"] = {"last_lag": screened, "looked_back": reach, "alpha": SCREEN_ALPHA}
+    reason = (f"the larger of the VAR order chosen by BIC ({bic_lag}) and the median over variables of the last "
+              f"significant partial autocorrelation ({pacf_lag}), capped at {cap}")
+    if screened > tau:
+        tau = screened
+        reason = (f"tau_max = {tau}: the last lag at which residuals of the VAR({bic_lag}) still correlate across "
+                  f"time (screened back to lag {reach}, Bonferroni at {SCREEN_ALPHA}), beyond {reason}")
+    else:
+        reason = f"tau_max = {tau}: {reason}; the residuals' cross-lag screen found nothing further back"
     return tau, reason, evidence
 
 
@@ -172,7 +221,7 @@ _TS_PROFILE_COST = "Cost grows with p^2 * tau_max and the CI test (ParCorr is fa
     stationarity, causal sufficiency and no instantaneous effects; ParCorr for linear, CMIknn for
     nonlinear dependence. The standard choice for autocorrelated multivariate time series.
     {_TS_PROFILE_COST}""",
-    defaults={"alpha": 0.01, "pc_alpha": 0.2, "ci_test": "parcorr", "tau_max": None},
+    defaults={"alpha": 0.01, "pc_alpha": 0.2, "ci_test": "parcorr", "tau_max": None, "lagged_fdr": "none"},
     data_types=("continuous", "discrete"), supports_background=True, time_series=True, max_p=60,
 )
 def run_pcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
@@ -182,8 +231,28 @@ def run_pcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     pcmci = PCMCI(dataframe=_dataframe(data), cond_ind_test=_ci_test(params["ci_test"], data.seed), verbosity=0)
     with quiet():
         res = pcmci.run_pcmci(tau_min=1, tau_max=tau, pc_alpha=params.get("pc_alpha"),
-                              alpha_level=float(params["alpha"]), link_assumptions=link_assumptions(data, 1, tau))
+                              alpha_level=float(params["alpha"]), link_assumptions=link_assumptions(data, 1, tau),
+                              fdr_method=_fdr_method(params))
     return graph_from_tigramite(res["graph"], data.nodes, circles_are_undirected=True)
+
+
+def _fdr_method(params: dict[str, Any]) -> str:
+    fdr = str(params.get("lagged_fdr") or "none")
+    if fdr not in ("none", "bh"):
+        raise InputError(f"lagged_fdr must be 'none' or 'bh', got '{fdr}'.")
+    return "fdr_bh" if fdr == "bh" else "none"
+
+
+def drop_lagged_links_by_fdr(graph: np.ndarray, q_matrix: np.ndarray, alpha: float) -> np.ndarray:
+    """PCMCI+ decides its skeleton at pc_alpha test by test; tigramite's FDR option only corrects the
+    returned p-values. Lagged links whose Benjamini-Hochberg q-value exceeds alpha are dropped here
+    (their direction is time order, so no orientation depends on them); contemporaneous links stay as
+    PCMCI+ oriented them."""
+    out = graph.copy()
+    lagged = np.zeros(q_matrix.shape, dtype=bool)
+    lagged[:, :, 1:] = True
+    out[(q_matrix > alpha) & lagged] = ""
+    return out
 
 
 @algorithm(
@@ -192,18 +261,21 @@ def run_pcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     time order, v-structures and Meek's rules; unorientable contemporaneous links stay o-o. Use when
     effects can be faster than the sampling interval. Assumes stationarity and causal sufficiency.
     Output: lagged graph with lag-0 edges. {_TS_PROFILE_COST}""",
-    defaults={"alpha": 0.01, "ci_test": "parcorr", "tau_max": None},
+    defaults={"alpha": 0.01, "ci_test": "parcorr", "tau_max": None, "lagged_fdr": "none"},
     data_types=("continuous", "discrete"), supports_background=True, time_series=True, max_p=60,
 )
 def run_pcmci_plus(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from tigramite.pcmci import PCMCI
 
     tau = _tau(data, params)
+    alpha = float(params["alpha"])
+    fdr = _fdr_method(params)
     pcmci = PCMCI(dataframe=_dataframe(data), cond_ind_test=_ci_test(params["ci_test"], data.seed), verbosity=0)
     with quiet():
-        res = pcmci.run_pcmciplus(tau_min=0, tau_max=tau, pc_alpha=float(params["alpha"]),
-                                  link_assumptions=link_assumptions(data, 0, tau))
-    return graph_from_tigramite(res["graph"], data.nodes, circles_are_undirected=True)
+        res = pcmci.run_pcmciplus(tau_min=0, tau_max=tau, pc_alpha=alpha,
+                                  link_assumptions=link_assumptions(data, 0, tau), fdr_method=fdr)
+    graph = res["graph"] if fdr == "none" else drop_lagged_links_by_fdr(res["graph"], res["p_matrix"], alpha)
+    return graph_from_tigramite(graph, data.nodes, circles_are_undirected=True)
 
 
 @algorithm(
