@@ -13,6 +13,16 @@ from tools.profiling import profile_and_prepare
 from agent.loop import discovery_input
 from tools.registry import run_algorithm
 
+def draw_category(lin, rng):
+    """One level per row from the softmax of its parents' contributions (level 0 the baseline)."""
+    lin = lin.copy()
+    lin[:, 0] = 0
+    logits = lin * 1.5
+    pr = np.exp(logits - logits.max(axis=1, keepdims=True))
+    pr /= pr.sum(axis=1, keepdims=True)
+    return np.array([rng.choice(lin.shape[1], p=row) for row in pr])
+
+
 def sim(seed, p=8, n=1000, n_cat=2, levels=3, edge_prob=0.3):
     rng = np.random.default_rng(seed)
     adj = random_dag(p, edge_prob, None, rng)
@@ -32,10 +42,7 @@ def sim(seed, p=8, n=1000, n_cat=2, levels=3, edge_prob=0.3):
                 w = rng.uniform(0.5, 1.5, size=lin.shape[1]) * rng.choice([-1, 1], size=lin.shape[1])
                 lin += np.outer(x, w)
         if j in cats:
-            lin[:, 0] = 0
-            logits = lin * 1.5
-            pr = np.exp(logits - logits.max(axis=1, keepdims=True)); pr /= pr.sum(axis=1, keepdims=True)
-            vals[j] = np.array([rng.choice(levels, p=row) for row in pr])
+            vals[j] = draw_category(lin, rng)
         else:
             x = lin[:, 0] + rng.normal(0, 1, n)
             vals[j] = (x - x.mean()) / x.std()
