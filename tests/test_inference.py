@@ -57,7 +57,7 @@ def test_binary_treatment_with_poor_overlap_is_doubly_robust_and_says_so():
     eff = infer(_prep(df), g, "promotion", "sales", seed=0)[0][0]
     assert eff["method"] == "doubly_robust"
     assert abs(eff["estimate"] - 12) < 2 and eff["ci_low"] <= 12 <= eff["ci_high"]
-    assert any("barely overlap" in n for n in eff["notes"])
+    assert any("barely overlap" in n for n in eff["notes"]) and eff["poor_overlap"] > 0.3
     # the data are a real test: clipped inverse-propensity weights alone miss by about the effect itself
     assert abs(propensity_weighting(df, "promotion", "sales", ["footfall"], ci=False).value - 12) > 5
 

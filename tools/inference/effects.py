@@ -275,6 +275,8 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
                     "ci_high": p["ci_high"], "refutations": p["refutations"]})
         if p.get("structural_zero"):
             eff["structural_zero"] = True
+        if "poor_overlap" in p:
+            eff["poor_overlap"] = p["poor_overlap"]
     else:
         vals = [p["estimate"] for p in per_set]
         agree = max(vals) - min(vals) <= 1e-9
