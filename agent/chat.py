@@ -94,6 +94,7 @@ class ChatSession:
         self.session_key: str | None = None
         self.history: list[dict[str, str]] = []
         self.transcripts: list[dict] = []
+        self._discovery_key: tuple | None = None  # data and discovery settings of the last run
 
     # ------------------------------------------------------------------ I/O
     def say(self, text: str) -> None:
@@ -359,21 +360,37 @@ class ChatSession:
 
             planner = LLMPlanner(model=self.llm_model, share_data=self.share_data)
         planner = planner or get_planner(self.planner_name)
+        discovery_key = (self.data, s.algorithm, tuple(s.forbidden), tuple(s.required))
+        reuse = self._reusable(planner) if self._discovery_key == discovery_key else None
+        previous = self.current
         self.result = run_analysis(AnalysisOptions(
             data=self.data, out=str(base / name), seed=self.seed, planner=self.planner_name, treatment=s.treatment,
             outcome=s.outcome, background=str(bg_path) if bg_path else None, algorithm=s.algorithm,
             bootstrap=self.bootstrap, quiet=True, memory_path=self.memory_path, command="chat",
-            share_data=self.share_data), planner=planner)
+            share_data=self.share_data), planner=planner, structure=reuse)
+        self._discovery_key = discovery_key
         self.graphs[name] = self.result.graph
         self.current = name
         self.session_key = self.session_key or self.result.run_id
         self._keep(name, self.result.graph)
         from reports.interpret import effect_sentence, graph_summary
 
-        lines = [f"[{name}] {graph_summary(self.result.graph)}"]
+        reused = reuse is not None and self.result.found is reuse
+        lines = [f"[{name}] " + (f"the graph of {previous}, reused: only the effect asked about changed."
+                                 if reused else graph_summary(self.result.graph))]
         lines += [effect_sentence(e) for e in self.result.effects]
         lines.append(f"Kept as '{name}'; report in {self.result.out}.")
         return "\n".join(lines)
+
+    def _reusable(self, planner):
+        """The last run's structure when only the effect asked about can have changed: same data file and
+        discovery settings (checked by the caller), the rules planner (an LLM planner reads the question
+        into its plan), and the new treatment and outcome among the variables that run analysed."""
+        found = self.result.found if self.result is not None else None
+        if found is None or hasattr(planner, "review_graph"):
+            return None
+        wanted = {c for c in (self.settings.treatment, self.settings.outcome) if c}
+        return found if wanted <= set(found.profile.variables) else None
 
     def _keep(self, name: str, graph: CausalGraph) -> None:
         """Store the graph as SESSION/graph/<name> in the memory (a failure is reported, not fatal)."""

@@ -66,6 +66,7 @@ class RunResult:
     graph: CausalGraph
     effects: list[dict]
     run_info: dict[str, Any]
+    found: "FoundStructure | None" = None  # what discovery produced, for a chat that only asks a new effect
 
 
 class Timer:
@@ -189,6 +190,7 @@ class FoundStructure:
     decisions: list[Decision]
     proposed_effect: tuple[str, str] | None = None  # (treatment, outcome) an LLM planner read from the question
     background: Background | None = None  # the knowledge discovery used (--background, merged with the LLM's)
+    data_sha256: str | None = None  # the file it was found on (set by run_analysis)
 
     @property
     def profile(self):
@@ -282,7 +284,10 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
 
 
-def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunResult:
+def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
+                 structure: FoundStructure | None = None) -> RunResult:
+    """The whole run. ``structure``: the profile, plan and graph of an earlier run on the same data with
+    the same discovery settings (the chat's next effect question), used instead of discovering again."""
     timer = Timer()
     say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
@@ -299,11 +304,17 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
-    found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
-                           time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
-                           background_path=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+    if structure is not None and structure.data_sha256 == ds.sha256:  # a file edited since is analysed anew
+        found = structure
+        say(f"[2-4/5] reusing the graph found earlier on this data ({found.graph.algorithm}, "
+            f"{len(found.graph.edges)} edges)")
+    else:
+        found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
+                               time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
+                               background_path=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+        found.data_sha256 = ds.sha256
     prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
-    decisions: list[Decision] = found.decisions
+    decisions: list[Decision] = list(found.decisions)
     if found.proposed_effect and not (opts.treatment or opts.outcome):
         opts.treatment, opts.outcome = found.proposed_effect
     # the output directory is made only once the input is known to be usable
@@ -371,7 +382,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None) -> RunRe
     write_json(out, "run.json", run_info)
     _remember(opts, run_id, out, ds, run_info, graph, effects, say)
     say(f"[5/5] report written: {out / 'report.html'}")
-    return RunResult(run_id, out, graph, effects, run_info)
+    return RunResult(run_id, out, graph, effects, run_info, found)
 
 
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,

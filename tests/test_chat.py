@@ -70,6 +70,22 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
     assert (eff["treatment"], eff["outcome"]) == ("smoking", "age") and len(s.graphs) == 3
 
 
+def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(data, tmp_path, monkeypatch):
+    import agent.loop as loop
+
+    calls = []
+    real = loop.find_structure
+    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    script = "effect of smoking on cancer\neffect of age on cancer\nforbid cancer -> age\neffect of age on smoking\n/quit\n"
+    s, text = session(data, tmp_path, script)
+    # g1 (first run), g2 smoking -> cancer (reused), g3 age -> cancer (reused), g4 new background, g5 (reused)
+    assert len(calls) == 2 and list(s.graphs) == ["g1", "g2", "g3", "g4", "g5"]
+    assert text.count("reused: only the effect asked about changed") == 3
+    eff = s.result.effects[0]
+    assert (eff["treatment"], eff["outcome"]) == ("age", "smoking") and 0.6 < eff["estimate"] < 1.0
+    assert json.loads((tmp_path / "chat" / "g3" / "effects.json").read_text())[0]["treatment"] == "age"
+
+
 def test_end_of_input_ends_cleanly_without_data(tmp_path):
     out = io.StringIO()
     s = ChatSession(None, stdin=io.StringIO("/graph\nrerun\n/graphs\n"), stdout=out)
