@@ -95,3 +95,20 @@ def test_cpdag_range_contains_truth_and_null_effect():
                                             Edge("x", "y", "directed"), Edge("w", "y", "directed")], graph_type="DAG")
     null = infer(_prep(df), g2, "w", "y", seed=0)[0][0]
     assert null["ci_low"] <= 0 <= null["ci_high"]
+
+
+def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_the_sign():
+    from tools.inference.estimators import linear_regression
+    from tools.inference.refute import unobserved_confounder_sensitivity
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    z = rng.normal(size=n)
+    t = 2 * z + rng.normal(size=n)
+    frail = pd.DataFrame({"z": z, "t": t, "y": 0.3 * t + 3 * z + rng.normal(size=n)})
+    e = linear_regression(frail, "t", "y", ["z"])
+    sens = unobserved_confounder_sensitivity(frail, "t", "y", ["z"], e)
+    assert e.ci_low > 0 and sens["new_effect"] < 0 and sens["passed"] is False
+    robust = frail.assign(y=3 * t + 0.1 * z + rng.normal(size=n))
+    e = linear_regression(robust, "t", "y", ["z"])
+    assert unobserved_confounder_sensitivity(robust, "t", "y", ["z"], e)["passed"] is True

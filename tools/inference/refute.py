@@ -11,7 +11,8 @@ In all three a refutation *passes* when p >= 0.05 (DoWhy's reading: no significa
   partialled-out model: the robustness value (how strong a hidden confounder must be, as a share of
   the residual variance of treatment and outcome, to make the interval include zero) and the effect
   left after a confounder as strong as the strongest observed one. Passes when that benchmark
-  confounder would not make the interval include zero. No p-value: it is a what-if, not a test.
+  confounder would leave the interval on the same side of zero (neither covering zero nor flipping
+  the sign). No p-value: it is a what-if, not a test.
 """
 
 from __future__ import annotations
@@ -117,7 +118,10 @@ def unobserved_confounder_sensitivity(df: pd.DataFrame, t: str, y: str, adjust: 
     adj = b - np.sign(b) * bias
     q = float(__import__("scipy").stats.t.ppf(0.975, dof - 1))
     covers_zero = (adj - q * se_adj) <= 0 <= (adj + q * se_adj)
-    still_same = not covers_zero if not (estimate.ci_low <= 0 <= estimate.ci_high) else None
+    # passes only if the benchmark confounder leaves an interval on the same side of zero: a bias larger
+    # than the effect flips its sign, which is no robustness at all
+    same_side = not covers_zero and np.sign(adj) == np.sign(b)
+    still_same = bool(same_side) if not (estimate.ci_low <= 0 <= estimate.ci_high) else None
     return _entry("unobserved_common_cause (partial R2)", adj, None, still_same,
                   robustness_value=round(float(rv), 4), benchmark=bench,
                   benchmark_r2_treatment=round(r2d, 4), benchmark_r2_outcome=round(r2y, 4))
