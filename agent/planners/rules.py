@@ -121,12 +121,6 @@ def _categories(profile: Profile) -> list[str]:
     return [c.name for c in profile.columns if c.kind == "categorical" and c.name in profile.variables]
 
 
-def _ordinal_codes(profile: Profile) -> bool:
-    """True when no variable is an unordered category with more than two labels (codes 0..k-1 of text
-    labels have no order, so a linear score on them would be meaningless)."""
-    return not _categories(profile)
-
-
 ANM_MAX_P = 30  # two Gaussian-process fits per undirected edge (about a second each on 500 rows)
 EXACT_MAX_P = 16  # an exact search in under a second per fit at p = 16, so 20 bootstrap fits stay within ~15 s
 # with unordered categories parent sets batch only by their number of indicator columns: about 1 s per fit
@@ -337,22 +331,21 @@ class RulesPlanner:
                         "p = 20 0.93 vs 0.60); returns a CPDAG", ev, [])
             return ("pc", f"p = {p} > 300 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
                     "that finishes", ev, [])
-        if dtype == "mixed" and lin == "linear" and p <= 300 and _ordinal_codes(profile):
-            algo, how = score_search(p)
-            return (algo, f"mixed data with linear relations and p = {p}: every discrete column is binary or has a few "
-                    "ordered integer levels, so the linear-Gaussian score on the coded values is the same approximation "
-                    "Fisher-z would make, and a BIC search does better (held-out simulations with 20% binned variables, "
-                    f"15 data sets: copilot F1 0.96 for BOSS vs 0.88 for PC with Fisher-z): {how}; returns a CPDAG",
-                    ev, [])
         if dtype == "mixed" and lin == "linear" and p <= 300:
-            algo, how = score_search(p, categories=True)
-            cats = ", ".join(_categories(profile))
-            return (algo, f"mixed data with linear relations and unordered categories ({cats}): the BIC scores "
-                    "each category by its indicator columns (the degenerate-Gaussian score), so no order is read into "
-                    "its labels, where Fisher-z on the codes would assume one (held-out simulations, p = 8 with two "
-                    "three-level categories, 30 data sets each: copilot F1 0.93 for the exact search on indicators "
-                    "vs 0.85 on the codes and 0.79 for PC with Fisher-z at n = 1000; 0.96 vs 0.88 and 0.79 at "
-                    f"n = 2000): {how}; returns a CPDAG", ev, [])
+            cats = _categories(profile)
+            algo, how = score_search(p, categories=bool(cats))
+            if not cats:
+                return (algo, f"mixed data with linear relations and p = {p}: every discrete column is binary or has "
+                        "a few ordered integer levels, so the linear-Gaussian score on the coded values is the same "
+                        "approximation Fisher-z would make, and a BIC search does better (held-out simulations with 20% "
+                        f"binned variables, 15 data sets: copilot F1 0.96 for BOSS vs 0.88 for PC with Fisher-z): {how}; "
+                        "returns a CPDAG", ev, [])
+            return (algo, f"mixed data with linear relations and unordered categories ({', '.join(cats)}): the BIC "
+                    "scores each category by its indicator columns (the degenerate-Gaussian score), so no order is "
+                    "read into its labels, where Fisher-z on the codes would assume one (held-out simulations, p = 8 "
+                    "with two three-level categories, 30 data sets each: copilot F1 0.93 for the exact search on "
+                    "indicators vs 0.85 on the codes and 0.79 for PC with Fisher-z at n = 1000; 0.96 vs 0.88 and "
+                    f"0.79 at n = 2000): {how}; returns a CPDAG", ev, [])
         lfrac = _frac(profile, "linearity")
         if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= 50:
             ev["linearity_fraction_rejected"] = lfrac
