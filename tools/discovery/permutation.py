@@ -122,7 +122,7 @@ def categories_of(data: DiscoveryInput, score: str):
 def category_note(data: DiscoveryInput, categories) -> dict[str, Any]:
     if categories is None:
         return {}
-    Z, blocks = categories
+    _, blocks = categories
     return {"categories_as_indicators": {name: int(len(b)) for name, b in zip(data.nodes, blocks) if len(b) > 1}}
 
 
