@@ -46,6 +46,21 @@ def test_ordered_labels_are_coded_in_their_order_and_other_labels_alphabetically
     assert colour["levels"] == ["blue", "green", "red"] and "sorted order" in colour["reason"]
 
 
+def test_a_category_with_more_than_twenty_levels_keeps_every_label():
+    """Per-level contrasts and indicator names read their labels from the profile: all of them, not the first 20."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    stores = [f"store_{i:02d}" for i in range(30)]
+    store = rng.choice(stores, n)
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"store": store, "x": x, "y": x + rng.normal(size=n)})
+    prepared = profile_and_prepare(_ds(frame), seed=0)
+    assert prepared.profile.kind_of("store") == "categorical"
+    assert prepared.profile.labels_of("store") == stores
+    codes = prepared.frame["store"].to_numpy().astype(int)
+    assert [stores[c] for c in codes[:50]] == list(store[:50])
+
+
 def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_common():
     from tools.graph import CausalGraph, Edge
     from tools.inference.effects import infer

@@ -437,7 +437,7 @@ def profile_and_prepare(
             work[c] = s.map({k: float(i) for i, k in enumerate(cats)}).astype(float)
             why = (f"ordered labels coded 0..{len(cats) - 1} in their order ({' < '.join(cats)})" if order else
                    f"categories coded 0..{len(cats) - 1} in sorted order")
-            repairs.append({"column": c, "repair": "encoded", "reason": why, "levels": cats[:20]})
+            repairs.append({"column": c, "repair": "encoded", "reason": why, "levels": list(cats)})
         elif pd.api.types.is_bool_dtype(s):
             work[c] = s.astype(float)
         else:
