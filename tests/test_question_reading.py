@@ -18,6 +18,12 @@ def test_question_forms_and_word_forms_map_to_columns():
     assert read_question("Does smoking cause cancer?", ["smoker", "lung_cancer", "age"]).pairs == [("smoker", "lung_cancer")]
     # a column's name must match as whole words: "wage" is not "age"
     assert read_question("Does age affect wage?", ["average_wage", "age"]).pairs == [("age", "average_wage")]
+    # irregular verbs share no stem with their other forms
+    shop = ["income", "saw_ad", "spend", "bought_insurance", "costs"]
+    assert read_question("Does seeing the ad increase spending?", shop).pairs == [("saw_ad", "spend")]
+    assert read_question("Does buying insurance reduce costs?", shop).pairs == [("bought_insurance", "costs")]
+    r = read_question("Does seeing the ad increase spend?", ["saw_ad", "seen_ad", "spend"])
+    assert r.pairs == [] and "saw_ad" in r.explain_failure() and "seen_ad" in r.explain_failure()
 
 
 def test_unmatched_or_ambiguous_phrases_are_reported_not_guessed():

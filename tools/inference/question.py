@@ -5,7 +5,8 @@
 columns: exactly (case, spaces and underscores ignored), by containing a column's name ("the new
 drug dose" -> ``drug_dose``), as a run of a column's words ("cancer" -> ``lung_cancer``), or as another form
 of the same word ("readmissions" -> ``readmitted``, "smoking" -> ``smoker``): a shared stem of at least four letters covering half the shorter word, and
-one column clearly closer than any other. A phrase that matches nothing, or two columns equally
+one column clearly closer than any other. Irregular verbs share no stem ("seeing the ad" -> ``saw_ad``,
+"buying" -> ``bought``), so a fixed table of their forms is read first, articles aside. A phrase that matches nothing, or two columns equally
 well, is reported back instead of guessed at (``read_question``).
 """
 
@@ -30,6 +31,31 @@ PATTERNS = [
 ]
 _ARTICLE = re.compile(r"^(?:the|a|an|our|their|its|this|that)\s+", flags=re.I)
 MIN_STEM = 4  # a shared beginning shorter than this ("sal" in sales/salary) is not a shared word
+# common irregular verbs, base: other forms (regular ones share a stem and are found by _word_form_similarity)
+_IRREGULAR = {
+    "see": "saw seen sees seeing", "buy": "bought buys buying", "take": "took taken takes taking",
+    "give": "gave given gives giving", "get": "got gotten gets getting", "go": "went gone goes going",
+    "eat": "ate eaten eats eating", "drink": "drank drunk drinks drinking", "win": "won wins winning",
+    "lose": "lost loses losing", "pay": "paid pays paying", "spend": "spent spends spending",
+    "make": "made makes making", "sell": "sold sells selling", "send": "sent sends sending",
+    "write": "wrote written writes writing", "run": "ran runs running", "leave": "left leaves leaving",
+    "keep": "kept keeps keeping", "feel": "felt feels feeling", "hold": "held holds holding",
+    "meet": "met meets meeting", "teach": "taught teaches teaching", "think": "thought thinks thinking",
+    "bring": "brought brings bringing", "drive": "drove driven drives driving", "ride": "rode ridden rides riding",
+    "fall": "fell fallen falls falling", "grow": "grew grown grows growing", "know": "knew known knows knowing",
+    "hear": "heard hears hearing", "sleep": "slept sleeps sleeping", "choose": "chose chosen chooses choosing",
+    "speak": "spoke spoken speaks speaking", "break": "broke broken breaks breaking",
+    "forget": "forgot forgotten forgets forgetting", "wear": "wore worn wears wearing",
+    "begin": "began begun begins beginning", "swim": "swam swum swims swimming", "feed": "fed feeds feeding",
+    "lead": "led leads leading", "find": "found finds finding", "build": "built builds building",
+    "lend": "lent lends lending", "fly": "flew flown flies flying", "sit": "sat sits sitting",
+    "stand": "stood stands standing", "tell": "told tells telling", "say": "said says saying",
+    "show": "showed shown shows showing", "shake": "shook shaken shakes shaking", "fight": "fought fights fighting",
+    "catch": "caught catches catching", "seek": "sought seeks seeking", "undergo": "underwent undergone undergoes undergoing",
+    "quit": "quits quitting", "hit": "hits hitting", "cut": "cuts cutting", "put": "puts putting",
+}
+_BASE = {form: base for base, forms in _IRREGULAR.items() for form in forms.split()} | {b: b for b in _IRREGULAR}
+_ARTICLES = {"the", "a", "an", "our", "their", "its", "this", "that", "his", "her", "my", "your"}
 
 
 def _norm(s: str) -> str:
@@ -100,6 +126,14 @@ def match_phrase(phrase: str, columns: list[str]) -> PhraseMatch:
         return PhraseMatch(phrase, part_of[0], "part of name")
     if len(part_of) > 1:
         return PhraseMatch(phrase, None, "ambiguous", part_of)
+    # the same words up to irregular verb forms and articles ("seeing the ad" -> saw_ad)
+    base = [_BASE.get(w, w) for w in words if w not in _ARTICLES]
+    if any(w in _BASE for w in words):
+        same = [c for c in columns if [_BASE.get(w, w) for w in _words(c)] == base]
+        if len(same) == 1:
+            return PhraseMatch(phrase, same[0], "word form")
+        if len(same) > 1:
+            return PhraseMatch(phrase, None, "ambiguous", same)
     # another form of a word: compare each column with the phrase's words and runs of up to three words
     spans = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 3) + 1)}
     scored = sorted(((max((_word_form_similarity(s, _norm(c)) for s in spans), default=0.0), c) for c in columns),
