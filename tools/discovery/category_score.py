@@ -46,7 +46,7 @@ class CategoryScore:
     """The degenerate-Gaussian BIC over variables made of column blocks (the interface BOSS's
     grow-shrink trees and the exact search use: ``data``, ``score``, ``score_nocache``)."""
 
-    def __init__(self, X: np.ndarray, Z: np.ndarray, blocks: list[np.ndarray], penalty: float = 2.0) -> None:
+    def __init__(self, X: np.ndarray, Z: np.ndarray, blocks: list[np.ndarray], penalty: float = 1.0) -> None:
         self.data = X  # one column per variable: causal-learn's grow-shrink trees read the count from here
         self.cov = np.cov(Z.T, ddof=0)
         self.n = Z.shape[0]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
+from tools.discovery.permutation import BIC_PENALTY, _prepare, categories_of, make_scorer, parents_to_graph
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
@@ -41,7 +41,7 @@ MAX_P = 18  # 18 * 2^17 local scores and a DP over 2^18 subsets: about 5 s and 2
     background knowledge shrink the search. Assumes causal sufficiency and linear-Gaussian (BIC) or
     discrete (BDeu) data; unordered categories in mixed data enter the BIC as indicator columns
     (degenerate-Gaussian score, about four times slower); output is a CPDAG. The gold standard to check a greedy search against.""",
-    defaults={"score_func": "local_score_BIC_from_cov", "penalty": 2.0, "max_parents": None},
+    defaults={"score_func": "local_score_BIC_from_cov", "penalty": BIC_PENALTY, "max_parents": None},
     data_types=("continuous", "discrete", "mixed"), supports_background=True, max_p=MAX_P,
 )
 def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
@@ -51,7 +51,7 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
         raise InputError(f"Exact search handles at most {MAX_P} variables (this data has {p}); use BOSS.")
     domains = None if data.domain is None else np.asarray(data.domain)
     categories = categories_of(data, score)
-    scorer = make_scorer(X, score, float(params.get("penalty", 2.0)), domains, categories)
+    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories)
     mp = params.get("max_parents")
     parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):
