@@ -61,11 +61,14 @@ def test_a_split_direction_is_left_open_and_the_range_covers_the_true_effect():
     assert "y -> x (that way round in 50%" in eff["notes"][0]
 
 
-def test_majority_directions_and_directions_from_knowledge_stand():
+def test_clear_majority_directions_and_directions_from_knowledge_stand():
     assert unsettled_directions(_graph(), _boot(0.8, 0.1)) == []
     assert [u["edge"] for u in unsettled_directions(_graph(), _boot(0.4, 0.4))] == ["y -> x"]
-    # the share counts only resamples that contain the pair: 0.3 of 0.5 is a majority
-    assert unsettled_directions(_graph(), _boot(0.3, 0.2)) == []
+    # the share counts only resamples that contain the pair: 9 of the 10 that have it is a clear majority
+    assert unsettled_directions(_graph(), _boot(0.45, 0.05)) == []
+    # a bare majority of 20 resamples (13 of 20) is within a coin flip's reach; 15 of 20 is not
+    assert [u["edge"] for u in unsettled_directions(_graph(), _boot(0.65, 0.35))] == ["y -> x"]
+    assert unsettled_directions(_graph(), _boot(0.75, 0.25)) == []
     knows = Background(required=[("y", "x")])
     assert unsettled_directions(_graph(), _boot(0.5, 0.5), knows) == []
     tiers = Background(tiers=[["a"], ["y"], ["x"]])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.stats import binom
 
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, run_algorithm
@@ -107,11 +108,17 @@ def annotate(graph: CausalGraph, result: BootstrapResult) -> CausalGraph:
     return graph.with_confidence(result.edge_frequency, default=0.0, links=result.link_frequency())
 
 
-def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background=None) -> list[dict[str, Any]]:
-    """Directed edges whose direction the bootstrap does not back by a strict majority.
+DIRECTION_ALPHA = 0.05
 
-    Among the resamples that contain the pair at all, an edge's direction is settled when more than half
-    have it that way round (the majority rule the portfolio vote uses). Directions fixed by background
+
+def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background=None) -> list[dict[str, Any]]:
+    """Directed edges whose direction the bootstrap does not back by a clear majority.
+
+    Among the m resamples that contain the pair at all, an edge's direction is settled when the k that
+    have it that way round are a majority beyond the resampling's own chance: a one-sided binomial test
+    of k out of m against one half at DIRECTION_ALPHA (with 20 resamples, at least 15 of 20; with 100,
+    59 of 100). A bare majority of 20 (13 of 20, say) is as likely a coin flip, and an effect, or the
+    claim that there is none, would rest on it. Directions fixed by background
     knowledge (--background, the LLM's review) or by the additive-noise step (whose own test, not the
     resampled algorithm, chose them) are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
     """
@@ -130,7 +137,9 @@ def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background
             continue
         together = links.get((frozenset((e.source, e.target)), e.lag), 0.0)
         this_way = freq.get((e.source, e.target, "directed", e.lag), 0.0)
-        if together == 0 or 2 * this_way > together:
+        m = int(round(together * result.replicates))
+        k = int(round(this_way * result.replicates))
+        if m == 0 or binom.sf(k - 1, m, 0.5) <= DIRECTION_ALPHA:
             continue
         out.append({"edge": f"{e.source} -> {e.target}", "source": e.source, "target": e.target,
                     "this_way": round(this_way / together, 4),

@@ -49,8 +49,8 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
             effect_graph = open_directions(graph, unsettled)
             decisions.append({
                 "step": "inference.unsettled_directions", "choice": [u["edge"] for u in unsettled], "by": "data",
-                "reason": "these directions are not backed by a majority of the bootstrap resamples that contain "
-                          "the edge, so effects are estimated with them left open instead of resting on the "
+                "reason": "these directions are not backed by a majority beyond chance (one-sided binomial test at "
+                          "5%) of the bootstrap resamples that contain the edge, so effects are estimated with them left open instead of resting on the "
                           "full-data orientation",
                 "evidence": {u["edge"]: {k: u[k] for k in ("this_way", "other_way", "resamples_with_edge")}
                              for u in unsettled}})
