@@ -31,30 +31,70 @@ PATTERNS = [
 ]
 _ARTICLE = re.compile(r"^(?:the|a|an|our|their|its|this|that)\s+", flags=re.I)
 MIN_STEM = 4  # a shared beginning shorter than this ("sal" in sales/salary) is not a shared word
-# common irregular verbs, base: other forms (regular ones share a stem and are found by _word_form_similarity)
-_IRREGULAR = {
-    "see": "saw seen sees seeing", "buy": "bought buys buying", "take": "took taken takes taking",
-    "give": "gave given gives giving", "get": "got gotten gets getting", "go": "went gone goes going",
-    "eat": "ate eaten eats eating", "drink": "drank drunk drinks drinking", "win": "won wins winning",
-    "lose": "lost loses losing", "pay": "paid pays paying", "spend": "spent spends spending",
-    "make": "made makes making", "sell": "sold sells selling", "send": "sent sends sending",
-    "write": "wrote written writes writing", "run": "ran runs running", "leave": "left leaves leaving",
-    "keep": "kept keeps keeping", "feel": "felt feels feeling", "hold": "held holds holding",
-    "meet": "met meets meeting", "teach": "taught teaches teaching", "think": "thought thinks thinking",
-    "bring": "brought brings bringing", "drive": "drove driven drives driving", "ride": "rode ridden rides riding",
-    "fall": "fell fallen falls falling", "grow": "grew grown grows growing", "know": "knew known knows knowing",
-    "hear": "heard hears hearing", "sleep": "slept sleeps sleeping", "choose": "chose chosen chooses choosing",
-    "speak": "spoke spoken speaks speaking", "break": "broke broken breaks breaking",
-    "forget": "forgot forgotten forgets forgetting", "wear": "wore worn wears wearing",
-    "begin": "began begun begins beginning", "swim": "swam swum swims swimming", "feed": "fed feeds feeding",
-    "lead": "led leads leading", "find": "found finds finding", "build": "built builds building",
-    "lend": "lent lends lending", "fly": "flew flown flies flying", "sit": "sat sits sitting",
-    "stand": "stood stands standing", "tell": "told tells telling", "say": "said says saying",
-    "show": "showed shown shows showing", "shake": "shook shaken shakes shaking", "fight": "fought fights fighting",
-    "catch": "caught catches catching", "seek": "sought seeks seeking", "undergo": "underwent undergone undergoes undergoing",
-    "quit": "quits quitting", "hit": "hits hitting", "cut": "cuts cutting", "put": "puts putting",
-}
-_BASE = {form: base for base, forms in _IRREGULAR.items() for form in forms.split()} | {b: b for b in _IRREGULAR}
+# common irregular verbs, one per line: the base form, then its other forms (regular verbs share a stem
+# and are found by _word_form_similarity)
+_IRREGULAR = """
+see saw seen sees seeing
+buy bought buys buying
+take took taken takes taking
+give gave given gives giving
+get got gotten gets getting
+go went gone goes going
+eat ate eaten eats eating
+drink drank drunk drinks drinking
+win won wins winning
+lose lost loses losing
+pay paid pays paying
+spend spent spends spending
+make made makes making
+sell sold sells selling
+send sent sends sending
+write wrote written writes writing
+run ran runs running
+leave left leaves leaving
+keep kept keeps keeping
+feel felt feels feeling
+hold held holds holding
+meet met meets meeting
+teach taught teaches teaching
+think thought thinks thinking
+bring brought brings bringing
+drive drove driven drives driving
+ride rode ridden rides riding
+fall fell fallen falls falling
+grow grew grown grows growing
+know knew known knows knowing
+hear heard hears hearing
+sleep slept sleeps sleeping
+choose chose chosen chooses choosing
+speak spoke spoken speaks speaking
+break broke broken breaks breaking
+forget forgot forgotten forgets forgetting
+wear wore worn wears wearing
+begin began begun begins beginning
+swim swam swum swims swimming
+feed fed feeds feeding
+lead led leads leading
+find found finds finding
+build built builds building
+lend lent lends lending
+fly flew flown flies flying
+sit sat sits sitting
+stand stood stands standing
+tell told tells telling
+say said says saying
+show showed shown shows showing
+shake shook shaken shakes shaking
+fight fought fights fighting
+catch caught catches catching
+seek sought seeks seeking
+undergo underwent undergone undergoes undergoing
+quit quits quitting
+hit hits hitting
+cut cuts cutting
+put puts putting
+"""
+_BASE = {form: line.split()[0] for line in _IRREGULAR.split("\n") if line for form in line.split()}
 _ARTICLES = {"the", "a", "an", "our", "their", "its", "this", "that", "his", "her", "my", "your"}
 
 
