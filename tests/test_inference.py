@@ -112,3 +112,22 @@ def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_th
     robust = frail.assign(y=3 * t + 0.1 * z + rng.normal(size=n))
     e = linear_regression(robust, "t", "y", ["z"])
     assert unobserved_confounder_sensitivity(robust, "t", "y", ["z"], e)["passed"] is True
+
+
+def test_refuters_give_the_same_result_in_one_process_or_several():
+    """The refuters' draws are taken before the simulations are spread over processes."""
+    from tools.inference.estimators import linear_regression
+    from tools.inference.refute import refute
+
+    rng = np.random.default_rng(2)
+    n = 400
+    c = rng.normal(size=n)
+    t = 0.7 * c + rng.normal(size=n)
+    df = pd.DataFrame({"c": c, "t": t, "y": 2.0 * t + c + rng.normal(size=n)})
+    e = linear_regression(df, "t", "y", ["c"])
+    one = refute(df, "t", "y", ["c"], e, linear_regression, seed=5, num_simulations=6)
+    two = refute(df, "t", "y", ["c"], e, linear_regression, seed=5, num_simulations=6, n_jobs=2)
+    assert one == two
+    placebo, common, subset = one[:3]
+    assert abs(placebo["new_effect"]) < 0.3 and placebo["passed"]  # the true effect is 2: a permuted t has none
+    assert abs(common["new_effect"] - 2.0) < 0.2 and abs(subset["new_effect"] - 2.0) < 0.2

@@ -42,35 +42,64 @@ def _entry(name: str, new_effect: float, p: float | None, passed: bool | None, *
     return d
 
 
-def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estimate,
-           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50) -> list[dict]:
-    rng = np.random.default_rng(seed)
+def _altered(df: pd.DataFrame, t: str, adjust: list[str], kind: str, draw: np.ndarray):
+    """The data and adjustment set of one refuter simulation, from its random draw."""
+    if kind == "placebo":
+        d = df.copy()
+        d[t] = d[t].to_numpy()[draw]
+        return d, adjust
+    if kind == "random_cause":
+        d = df.copy()
+        d["__random_cause__"] = draw
+        return d, [*adjust, "__random_cause__"]
+    return df.iloc[draw], adjust
+
+
+def _simulate(df: pd.DataFrame, t: str, y: str, adjust: list[str], fn: Callable[..., Estimate], kind: str,
+              draw: np.ndarray, seed: int) -> float:
+    d, adj = _altered(df, t, adjust, kind, draw)
+    return fn(d, t, y, adj, seed=seed, ci=False).value
+
+
+def _draws(kind: str, n: int, rng: np.random.Generator, num: int) -> list[tuple[np.ndarray, int]]:
+    """Each simulation's random draw and estimator seed, taken in order from the one generator."""
+    m = int(0.8 * n)
     out = []
-    # placebo: permute the treatment
-    sims = []
-    for _ in range(num_simulations):
-        d = df.copy()
-        d[t] = rng.permutation(d[t].to_numpy())
-        sims.append(fn(d, t, y, adjust, seed=int(rng.integers(2**31)), ci=False).value)
-    p = _significance(0.0, sims)
-    out.append(_entry("placebo_treatment (permute)", float(np.mean(sims)), p, p >= ALPHA,
+    for _ in range(num):
+        if kind == "placebo":
+            draw = rng.permutation(n)
+        elif kind == "random_cause":
+            draw = rng.normal(size=n)
+        else:
+            draw = np.sort(rng.choice(n, m, replace=False))
+        out.append((draw, int(rng.integers(2**31))))
+    return out
+
+
+def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estimate,
+           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50, n_jobs: int = 1) -> list[dict]:
+    """The refuters' simulations run in ``n_jobs`` processes (-1: every core); the draws are taken in
+    one process first, so the result is the same for any ``n_jobs``."""
+    rng = np.random.default_rng(seed)
+    sims: dict[str, list[float]] = {}
+    for kind in ("placebo", "random_cause", "subset"):
+        draws = _draws(kind, len(df), rng, num_simulations)
+        if n_jobs == 1:
+            sims[kind] = [_simulate(df, t, y, adjust, fn, kind, d, s) for d, s in draws]
+        else:
+            from joblib import Parallel, delayed
+
+            sims[kind] = Parallel(n_jobs=n_jobs)(delayed(_simulate)(df, t, y, adjust, fn, kind, d, s) for d, s in draws)
+    out = []
+    p = _significance(0.0, sims["placebo"])
+    out.append(_entry("placebo_treatment (permute)", float(np.mean(sims["placebo"])), p, p >= ALPHA,
                       num_simulations=num_simulations))
-    # random common cause
-    sims = []
-    for _ in range(num_simulations):
-        d = df.copy()
-        d["__random_cause__"] = rng.normal(size=len(d))
-        sims.append(fn(d, t, y, [*adjust, "__random_cause__"], seed=int(rng.integers(2**31)), ci=False).value)
-    p = _significance(estimate.value, sims)
-    out.append(_entry("random_common_cause", float(np.mean(sims)), p, p >= ALPHA, num_simulations=num_simulations))
-    # data subset
-    sims = []
-    m = int(0.8 * len(df))
-    for _ in range(num_simulations):
-        d = df.iloc[np.sort(rng.choice(len(df), m, replace=False))]
-        sims.append(fn(d, t, y, adjust, seed=int(rng.integers(2**31)), ci=False).value)
-    p = _significance(estimate.value, sims)
-    out.append(_entry("data_subset (80%)", float(np.mean(sims)), p, p >= ALPHA, num_simulations=num_simulations))
+    p = _significance(estimate.value, sims["random_cause"])
+    out.append(_entry("random_common_cause", float(np.mean(sims["random_cause"])), p, p >= ALPHA,
+                      num_simulations=num_simulations))
+    p = _significance(estimate.value, sims["subset"])
+    out.append(_entry("data_subset (80%)", float(np.mean(sims["subset"])), p, p >= ALPHA,
+                      num_simulations=num_simulations))
     out.append(unobserved_confounder_sensitivity(df, t, y, adjust, estimate))
     return out
 

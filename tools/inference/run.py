@@ -56,7 +56,8 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
                              for u in unsettled}})
     effects: list[dict] = []
     for k, (t, y) in enumerate(pairs):
-        effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None))
+        effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None),
+                           n_jobs=getattr(opts, "n_jobs", None))
         # what the opened edges can change: the treatment's parent sets (edges at t), or whether any causal
         # path from t to y remains possible (then every opened edge may be on it)
         touching = [u for u in unsettled if t in (u["source"], u["target"])]
