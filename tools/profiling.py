@@ -481,14 +481,13 @@ def profile_and_prepare(
     # linearity and Gaussianity are judged on the rows that were complete before imputation (when there
     # are enough of them): filled-in values pile up at one value or along a regression line and would
     # make Gaussian noise look non-Gaussian, steering the planner to the wrong family
-    checked = work[cont]
-    groups = None if domain_obj is None else domain_codes(domain_obj)
+    rows = np.ones(len(work), dtype=bool)
     if missing_repair and missing_repair["repair"] == "imputation" and complete_rows.sum() >= 50:
-        checked = work.loc[complete_rows, cont].reset_index(drop=True)
-        if groups is not None:
-            groups = groups[np.asarray(complete_rows)]
+        rows = np.asarray(complete_rows)
+    checked = work.loc[rows, cont].reset_index(drop=True)
+    groups = None if domain_obj is None else domain_codes(domain_obj)[rows]
     disc = [c for c in variables if by_name[c].kind in ("binary", "discrete", "categorical")]
-    covariates = _discrete_design(work.loc[complete_rows] if len(checked) < len(work) else work, disc,
+    covariates = _discrete_design(work.loc[rows], disc,
                                   {c for c in disc if by_name[c].kind == "categorical" or by_name[c].n_unique > 5})
     findings["linearity"] = linearity_check(checked, rng, groups=groups, covariates=covariates) if len(cont) >= 2 else Finding(
         "linearity", None, {}, "not tested: fewer than two continuous variables")
@@ -642,7 +641,7 @@ def linearity_check(df: pd.DataFrame, rng: np.random.Generator, max_pairs: int =
     tested, pvals = [], []
     for rows in parts:
         X = _standardise(raw[rows])
-        C = None if covariates is None or covariates.shape[1] == 0 else _standardise(covariates[rows])
+        C = None if covariates is None else _standardise(covariates[rows])
         if C is not None and C.shape[1] > len(rows) // 10:
             C = None  # too few rows to adjust for this many indicator columns
         tested += pairs
@@ -656,26 +655,27 @@ def linearity_check(df: pd.DataFrame, rng: np.random.Generator, max_pairs: int =
     evidence = {"test": "Ramsey RESET (powers 2, 3)" + where, "pairs_tested": len(tested), "rejected": int(rej.sum()),
                 "fraction_rejected": round(frac, 4), "correction": "Benjamini-Yekutieli q=0.05",
                 "examples": [list(pair) for pair in nonlinear_pairs]}
-    if covariates is not None and covariates.shape[1]:
+    if covariates is not None:
         evidence["rule"] = ("a pair rejects only if RESET rejects both without and with the discrete variables "
                             "as linear covariates")
     return Finding("linearity", value, evidence,
                    f"{int(rej.sum())} of {len(tested)} pair tests{where} reject linearity (RESET, BY-corrected): {value}")
 
 
+def indicator_columns(codes: np.ndarray) -> list[np.ndarray]:
+    """An unordered category's codes as indicators of every level but the most common (the reference)."""
+    levels, counts = np.unique(codes, return_counts=True)
+    reference = levels[int(np.argmax(counts))]
+    return [(codes == lev).astype(float) for lev in levels if lev != reference]
+
+
 def _discrete_design(work: pd.DataFrame, discrete: list[str], unordered: set[str]) -> np.ndarray | None:
     """The discrete variables as linear covariates: binary and ordered codes as they are, unordered
-    categories (and codes with more than 5 levels) as indicators of all but their first level."""
-    if not discrete:
-        return None
+    categories (and codes with more than 5 levels) as indicators of their levels."""
     blocks = []
     for c in discrete:
         v = work[c].to_numpy(dtype=float)
-        if c in unordered:
-            levels = np.unique(v[np.isfinite(v)])
-            blocks += [(v == lv).astype(float) for lv in levels[1:]]
-        else:
-            blocks.append(v)
+        blocks += indicator_columns(v) if c in unordered else [v]
     return np.column_stack(blocks) if blocks else None
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.discovery._util import standardise
+from tools.discovery._util import BIC_PENALTY, standardise
+from tools.profiling import indicator_columns
 
 
 def category_blocks(X: np.ndarray, nodes: list[str], kinds: dict[str, str]) -> tuple[np.ndarray, list[np.ndarray]] | None:
@@ -31,12 +32,7 @@ def category_blocks(X: np.ndarray, nodes: list[str], kinds: dict[str, str]) -> t
         return None
     columns, blocks = [], []
     for j in range(X.shape[1]):
-        if j in cats:
-            levels, counts = np.unique(X[:, j], return_counts=True)
-            reference = levels[int(np.argmax(counts))]
-            block = [(X[:, j] == lev).astype(float) for lev in levels if lev != reference]
-        else:
-            block = [X[:, j].astype(float)]
+        block = indicator_columns(X[:, j]) if j in cats else [X[:, j].astype(float)]
         blocks.append(np.arange(len(columns), len(columns) + len(block)))
         columns.extend(block)
     return standardise(np.column_stack(columns)), blocks
@@ -46,7 +42,7 @@ class CategoryScore:
     """The degenerate-Gaussian BIC over variables made of column blocks (the interface BOSS's
     grow-shrink trees and the exact search use: ``data``, ``score``, ``score_nocache``)."""
 
-    def __init__(self, X: np.ndarray, Z: np.ndarray, blocks: list[np.ndarray], penalty: float = 1.0) -> None:
+    def __init__(self, X: np.ndarray, Z: np.ndarray, blocks: list[np.ndarray], penalty: float = BIC_PENALTY) -> None:
         self.data = X  # one column per variable: causal-learn's grow-shrink trees read the count from here
         self.cov = np.cov(Z.T, ddof=0)
         self.n = Z.shape[0]
