@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.permutation import BIC_PENALTY, _prepare, categories_of, make_scorer, parents_to_graph
+from tools.discovery._util import BIC_PENALTY
+from tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
 from tools.errors import InputError
 from tools.graph import CausalGraph
 from tools.registry import DiscoveryInput, algorithm
