@@ -29,7 +29,8 @@ PATTERNS = [
     r"what\s+happens\s+to\s+(?P<y>.+?)\s+(?:if|when)\s+(?:we\s+|you\s+|i\s+)?(?:raise|lower|increase|decrease|"
     r"change|double|halve|cut|set|remove|add|give|stop)s?\s+(?P<t>.+?)" + _END,
 ]
-_ARTICLE = re.compile(r"^(?:the|a|an|our|their|its|this|that)\s+", flags=re.I)
+_ARTICLES = ("the", "a", "an", "our", "their", "its", "this", "that")
+_ARTICLE = re.compile(rf"^(?:{'|'.join(_ARTICLES)})\s+", flags=re.I)
 MIN_STEM = 4  # a shared beginning shorter than this ("sal" in sales/salary) is not a shared word
 # common irregular verbs, one per line: the base form, then its other forms (regular verbs share a stem
 # and are found by _word_form_similarity)
@@ -95,7 +96,6 @@ cut cuts cutting
 put puts putting
 """
 _BASE = {form: line.split()[0] for line in _IRREGULAR.split("\n") if line for form in line.split()}
-_ARTICLES = {"the", "a", "an", "our", "their", "its", "this", "that", "his", "her", "my", "your"}
 
 
 def _norm(s: str) -> str:
@@ -167,8 +167,8 @@ def match_phrase(phrase: str, columns: list[str]) -> PhraseMatch:
     if len(part_of) > 1:
         return PhraseMatch(phrase, None, "ambiguous", part_of)
     # the same words up to irregular verb forms and articles ("seeing the ad" -> saw_ad)
-    base = [_BASE.get(w, w) for w in words if w not in _ARTICLES]
     if any(w in _BASE for w in words):
+        base = [_BASE.get(w, w) for w in words if w not in _ARTICLES]
         same = [c for c in columns if [_BASE.get(w, w) for w in _words(c)] == base]
         if len(same) == 1:
             return PhraseMatch(phrase, same[0], "word form")
