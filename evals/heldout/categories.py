@@ -23,6 +23,20 @@ def draw_category(lin, rng):
     return np.array([rng.choice(lin.shape[1], p=row) for row in pr])
 
 
+def parent_weight(rng, categorical, levels, width):
+    """A parent's weight on a child with ``width`` columns (levels for a category child): a category
+    parent shifts each level (centred, not monotone in any coding), a measurement has a slope."""
+    if categorical:
+        shift = rng.uniform(-1.5, 1.5, size=(levels, width))
+        return shift - shift.mean(axis=0)
+    return rng.uniform(0.5, 1.5, size=width) * rng.choice([-1, 1], size=width)
+
+
+def contribution(weight, x, categorical):
+    """The parent's values ``x`` through its weight: a category's level shift, else x times the slope."""
+    return weight[x] if categorical else np.outer(x, weight)
+
+
 def sim(seed, p=8, n=1000, n_cat=2, levels=3, edge_prob=0.3):
     rng = np.random.default_rng(seed)
     adj = random_dag(p, edge_prob, None, rng)
@@ -33,14 +47,7 @@ def sim(seed, p=8, n=1000, n_cat=2, levels=3, edge_prob=0.3):
         pa = np.nonzero(adj[:, j])[0]
         lin = np.zeros((n, levels if j in cats else 1))
         for i in pa:
-            x = vals[i]
-            if i in cats:  # level-specific shifts, not monotone in any coding
-                shift = rng.uniform(-1.5, 1.5, size=(levels, lin.shape[1]))
-                shift -= shift.mean(axis=0)
-                lin += shift[x]
-            else:
-                w = rng.uniform(0.5, 1.5, size=lin.shape[1]) * rng.choice([-1, 1], size=lin.shape[1])
-                lin += np.outer(x, w)
+            lin += contribution(parent_weight(rng, i in cats, levels, lin.shape[1]), vals[i], i in cats)
         if j in cats:
             vals[j] = draw_category(lin, rng)
         else:

@@ -7,7 +7,7 @@ Run from the repository root: ``python -m evals.heldout.domain_categories 30``."
 import sys, time
 import numpy as np, pandas as pd
 from evals.generators import random_dag, topological_order
-from evals.heldout.categories import draw_category
+from evals.heldout.categories import contribution, draw_category, parent_weight
 from evals.metrics import score
 from tools.graph import CausalGraph, Edge
 from tools.loading import Dataset
@@ -28,10 +28,7 @@ def sim(seed, p=8, n=1500, n_cat=2, levels=3, edge_prob=0.3, K=3):
         pa = np.nonzero(adj[:, j])[0]
         width = levels if j in cats else 1
         for i in pa:
-            if i in cats:
-                sh = rng.uniform(-1.5, 1.5, size=(levels, width)); sh -= sh.mean(axis=0); W[i, j] = sh
-            else:
-                W[i, j] = rng.uniform(0.5, 1.5, size=width) * rng.choice([-1, 1], size=width)
+            W[i, j] = parent_weight(rng, i in cats, levels, width)
     m = n // K
     blocks = []
     for d in range(K):
@@ -42,8 +39,7 @@ def sim(seed, p=8, n=1500, n_cat=2, levels=3, edge_prob=0.3, K=3):
             pa = np.nonzero(adj[:, j])[0]
             lin = np.zeros((m, levels if j in cats else 1))
             for i in pa:
-                x = vals[i]
-                lin += (W[i, j][x] if i in cats else np.outer(x, W[i, j])) * fac[i, j]
+                lin += contribution(W[i, j], vals[i], i in cats) * fac[i, j]
             if j in cats:
                 vals[j] = draw_category(lin, rng)
             else:
