@@ -1,3 +1,5 @@
-"""causalpilot: an autonomous causal analysis agent (planners, the analysis loop, the CLI)."""
+"""The agent: planners, the analysis loop, the Python API, the CLI and the chat."""
 
-__version__ = "0.1.0"
+from causalpilot import __version__
+
+__all__ = ["__version__"]

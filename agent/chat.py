@@ -14,15 +14,14 @@ A line ending in a backslash continues on the next line.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
 
 HELP = """Commands:
   /help                 this help
@@ -187,13 +186,13 @@ class ChatSession:
         if name == "graph":
             return self.show_graph(arg or self.current)
         if name == "effects":
-            from reports.interpret import effect_sentence
+            from causalpilot.reports.interpret import effect_sentence
 
             if not self.result.effects:
                 return "No effects estimated yet; ask e.g. 'effect of X on Y'."
             return "\n".join(effect_sentence(e) for e in self.result.effects)
         if name == "report":
-            from reports.interpret import graph_summary
+            from causalpilot.reports.interpret import graph_summary
 
             return f"{graph_summary(self.result.graph)}\nReport: {self.result.out / 'report.md'} (and report.html)"
         if name == "save":
@@ -246,7 +245,7 @@ class ChatSession:
         for c in cols:
             if c.lower() == clean.lower():
                 return c
-        from tools.inference.question import match_phrase
+        from causalpilot.tools.inference.question import match_phrase
 
         m = match_phrase(clean, cols)  # "new drug" -> new_drug, "readmissions" -> readmitted; never a guess
         if m.column is not None:
@@ -257,7 +256,7 @@ class ChatSession:
 
     def apply(self, actions: list[tuple[str, dict[str, Any]]]) -> str:
         """Validate and apply actions (from the grammar or the LLM), then rerun once if anything changed."""
-        from tools.registry import get_algorithm
+        from causalpilot.tools.registry import get_algorithm
 
         notes, rerun, out = [], False, []
         s = self.settings
@@ -314,7 +313,7 @@ class ChatSession:
     def _graph(self, name: str) -> CausalGraph:
         if name in self.graphs:
             return self.graphs[name]
-        from memory.store import MemoryStore
+        from causalpilot.memory.store import MemoryStore
 
         with MemoryStore(self.memory_path) as store:  # also graphs of earlier sessions, by full key
             item = store.get(name)
@@ -323,7 +322,7 @@ class ChatSession:
         raise InputError(f"No graph named '{name}' (kept: {', '.join(self.graphs) or 'none'}).")
 
     def show_graph(self, name: str | None) -> str:
-        from reports.interpret import graph_summary
+        from causalpilot.reports.interpret import graph_summary
 
         g = self._graph(name) if name else self.result.graph
         lines = [f"{name}: {graph_summary(g)}"]
@@ -337,26 +336,24 @@ class ChatSession:
 
     # ------------------------------------------------------------------ running the analysis
     def analyse(self) -> str:
-        from agent.loop import AnalysisOptions, get_planner, run_analysis
-        from agent.outputs import prepare_out_dir
+        from causalpilot.agent.loop import AnalysisOptions, get_planner, run_analysis
+        from causalpilot.agent.outputs import prepare_out_dir
 
         if not self.data:
             raise InputError("No data file: give one with `causalpilot chat DATA` or `load FILE`.")
         if self.out is None:
-            from agent.loop import default_out
+            from causalpilot.agent.loop import default_out
 
             self.out = default_out("chat-" + Path(self.data).stem)
         base = prepare_out_dir(self.out)
         name = f"g{len(self.graphs) + 1}"
         s = self.settings
-        bg_path = None
+        knowledge = None
         if s.forbidden or s.required:
-            bg_path = base / f"{name}-background.json"
-            bg_path.write_text(json.dumps({"forbidden": [list(e) for e in s.forbidden],
-                                           "required": [list(e) for e in s.required]}, indent=2), encoding="utf-8")
+            knowledge = {"forbidden": [list(e) for e in s.forbidden], "required": [list(e) for e in s.required]}
         planner = self.planner_factory() if self.planner_factory else None
         if planner is None and self.planner_name == "llm":
-            from agent.planners.llm import LLMPlanner
+            from causalpilot.agent.planners.llm import LLMPlanner
 
             planner = LLMPlanner(model=self.llm_model, share_data=self.share_data)
         planner = planner or get_planner(self.planner_name)
@@ -365,7 +362,7 @@ class ChatSession:
         previous = self.current
         self.result = run_analysis(AnalysisOptions(
             data=self.data, out=str(base / name), seed=self.seed, planner=self.planner_name, treatment=s.treatment,
-            outcome=s.outcome, background=str(bg_path) if bg_path else None, algorithm=s.algorithm,
+            outcome=s.outcome, background=knowledge, algorithm=s.algorithm,
             bootstrap=self.bootstrap, quiet=True, memory_path=self.memory_path, command="chat",
             share_data=self.share_data), planner=planner, structure=reuse)
         self._discovery_key = discovery_key
@@ -373,7 +370,7 @@ class ChatSession:
         self.current = name
         self.session_key = self.session_key or self.result.run_id
         self._keep(name, self.result.graph)
-        from reports.interpret import effect_sentence, graph_summary
+        from causalpilot.reports.interpret import effect_sentence, graph_summary
 
         reused = reuse is not None and self.result.found is reuse
         lines = [f"[{name}] " + (f"the graph of {previous}, reused: only the effect asked about changed."
@@ -394,7 +391,7 @@ class ChatSession:
 
     def _keep(self, name: str, graph: CausalGraph) -> None:
         """Store the graph as SESSION/graph/<name> in the memory (a failure is reported, not fatal)."""
-        from memory.store import MemoryStore
+        from causalpilot.memory.store import MemoryStore
 
         try:
             with MemoryStore(self.memory_path) as store:
@@ -405,7 +402,7 @@ class ChatSession:
     def _write_history(self) -> Path | None:
         if self.out is None or not self.out.exists():
             return None
-        from agent.outputs import write_json
+        from causalpilot.agent.outputs import write_json
 
         write_json(self.out, "chat_history.json", {
             "data": self.data, "session": self.session_key, "history": self.history,
@@ -419,7 +416,7 @@ class ChatSession:
     # ------------------------------------------------------------------ the LLM path
     def ask_llm(self, msg: str) -> str:
         """Translate free text into the grammar's actions through validated tool calls; never executed."""
-        from agent.chat_llm import interpret
+        from causalpilot.agent.chat_llm import interpret
 
         try:
             actions, said, transcript = interpret(msg, self.columns() if self.result else [],

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.llm_runtime import Counters, LLMConfig, Transcript, final_text, make_chat_model, run_agent
-from prompts import render_prompt
-from tools.errors import InputError
-from tools.registry import get_algorithm
+from causalpilot.agent.llm_runtime import Counters, LLMConfig, Transcript, final_text, make_chat_model, run_agent
+from causalpilot.prompts import render_prompt
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.registry import get_algorithm
 
 
 class AlgorithmArg(BaseModel):

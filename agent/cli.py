@@ -1,4 +1,4 @@
-"""The `causalpilot` command line (also `python -m agent`), as fixed by ../shared/CONTRACT.md.
+"""The `causalpilot` command line (also `python -m causalpilot`), as fixed by ../shared/CONTRACT.md.
 
 Exit codes: 0 done; 2 bad input or usage (one sentence on stderr, no traceback); 1 internal error
 (traceback only with --debug); 130 interrupted.
@@ -36,7 +36,7 @@ _USAGE = _exception_classes("UsageError")
 _ABORT = _exception_classes("Abort")
 _CLICK = _exception_classes("ClickException")
 
-from tools.errors import InputError
+from causalpilot.tools.errors import InputError
 
 app = typer.Typer(
     name="causalpilot", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -70,11 +70,11 @@ def _finish(result: Any, quiet: bool) -> None:
     if quiet:
         print(result.out)
         return
-    from reports.interpret import graph_summary
+    from causalpilot.reports.interpret import graph_summary
 
     print(graph_summary(result.graph))
     for eff in result.effects:
-        from reports.interpret import effect_sentence
+        from causalpilot.reports.interpret import effect_sentence
 
         print(effect_sentence(eff))
     print(f"Results: {result.out}  (report.html, report.md, graph.json, effects.json, run.json)")
@@ -104,7 +104,7 @@ def analyse(
     what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
-    from agent.loop import AnalysisOptions, run_analysis
+    from causalpilot.agent.loop import AnalysisOptions, run_analysis
 
     result = run_analysis(AnalysisOptions(
         data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
@@ -135,9 +135,9 @@ def discover(
     debug: bool = DEBUG,
 ) -> None:
     """Run one discovery algorithm exactly as asked, no planning (library defaults for what is not given)."""
-    from agent.loop import AnalysisOptions, run_analysis
-    from agent.planners.fixed import FixedPlanner
-    from tools.registry import get_algorithm
+    from causalpilot.agent.loop import AnalysisOptions, run_analysis
+    from causalpilot.agent.planners.fixed import FixedPlanner
+    from causalpilot.tools.registry import get_algorithm
 
     spec = get_algorithm(algorithm)
     if alpha is not None and not 0 < alpha < 1:
@@ -170,7 +170,7 @@ def chat(
     debug: bool = DEBUG,
 ) -> None:
     """Terminal chat session over the same tools; refine the analysis in plain words (/help inside)."""
-    from agent.chat import ChatSession
+    from causalpilot.agent.chat import ChatSession
 
     name = planner or default_planner()
     if name not in ("rules", "llm"):
@@ -182,7 +182,7 @@ def chat(
 @app.command("algorithms")
 def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List the discovery algorithms with their profiles."""
-    from tools.registry import algorithms
+    from causalpilot.tools.registry import algorithms
 
     specs = algorithms()
     if as_json:
@@ -210,8 +210,8 @@ def evaluate(
     """Scripted evaluation against a benchmark suite: the agent and fixed-algorithm baselines side by side."""
     from pathlib import Path
 
-    from evals.runner import run_suite
-    from evals.suites import get_suite
+    from causalpilot.evals.runner import run_suite
+    from causalpilot.evals.suites import get_suite
 
     if jobs == 0:
         raise InputError("--jobs must be a positive number of workers, or -1 for all cores.")
@@ -237,7 +237,7 @@ def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "-
     """Past runs, newest first."""
     import datetime as dt
 
-    from memory.store import MemoryStore
+    from causalpilot.memory.store import MemoryStore
 
     with MemoryStore(memory) as store:
         runs = store.list_runs(limit)
@@ -255,7 +255,7 @@ def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "-
 def memory_show(key: str = typer.Argument(..., help="A run id, or an item key such as RUN/graph."),
                 memory: Optional[str] = MEMORY) -> None:
     """One run (with its item keys) or one item, as JSON."""
-    from memory.store import MemoryStore
+    from causalpilot.memory.store import MemoryStore
 
     with MemoryStore(memory) as store:
         item = store.get(key)
@@ -276,6 +276,9 @@ def _check_bootstrap(b: int | None) -> int | None:
     return b
 
 
+_REEXEC = "import sys; sys.path.pop(0); from causalpilot.agent.cli import main; main()"
+
+
 def _fix_hash_seed() -> None:
     """Re-run this command with PYTHONHASHSEED=0 unless the user set it.
 
@@ -286,7 +289,8 @@ def _fix_hash_seed() -> None:
     (joblib) inherit it. POSIX only (elsewhere exec does not replace the process)."""
     if os.environ.get("PYTHONHASHSEED") is None and os.name == "posix":
         os.environ["PYTHONHASHSEED"] = "0"
-        os.execv(sys.executable, [sys.executable, "-m", "agent", *sys.argv[1:]])
+        # -c with the current folder taken off sys.path: a user's tools.py or agent/ can never shadow ours
+        os.execv(sys.executable, [sys.executable, "-c", _REEXEC, *sys.argv[1:]])
 
 
 def main(argv: list[str] | None = None) -> None:

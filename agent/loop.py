@@ -19,16 +19,16 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from agent import __version__
-from agent.outputs import prepare_out_dir, write_atomic, write_json
-from agent.planners.base import Decision, DiscoveryPlan, Planner, Request
-from tools.background import Background, apply_to_graph, load_background
-from tools.bootstrap import BootstrapResult, annotate, bootstrap
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.loading import Dataset, load_table
-from tools.profiling import PreparedData, domain_codes, profile_and_prepare
-from tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.agent import __version__
+from causalpilot.agent.outputs import json_text, prepare_out_dir, write_atomic
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Planner, Request
+from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
+from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.loading import Dataset, load_table
+from causalpilot.tools.profiling import PreparedData, domain_codes, profile_and_prepare
+from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
              "joblib", "jinja2", "pydantic", "langchain", "openai")
@@ -46,13 +46,13 @@ class AnalysisOptions:
     time_series: bool = False
     domain_index: str | None = None
     question: str | None = None
-    background: str | None = None
+    background: Any = None  # a JSON/YAML file path, a mapping, or a Background
     algorithm: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     bootstrap: int | None = None
     n_jobs: int | None = None  # None: all cores once one run takes PARALLEL_AFTER_S, else 1
     quiet: bool = False
-    memory_path: str | None = None
+    memory_path: str | os.PathLike | bool | None = None  # None: the default store; False: record nothing
     command: str = "analyse"
     share_data: bool = False  # let the LLM see more than 5 rows of data
     cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
@@ -62,11 +62,12 @@ class AnalysisOptions:
 @dataclass
 class RunResult:
     run_id: str
-    out: Path
+    out: Path | None  # None when the run wrote no files (the Python API without ``out``)
     graph: CausalGraph
     effects: list[dict]
     run_info: dict[str, Any]
     found: "FoundStructure | None" = None  # what discovery produced, for a chat that only asks a new effect
+    artifacts: dict[str, str | bytes] = field(default_factory=dict)  # file name -> content, as written to out
 
 
 class Timer:
@@ -106,11 +107,11 @@ def library_versions() -> dict[str, str]:
 
 def get_planner(name: str) -> Planner:
     if name == "rules":
-        from agent.planners.rules import RulesPlanner
+        from causalpilot.agent.planners.rules import RulesPlanner
 
         return RulesPlanner()
     if name == "llm":
-        from agent.planners.llm import LLMPlanner
+        from causalpilot.agent.planners.llm import LLMPlanner
 
         return LLMPlanner()
     raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
@@ -156,19 +157,19 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
             f"worker(s) will take about {minutes:.0f} min (--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
-        from tools.portfolio import run_portfolio
+        from causalpilot.tools.portfolio import run_portfolio
 
         graph = run_portfolio(graph, plan.portfolio, di)
     block = None
     if prepared.profile.value("time_series"):
-        from tools.bootstrap import block_length
+        from causalpilot.tools.bootstrap import block_length
 
         block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
     boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
                      n_jobs=n_jobs, block=block)
     graph = annotate(graph, boot)
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
-        from tools.discovery.additive_noise import orient_by_additive_noise
+        from causalpilot.tools.discovery.additive_noise import orient_by_additive_noise
 
         graph, found = orient_by_additive_noise(graph, di.X, seed=derive_seed(seed, "orient"))
         graph.parameters["additive_noise"] = found
@@ -212,7 +213,7 @@ def _change_evidence(graph) -> str:
 
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
-                   background_path: str | None = None, n_jobs: int | None = None, timer: Timer | None = None,
+                   background: Any = None, n_jobs: int | None = None, timer: Timer | None = None,
                    say=None) -> FoundStructure:
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
@@ -226,14 +227,14 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     profile = prepared.profile
     say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
 
-    background = load_background(background_path, profile.variables) if background_path else None
+    background = resolve_background(background, profile.variables)
     llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
     if llm is not None:
         llm.bind(prepared)
 
     with timer.step("plan"):
         plan = planner.plan_discovery(profile, request)
-        from tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
+        from causalpilot.tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
 
         tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background),
                               profile=profile, outcome=request.outcome,
@@ -284,18 +285,25 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
 
 
-def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
-                 structure: FoundStructure | None = None) -> RunResult:
-    """The whole run. ``structure``: the profile, plan and graph of an earlier run on the same data with
-    the same discovery settings (the chat's next effect question), used instead of discovering again."""
+def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structure: FoundStructure | None = None,
+                 dataset: Dataset | None = None, write: bool = True, report: bool = True) -> RunResult:
+    """The whole run: load -> profile -> plan -> discover -> infer -> report, then the memory.
+
+    ``structure``: the profile, plan and graph of an earlier run on the same data with the same
+    discovery settings (the chat's next effect question), used instead of discovering again.
+    ``dataset``: data already loaded (the Python API's DataFrame) instead of reading ``opts.data``.
+    ``write``: write the files into ``opts.out`` (or the default output folder); without it they are
+    only kept in ``RunResult.artifacts``. ``report``: render the report and figure (``discover()``
+    in Python needs only the graph). Raises :class:`InputError` for unusable input."""
     timer = Timer()
     say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
 
     with timer.step("load"):
-        ds: Dataset = load_table(opts.data)
+        ds: Dataset = dataset if dataset is not None else load_table(opts.data)
     run_id = make_run_id(ds.sha256)
+    data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
-    say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {opts.data}")
+    say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
     planner = planner or get_planner(opts.planner)
@@ -311,18 +319,18 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
     else:
         found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
                                time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
-                               background_path=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+                               background=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
         found.data_sha256 = ds.sha256
     prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
     decisions: list[Decision] = list(found.decisions)
     if found.proposed_effect and not (opts.treatment or opts.outcome):
         opts.treatment, opts.outcome = found.proposed_effect
     # the output directory is made only once the input is known to be usable
-    out = prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))
+    out = (prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))) if write else None
 
     effects: list[dict] = []
     with timer.step("infer"):
-        from tools.inference.run import run_inference
+        from causalpilot.tools.inference.run import run_inference
 
         effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
                                                boot=boot, background=found.background)
@@ -331,29 +339,28 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
             if d["step"] == "inference.pairs" and not d["choice"]:
                 say(f"      {d['reason']}")
 
-    with timer.step("report"):
-        from reports.figures import graph_png
-        from reports.render import build_context, render
+    artifacts: dict[str, str | bytes] = {}
+    decision_dicts = [d.to_dict() for d in decisions]
+    if report:
+        with timer.step("report"):
+            from causalpilot.reports.figures import graph_png
+            from causalpilot.reports.render import build_context, render
 
-        png = graph_png(graph, seed=opts.seed)
-        decision_dicts = [d.to_dict() for d in decisions]
-        ctx = build_context(run_id=run_id, version=__version__, seed=opts.seed, planner=planner.name,
-                            data_name=Path(opts.data).name, data_sha256=ds.sha256, question=opts.question,
-                            profile=profile.to_dict(), graph=graph, effects=effects, decisions=decision_dicts,
-                            background_notes=bg_notes, graph_png=png)
-        ctx["narrative"] = None
-        if llm is not None:
-            from agent.planners.llm import narrative_facts
+            png = graph_png(graph, seed=opts.seed)
+            ctx = build_context(run_id=run_id, version=__version__, seed=opts.seed, planner=planner.name,
+                                data_name=Path(ds.path).name if ds.path else "a DataFrame", data_sha256=ds.sha256,
+                                question=opts.question, profile=profile.to_dict(), graph=graph, effects=effects,
+                                decisions=decision_dicts, background_notes=bg_notes, graph_png=png)
+            ctx["narrative"] = None
+            if llm is not None:
+                from causalpilot.agent.planners.llm import narrative_facts
 
-            story = llm.narrative(opts.question, narrative_facts(ctx, effects))
-            ctx["narrative"] = story.model_dump() if story else None
-            write_json(out, "transcript.json", llm.transcript_dict())
-        md, html = render(ctx)
-        write_json(out, "graph.json", graph.to_dict())
-        write_json(out, "effects.json", effects)
-        write_atomic(out, "graph.png", png)
-        write_atomic(out, "report.md", md)
-        write_atomic(out, "report.html", html)
+                story = llm.narrative(opts.question, narrative_facts(ctx, effects))
+                ctx["narrative"] = story.model_dump() if story else None
+                artifacts["transcript.json"] = json_text(llm.transcript_dict())
+            md, html = render(ctx)
+            artifacts.update({"graph.json": json_text(graph.to_dict()), "effects.json": json_text(effects),
+                              "graph.png": png, "report.md": md, "report.html": html})
 
     run_info = {
         "version": __version__,
@@ -361,10 +368,11 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
         "command": opts.command,
         "seed": opts.seed,
         "planner": planner.name,
-        "data": {"path": str(Path(opts.data)), "sha256": ds.sha256, "format": ds.format,
+        "data": {"path": ds.path or None, "sha256": ds.sha256, "format": ds.format,
                  "rows": ds.n_rows, "columns": ds.n_cols},
         "request": {"question": opts.question, "treatment": opts.treatment, "outcome": opts.outcome,
-                    "time_index": opts.time_index, "time_series": opts.time_series, "background": opts.background},
+                    "time_index": opts.time_index, "time_series": opts.time_series,
+                    "background": describe_background(opts.background)},
         "profile": profile.to_dict(),
         "decisions": decision_dicts,
         "discovery": {"algorithm": graph.algorithm, "parameters": graph.to_dict()["parameters"],
@@ -376,27 +384,31 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None,
         # the string-hash salt some library code iterates by (agent.cli fixes it to 0 unless set)
         "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason}} if llm is not None else {}),
-        "files": ["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
-        + (["transcript.json"] if llm is not None else []),
+        "files": (["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
+                  + (["transcript.json"] if llm is not None else [])) if report else ["run.json"],
     }
-    write_json(out, "run.json", run_info)
-    _remember(opts, run_id, out, ds, run_info, graph, effects, say)
-    say(f"[5/5] report written: {out / 'report.html'}")
-    return RunResult(run_id, out, graph, effects, run_info, found)
+    artifacts["run.json"] = json_text(run_info)
+    if out is not None:
+        for name, content in artifacts.items():
+            write_atomic(out, name, content)
+    if opts.memory_path is not False:
+        _remember(opts, run_id, out, ds, run_info, graph, effects, say)
+    say(f"[5/5] report written: {out / 'report.html'}" if out is not None else "[5/5] done (no files written)")
+    return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
 
 
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,
               effects: list[dict], say) -> None:
     """Save the run to the keyed memory; a memory failure is reported, never fatal to the analysis."""
-    from memory.store import MemoryStore
+    from causalpilot.memory.store import MemoryStore
 
     try:
         with MemoryStore(opts.memory_path) as store:
             store.save_run(
-                run_id, data_path=str(Path(opts.data).resolve()), data_sha256=ds.sha256, command=opts.command,
+                run_id, data_path=str(Path(ds.path).resolve()) if ds.path else None, data_sha256=ds.sha256, command=opts.command,
                 status="done",
                 summary={"algorithm": graph.algorithm, "n_edges": len(graph.edges), "n_effects": len(effects),
-                         "out": str(out)},
+                         "out": None if out is None else str(out)},
                 items={f"{run_id}/profile": ("profile", run_info["profile"]),
                        f"{run_id}/graph": ("graph", graph.to_dict()),
                        f"{run_id}/effects": ("effects", effects),

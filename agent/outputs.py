@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tools.errors import InputError
+from causalpilot.tools.errors import InputError
 
 
 def prepare_out_dir(out: str | Path) -> Path:
@@ -55,5 +55,10 @@ def write_atomic(out: Path, name: str, data: str | bytes) -> Path:
     return target
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as the JSON text of every output file: indented, key order kept, UTF-8, no NaN."""
+    return json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_json(out: Path, name: str, obj: Any) -> Path:
-    return write_atomic(out, name, json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n")
+    return write_atomic(out, name, json_text(obj))

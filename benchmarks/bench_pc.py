@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.generators import linear_sem  # noqa: E402
-from tools.ci import fisherz  # noqa: E402
-from tools.discovery import fast_pc  # noqa: E402
+from causalpilot.evals.generators import linear_sem  # noqa: E402
+from causalpilot.tools.ci import fisherz  # noqa: E402
+from causalpilot.tools.discovery import fast_pc  # noqa: E402
 
 
 class Capped(Exception):

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from evals.generators import heterogeneous_domains, linear_sem, var_process
-from evals.metrics import score
-from tools.registry import DiscoveryInput, algorithms, run_algorithm
+from causalpilot.evals.generators import heterogeneous_domains, linear_sem, var_process
+from causalpilot.evals.metrics import score
+from causalpilot.tools.registry import DiscoveryInput, algorithms, run_algorithm
 
 
 def main() -> None:

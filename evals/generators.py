@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 @dataclass

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 def _prf(est: set, true: set) -> tuple[float, float, float]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.suites import PAPER_F1, Suite
+from causalpilot.evals.suites import PAPER_F1, Suite
 
 AGENT = "agent"
 MIN_FOR_INTERVAL = 5  # data sets a paired interval needs before it is shown

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from evals.metrics import score
-from evals.suites import DatasetSpec, Suite, baselines_for, build
-from tools.errors import InputError
+from causalpilot.evals.metrics import score
+from causalpilot.evals.suites import DatasetSpec, Suite, baselines_for, build
+from causalpilot.tools.errors import InputError
 
 AGENT = "agent"
 PARTIAL = "tasks.jsonl"
@@ -116,11 +116,11 @@ def _warm_imports() -> None:
     """Import the libraries before the clock starts, so that the first task in a worker is not charged for them."""
     import importlib
 
-    from tools.registry import algorithms
+    from causalpilot.tools.registry import algorithms
 
     algorithms()
     for mod in ("causallearn.search.ConstraintBased.PC", "causallearn.search.ConstraintBased.FCI",
-                "causallearn.search.ScoreBased.GES", "causallearn.search.FCMBased.lingam", "agent.planners.rules"):
+                "causallearn.search.ScoreBased.GES", "causallearn.search.FCMBased.lingam", "causalpilot.agent.planners.rules"):
         try:
             importlib.import_module(mod)
         except ImportError:
@@ -128,18 +128,18 @@ def _warm_imports() -> None:
 
 
 def _dataset(built, task: Task):
-    from tools.loading import Dataset
+    from causalpilot.tools.loading import Dataset
 
     sha = hashlib.sha256(built.frame.to_csv(index=False).encode()).hexdigest()
     return Dataset(frame=built.frame, path=f"<{task.spec.name}>", sha256=sha, format="synthetic")
 
 
 def _run_method(task: Task, built) -> tuple[Any, str]:
-    from agent.loop import derive_seed, discovery_input, find_structure
-    from agent.planners.base import Request
-    from agent.planners.rules import RulesPlanner
-    from tools.profiling import profile_and_prepare
-    from tools.registry import run_algorithm
+    from causalpilot.agent.loop import derive_seed, discovery_input, find_structure
+    from causalpilot.agent.planners.base import Request
+    from causalpilot.agent.planners.rules import RulesPlanner
+    from causalpilot.tools.profiling import profile_and_prepare
+    from causalpilot.tools.registry import run_algorithm
 
     ds = _dataset(built, task)
     if task.method == AGENT:
@@ -154,7 +154,7 @@ def _run_method(task: Task, built) -> tuple[Any, str]:
 # --------------------------------------------------------------------------- planning and resuming
 def plan_tasks(suite: Suite, run_seed: int) -> tuple[list[Task], list[dict[str, Any]]]:
     """The tasks to run, and the rows recorded without running (unregistered or not attempted)."""
-    from tools.registry import algorithms
+    from causalpilot.tools.registry import algorithms
 
     registered = set(algorithms())
     tasks, recorded = [], []
@@ -229,7 +229,7 @@ def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int =
     """Run every task not yet in ``out/tasks.jsonl``; write results.json and results.md; return the rows."""
     from joblib import Parallel, delayed
 
-    from evals.results import write_results
+    from causalpilot.evals.results import write_results
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from tools.errors import InputError
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, Edge
 
 DATA_DIR = Path(__file__).parent / "data"
 TABULAR_BASELINES = ("pc", "fci", "ges", "direct_lingam")
@@ -78,17 +78,17 @@ def build(spec: DatasetSpec) -> Built:
     """Build the dataset and its true graph from the spec (deterministic in ``spec.seed``)."""
     kw = spec.kwargs()
     if spec.kind == "copilot_sem":
-        from evals.generators import copilot_sem
+        from causalpilot.evals.generators import copilot_sem
 
         syn = copilot_sem(seed=spec.seed, **kw)
         return Built(syn.data, syn.truth)
     if spec.kind == "var":
-        from evals.generators import stable_var_process
+        from causalpilot.evals.generators import stable_var_process
 
         syn = stable_var_process(seed=spec.seed, **kw)
         return Built(syn.data, syn.truth, time_series=True)
     if spec.kind == "bnlearn":
-        from evals.bif import read_bif
+        from causalpilot.evals.bif import read_bif
 
         bn = read_bif(DATA_DIR / "bnlearn" / f"{kw['network']}.bif.gz")
         frame = bn.sample(int(kw.get("n", 5000)), spec.seed)

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 
-from tools.graph import CausalGraph  # noqa: E402
+from causalpilot.tools.graph import CausalGraph  # noqa: E402
 
 STYLE = {
     "directed": dict(style="solid", arrowstyle="-|>"),

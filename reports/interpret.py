@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.bootstrap import UNSTABLE_BELOW
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.bootstrap import UNSTABLE_BELOW
+from causalpilot.tools.graph import CausalGraph, Edge
 
 EDGE_READING = {
     "directed": "{s} is a direct cause of {t} (relative to the measured variables)",

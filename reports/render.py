@@ -15,8 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from reports import interpret
-from tools.graph import CausalGraph
+from causalpilot.reports import interpret
+from causalpilot.tools.graph import CausalGraph
 
 TEMPLATES = Path(__file__).parent / "templates"
 

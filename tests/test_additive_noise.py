@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.discovery.additive_noise import orient_by_additive_noise
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.discovery.additive_noise import orient_by_additive_noise
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 def _undirected(*pairs, nodes):
@@ -55,7 +55,7 @@ def test_orientation_is_deterministic_in_the_seed():
 def test_directions_that_meek_propagates_are_recorded_and_read_as_such():
     """A -> B is the most decisive test; then B - C must become B -> C (B <- C would make a new collider
     A -> B <- C), which Meek's rules do before B - C's own test is used."""
-    from reports.interpret import edge_sentence
+    from causalpilot.reports.interpret import edge_sentence
 
     rng = np.random.default_rng(4)
     n = 800

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from agent.loop import discovery_input
-from tools.discovery.category_score import CategoryScore, category_blocks
-from tools.discovery.permutation import _boss_scorer
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
-from tools.registry import run_algorithm
+from causalpilot.agent.loop import discovery_input
+from causalpilot.tools.discovery.category_score import CategoryScore, category_blocks
+from causalpilot.tools.discovery.permutation import _boss_scorer
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.registry import run_algorithm
 
 
 def test_single_columns_score_exactly_as_causal_learn_bic():
@@ -59,10 +59,10 @@ def test_category_with_a_non_monotone_effect_is_found_through_its_indicators():
 def test_unordered_category_among_adjusters_enters_as_indicators():
     """plan -> dose, plan -> response, dose -> response (1.0): only the middle code 'beta' raises both, so a
     linear adjustment on the codes 0, 1, 2 leaves the confounding in (about 1.9)."""
-    from tools.graph import CausalGraph, Edge
-    from tools.inference.effects import infer, with_indicators
-    from tools.inference.estimators import linear_regression
-    from tools.profiling import Finding
+    from causalpilot.tools.graph import CausalGraph, Edge
+    from causalpilot.tools.inference.effects import infer, with_indicators
+    from causalpilot.tools.inference.estimators import linear_regression
+    from causalpilot.tools.profiling import Finding
 
     rng = np.random.default_rng(3)
     n = 3000
@@ -106,8 +106,8 @@ def test_pooled_domains_with_a_category_are_searched_on_indicators_and_changes_f
     """Three hospitals (domains) pool the clinic data; in each, age's effect on wait differs. The planner
     scores the BIC over domains with clinic as indicators (not CD-NOD on the codes), finds the true
     skeleton, names wait's mechanism as the changing one, and so orients age -> wait <- clinic."""
-    from agent.planners.base import Request
-    from agent.planners.rules import RulesPlanner
+    from causalpilot.agent.planners.base import Request
+    from causalpilot.agent.planners.rules import RulesPlanner
 
     rng = np.random.default_rng(3)
     parts = []

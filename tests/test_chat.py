@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from langchain_core.messages import AIMessage
 
-from agent.chat import ChatSession, graph_diff
+from causalpilot.agent.chat import ChatSession, graph_diff
 from llm_fakes import FakeOpenAIServer, ScriptedChatModel, tool_call
-from memory.store import MemoryStore
-from tools.graph import CausalGraph, Edge
+from causalpilot.memory.store import MemoryStore
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 @pytest.fixture()
@@ -71,7 +71,7 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
 
 
 def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(data, tmp_path, monkeypatch):
-    import agent.loop as loop
+    import causalpilot.agent.loop as loop
 
     calls = []
     real = loop.find_structure
@@ -115,8 +115,8 @@ def test_free_text_goes_through_the_llm_as_validated_actions(data, tmp_path):
         ai(("estimate_effect", {"treatment": "smoke", "outcome": "cancer"})),
         ai(("estimate_effect", {"treatment": "smoking", "outcome": "cancer"})), ai(text="Estimating."),
     ])
-    from agent.llm_runtime import LLMConfig
-    from agent.planners.llm import LLMPlanner
+    from causalpilot.agent.llm_runtime import LLMConfig
+    from causalpilot.agent.planners.llm import LLMPlanner
 
     def failing_planner():
         def down(_):
@@ -137,7 +137,7 @@ def test_free_text_goes_through_the_llm_as_validated_actions(data, tmp_path):
 @pytest.mark.timeout(120)
 def test_chat_cli_against_a_local_openai_server(data, tmp_path, monkeypatch, capsys):
     """`causalpilot chat DATA` with piped input and the real openai client on 127.0.0.1."""
-    from agent.cli import main
+    from causalpilot.agent.cli import main
 
     with FakeOpenAIServer("script") as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url)

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
 
 
 def _ds(frame: pd.DataFrame) -> Dataset:
@@ -62,9 +62,9 @@ def test_a_category_with_more_than_twenty_levels_keeps_every_label():
 
 
 def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_common():
-    from tools.graph import CausalGraph, Edge
-    from tools.inference.effects import infer
-    from reports.interpret import effect_sentence
+    from causalpilot.tools.graph import CausalGraph, Edge
+    from causalpilot.tools.inference.effects import infer
+    from causalpilot.reports.interpret import effect_sentence
 
     rng = np.random.default_rng(8)
     n = 1500
@@ -89,9 +89,9 @@ def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_commo
 def test_binary_labels_are_worded_as_a_switch_and_a_probability():
     from types import SimpleNamespace
 
-    from reports.interpret import effect_sentence
-    from tools.graph import CausalGraph, Edge
-    from tools.inference.run import run_inference
+    from causalpilot.reports.interpret import effect_sentence
+    from causalpilot.tools.graph import CausalGraph, Edge
+    from causalpilot.tools.inference.run import run_inference
 
     rng = np.random.default_rng(9)
     n = 4000

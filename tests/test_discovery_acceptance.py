@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from agent.loop import AnalysisOptions, run_analysis
-from evals.generators import heterogeneous_domains, linear_sem, var_process
-from evals.metrics import score
+from causalpilot.agent.loop import AnalysisOptions, run_analysis
+from causalpilot.evals.generators import heterogeneous_domains, linear_sem, var_process
+from causalpilot.evals.metrics import score
 
 
 def _run(tmp_path, frame, **kw):
@@ -99,8 +99,8 @@ def test_integer_codes_with_up_to_ten_levels_are_read_as_discrete(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from tools.graph import CausalGraph, Edge
-    from tools.profiling import classify_column
+    from causalpilot.tools.graph import CausalGraph, Edge
+    from causalpilot.tools.profiling import classify_column
 
     n = 4000
     assert classify_column(pd.Series(np.arange(n) % 5), n)[0] == "discrete"
@@ -136,7 +136,7 @@ def test_integer_codes_with_up_to_ten_levels_are_read_as_discrete(tmp_path):
 def test_nonlinear_data_get_directions_from_additive_noise_models(tmp_path):
     """PC leaves most edges of nonlinear data undirected; the planner adds an additive-noise step that
     orients them, and every direction it claims agrees with the true graph on this data set."""
-    from evals.generators import copilot_sem
+    from causalpilot.evals.generators import copilot_sem
 
     s = copilot_sem(p=6, n=1000, edge_prob=0.4, nonlinear=True, seed=21)
     r = _run(tmp_path, s.data, bootstrap=0)
@@ -173,7 +173,7 @@ def test_count_data_are_not_sent_to_lingam(tmp_path):
     import numpy as np
     import pandas as pd
 
-    from tools.graph import CausalGraph, Edge
+    from causalpilot.tools.graph import CausalGraph, Edge
 
     rng = np.random.default_rng(3)
     n = 2000

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from evals.generators import heterogeneous_domains, linear_sem, var_process
-from evals.metrics import score
-from tools.background import Background
-from tools.errors import InputError
-from tools.graph import EDGE_TYPES, CausalGraph
-from tools.registry import DiscoveryInput, algorithms, run_algorithm
+from causalpilot.evals.generators import heterogeneous_domains, linear_sem, var_process
+from causalpilot.evals.metrics import score
+from causalpilot.tools.background import Background
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import EDGE_TYPES, CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithms, run_algorithm
 
 ALL = sorted(algorithms())
 
@@ -98,7 +98,7 @@ def test_cdnod_finds_the_mechanisms_that_change_across_domains():
 
 
 def test_tau_max_is_read_from_the_data():
-    from tools.discovery.time_series import choose_tau_max
+    from causalpilot.tools.discovery.time_series import choose_tau_max
 
     s = var_process(p=5, n=800, seed=0, lags=(1, 2))
     tau, reason, ev = choose_tau_max(s.data.to_numpy())
@@ -109,7 +109,7 @@ def test_tau_max_is_read_from_the_data():
 def test_a_cross_effect_far_back_is_found_by_the_residual_screen():
     """X1 at t-15 drives X3: the VAR order by BIC stays low (one effect does not pay for 25 coefficients),
     the residual screen sees the spike at lag 15, and PCMCI+ then finds the link at its lag."""
-    from tools.discovery.time_series import choose_tau_max
+    from causalpilot.tools.discovery.time_series import choose_tau_max
 
     rng = np.random.default_rng(3)
     n, X = 1200, np.zeros((1400, 4))
@@ -145,7 +145,7 @@ def test_background_is_passed_to_pcmci_and_exact_search():
 def test_notears_matrix_exponential_matches_scipy():
     import scipy.linalg as sla
 
-    from tools.discovery.continuous_opt import expm_small
+    from causalpilot.tools.discovery.continuous_opt import expm_small
 
     A = np.random.default_rng(0).uniform(0, 2, size=(6, 6))
     assert np.allclose(expm_small(A), sla.expm(A), rtol=1e-10)
@@ -168,7 +168,7 @@ def test_notears_and_granger_honour_forbidden_directions():
 
 
 def test_tigramite_marks_translate_to_contract_edges():
-    from tools.discovery.time_series import graph_from_tigramite
+    from causalpilot.tools.discovery.time_series import graph_from_tigramite
 
     g = np.full((3, 3, 2), "", dtype="<U3")
     g[0, 1, 0], g[1, 0, 0] = "-->", "<--"  # A -> B at lag 0
@@ -200,7 +200,7 @@ def test_randomised_ci_tests_are_reproducible_from_the_seed():
     """RCIT draws random Fourier features from numpy's global generator: the run's seed must fix them."""
     import numpy as np
 
-    from evals.generators import copilot_sem
+    from causalpilot.evals.generators import copilot_sem
 
     syn = copilot_sem(p=4, n=250, edge_prob=0.5, nonlinear=True, seed=3)
     X = syn.data.to_numpy(float)
@@ -216,7 +216,7 @@ def test_randomised_ci_tests_are_reproducible_from_the_seed():
 def test_block_bootstrap_keeps_a_link_far_back():
     """A link at lag 15 must come back in the resamples: blocks barely longer than the lag broke almost
     every (t - 15, t) pair and gave the link a confidence of 0."""
-    from tools.bootstrap import block_length, bootstrap
+    from causalpilot.tools.bootstrap import block_length, bootstrap
 
     rng = np.random.default_rng(3)
     X = np.zeros((1400, 3))
@@ -234,7 +234,7 @@ def test_block_bootstrap_keeps_a_link_far_back():
 def test_lagged_links_at_a_false_discovery_rate_keep_pcmci_plus_precise_at_p20():
     """p = 20, lags up to 3: about 2,800 candidate links. A per-test alpha of 0.01 lets chance links in;
     Benjamini-Hochberg over the lagged links keeps them out and loses no true link."""
-    from evals.generators import stable_var_process
+    from causalpilot.evals.generators import stable_var_process
 
     syn = stable_var_process(20, 1000, max_lag=3, n_edges=20, seed=11)
     nodes = list(syn.data.columns)

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from agent.cli import main
-from evals.generators import var_process
-from tools.registry import algorithms
+from causalpilot.agent.cli import main
+from causalpilot.evals.generators import var_process
+from causalpilot.tools.registry import algorithms
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_a_run_does_not_depend_on_pythons_hash_salt(tmp_path):
     import subprocess
     import sys
 
-    from evals.suites import build, get_suite
+    from causalpilot.evals.suites import build, get_suite
 
     spec = [s for s in get_suite("realistic", 0).datasets if s.scenario == "bnlearn_alarm"][0]
     frame = build(spec).frame
@@ -84,7 +84,7 @@ def test_a_run_does_not_depend_on_pythons_hash_salt(tmp_path):
     graphs = []
     for k in range(3):
         out = tmp_path / f"out{k}"
-        subprocess.run([sys.executable, "-m", "agent", "discover", str(data), "--algorithm", "fci", "--out", str(out),
+        subprocess.run([sys.executable, "-m", "causalpilot", "discover", str(data), "--algorithm", "fci", "--out", str(out),
                         "--quiet"], env=env, check=True, capture_output=True, timeout=300)
         graphs.append(json.loads((out / "graph.json").read_text()))
         assert json.loads((out / "run.json").read_text())["environment"]["PYTHONHASHSEED"] == "0"

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from agent.loop import AnalysisOptions, run_analysis
-from agent.planners.base import DiscoveryPlan, Request
-from agent.planners.rules import RulesPlanner
-from evals.generators import linear_sem, var_process
-from tools.discovery._util import dag_to_cpdag
-from tools.graph import CausalGraph, Edge
-from tools.portfolio import reconcile
-from tools.profiling import ColumnProfile, Finding, Profile
-from tools.tuning import dag_extension, gaussian_bic
+from causalpilot.agent.loop import AnalysisOptions, run_analysis
+from causalpilot.agent.planners.base import DiscoveryPlan, Request
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.evals.generators import linear_sem, var_process
+from causalpilot.tools.discovery._util import dag_to_cpdag
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.portfolio import reconcile
+from causalpilot.tools.profiling import ColumnProfile, Finding, Profile
+from causalpilot.tools.tuning import dag_extension, gaussian_bic
 
 
 def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts=False, het=False,
@@ -135,7 +135,7 @@ def test_background_reaches_time_series_discovery_through_analyse(tmp_path):
 
 
 def test_discrete_time_series_with_many_levels_are_tested_on_ranks():
-    from agent.planners.rules import ts_ci_test_for
+    from causalpilot.agent.planners.rules import ts_ci_test_for
 
     few = _profile(ts=True, dtype="discrete", p=3, kinds=["discrete"] * 3)  # 3 levels each
     assert ts_ci_test_for(few)[0] == "gsquared"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from evals.generators import copilot_sem
-from tools.ci.domain import DomainTest
-from tools.profiling import profile_and_prepare
-from tools.loading import Dataset
+from causalpilot.evals.generators import copilot_sem
+from causalpilot.tools.ci.domain import DomainTest
+from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.loading import Dataset
 
 
 def _two_domains(change_slope: float, change_noise: float, n: int = 600, seed: int = 0) -> np.ndarray:

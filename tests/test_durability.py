@@ -9,11 +9,11 @@ import sys
 import textwrap
 import time
 
-from memory.store import MemoryStore
+from causalpilot.memory.store import MemoryStore
 
 WRITER = textwrap.dedent("""
     import sys
-    from memory.store import MemoryStore
+    from causalpilot.memory.store import MemoryStore
     db, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with MemoryStore(db) as store:
         for k in range(count):

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals import runner
-from evals.bif import parse_bif, read_bif
-from evals.metrics import score
-from evals.suites import DATA_DIR, DatasetSpec, Suite, build, get_suite
-from tools.graph import CausalGraph, Edge
+from causalpilot.evals import runner
+from causalpilot.evals.bif import parse_bif, read_bif
+from causalpilot.evals.metrics import score
+from causalpilot.evals.suites import DATA_DIR, DatasetSpec, Suite, build, get_suite
+from causalpilot.tools.graph import CausalGraph, Edge
 
 NODES = ["A", "B", "C", "D"]
 
@@ -177,7 +177,7 @@ def test_task_past_its_cap_is_recorded_as_timeout(tmp_path, monkeypatch):
 
 
 def test_cli_eval_smoke(tmp_path):
-    from agent.cli import main
+    from causalpilot.agent.cli import main
 
     out = tmp_path / "ev"
     with pytest.raises(SystemExit) as exc:
@@ -196,7 +196,7 @@ def test_cli_eval_smoke(tmp_path):
 
 
 def test_summary_best_baseline_must_finish_every_run_and_paper_figures_are_quoted():
-    from evals.results import compare, render_markdown, summarise
+    from causalpilot.evals.results import compare, render_markdown, summarise
 
     def row(sc, m, f1, status="ok", rep=0):
         return {"task": f"{sc}|{m}|{rep}", "scenario": sc, "method": m, "status": status, "note": None,
@@ -219,7 +219,7 @@ def test_summary_best_baseline_must_finish_every_run_and_paper_figures_are_quote
 
 
 def test_paired_difference_pairs_data_sets_and_skips_unfinished_runs():
-    from evals.results import paired_difference
+    from causalpilot.evals.results import paired_difference
 
     def row(m, ds, f1, status="ok"):
         return {"scenario": "s", "method": m, "dataset": ds, "status": status, "copilot_f1": f1}

@@ -7,14 +7,14 @@ from itertools import combinations, permutations
 import numpy as np
 import pytest
 
-from evals.generators import copilot_sem
-from evals.metrics import score
-from tools.background import Background
-from tools.discovery._util import standardise
-from tools.discovery.exact import exact_dag
-from tools.discovery.permutation import _boss_scorer
-from tools.errors import InputError
-from tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.evals.generators import copilot_sem
+from causalpilot.evals.metrics import score
+from causalpilot.tools.background import Background
+from causalpilot.tools.discovery._util import standardise
+from causalpilot.tools.discovery.exact import exact_dag
+from causalpilot.tools.discovery.permutation import _boss_scorer
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 DENSE_SEED = 4117439557  # the dense graph of test_search_restarts: one BOSS run stops in a local optimum
 
@@ -47,7 +47,7 @@ def test_dynamic_programme_reaches_the_brute_force_optimum():
 def test_agrees_with_causal_learn_exact_search_under_the_standard_bic():
     from causallearn.search.ScoreBased.ExactSearch import bic_exact_search
 
-    from tools.discovery._util import dag_to_cpdag
+    from causalpilot.tools.discovery._util import dag_to_cpdag
 
     for seed in (1, 2, 3):
         syn, data = _data(p=7, seed=seed, edge_prob=0.4)
@@ -108,7 +108,7 @@ def test_is_deterministic_at_the_top_of_the_planner_range():
 def test_weak_and_cancelling_edges_are_kept_at_the_default_penalty():
     """Coefficients 0.1-0.4 with unit noise (as in most real data) and a triangle whose direct edge
     nearly cancels given the common child: BOSS's penalty 2 drops true edges in both; the default keeps them."""
-    from evals.generators import linear_sem
+    from causalpilot.evals.generators import linear_sem
 
     for seed in range(4):
         syn = linear_sem(p=8, n=2000, edge_prob=0.3, weight_range=(0.1, 0.4), seed=seed)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.figures import _bend
-from tools.graph import Edge
+from causalpilot.reports.figures import _bend
+from causalpilot.tools.graph import Edge
 
 
 def test_an_edge_across_a_row_is_curved_around_the_nodes_between():
@@ -23,8 +23,8 @@ def test_confidence_label_of_a_curved_edge_sits_on_the_drawn_curve():
     import networkx as nx
     import numpy as np
 
-    from reports.figures import _confidence_labels
-    from tools.graph import CausalGraph
+    from causalpilot.reports.figures import _confidence_labels
+    from causalpilot.tools.graph import CausalGraph
 
     pos = {"A": (0.0, 0.0), "B": (1.6, 0.0), "C": (3.2, 0.0), "D": (1.6, -3.0)}
     graph = CausalGraph(nodes=list(pos), edges=[Edge("A", "C", "undirected", confidence=0.9)], graph_type="CPDAG")
@@ -49,7 +49,7 @@ def test_confidence_label_of_a_curved_edge_sits_on_the_drawn_curve():
 
 
 def test_long_node_names_are_broken_at_separators_and_shrunk_to_fit():
-    from reports.figures import node_label
+    from causalpilot.reports.figures import node_label
 
     assert node_label("age", 9) == ("age", 9)
     assert node_label("ice_cream_sales", 9) == ("ice_cream\nsales", 7.0)  # at the separator nearest the middle

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tools.graph import ARROW, CIRCLE, TAIL, CausalGraph, Edge
+from causalpilot.tools.graph import ARROW, CIRCLE, TAIL, CausalGraph, Edge
 
 
 def _matrix(pairs, p=3):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.outputs import confined, write_atomic
+from causalpilot.agent.outputs import confined, write_atomic
 from tests.helpers import read_json, run_cli
 
 EVIL = "<script>alert('x')</script>"

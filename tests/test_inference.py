@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from tools.graph import CausalGraph, Edge
-from tools.inference.effects import infer
-from tools.profiling import Finding, PreparedData
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.inference.effects import infer
+from causalpilot.tools.profiling import Finding, PreparedData
 
 
 class _Profile:
@@ -49,7 +49,7 @@ def _promotion_data(seed, n=1000):
 
 
 def test_binary_treatment_with_poor_overlap_is_doubly_robust_and_says_so():
-    from tools.inference.estimators import propensity_weighting
+    from causalpilot.tools.inference.estimators import propensity_weighting
 
     df = _promotion_data(0)
     g = CausalGraph(list(df.columns), [Edge("footfall", "promotion", "directed"), Edge("footfall", "sales", "directed"),
@@ -63,7 +63,7 @@ def test_binary_treatment_with_poor_overlap_is_doubly_robust_and_says_so():
 
 
 def test_doubly_robust_ml_when_confounding_is_nonlinear():
-    from tools.inference.estimators import doubly_robust_ml, linear_regression
+    from causalpilot.tools.inference.estimators import doubly_robust_ml, linear_regression
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -98,8 +98,8 @@ def test_cpdag_range_contains_truth_and_null_effect():
 
 
 def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_the_sign():
-    from tools.inference.estimators import linear_regression
-    from tools.inference.refute import unobserved_confounder_sensitivity
+    from causalpilot.tools.inference.estimators import linear_regression
+    from causalpilot.tools.inference.refute import unobserved_confounder_sensitivity
 
     rng = np.random.default_rng(0)
     n = 2000
@@ -116,8 +116,8 @@ def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_th
 
 def test_refuters_give_the_same_result_in_one_process_or_several():
     """The refuters' draws are taken before the simulations are spread over processes."""
-    from tools.inference.estimators import linear_regression
-    from tools.inference.refute import refute
+    from causalpilot.tools.inference.estimators import linear_regression
+    from causalpilot.tools.inference.refute import refute
 
     rng = np.random.default_rng(2)
     n = 400

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from tools.graph import CausalGraph, Edge
-from tools.inference.gcm_queries import counterfactual, fit_scm, interventional_mean
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.inference.gcm_queries import counterfactual, fit_scm, interventional_mean
 
 
 def test_do_and_counterfactual_on_linear_chain():
@@ -32,7 +32,7 @@ CHAIN = CausalGraph(["x", "y", "z"], [Edge("x", "y", "directed"), Edge("y", "z",
 
 
 def test_anomaly_is_attributed_to_the_node_whose_noise_caused_it():
-    from tools.inference.gcm_queries import attribute_anomaly
+    from causalpilot.tools.inference.gcm_queries import attribute_anomaly
 
     rng = np.random.default_rng(1)
     df = _chain(800, rng)
@@ -46,7 +46,7 @@ def test_anomaly_is_attributed_to_the_node_whose_noise_caused_it():
 
 
 def test_distribution_change_is_attributed_to_the_changed_mechanism():
-    from tools.inference.gcm_queries import distribution_change
+    from causalpilot.tools.inference.gcm_queries import distribution_change
 
     rng = np.random.default_rng(4)
     old = _chain(800, rng)

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 from tests.helpers import read_json, run_cli
-from tools.graph import CausalGraph, Edge
-from tools.inference.lagged import lagged_effect
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.inference.lagged import lagged_effect
 
 
 def _series(n=1500, seed=0):

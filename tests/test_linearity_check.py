@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
 
 
 def _linearity(frame: pd.DataFrame) -> str:

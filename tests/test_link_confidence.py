@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.bootstrap import BootstrapResult, annotate
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.bootstrap import BootstrapResult, annotate
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 def test_link_confidence_counts_the_pair_whatever_its_marks():
@@ -16,7 +16,7 @@ def test_link_confidence_counts_the_pair_whatever_its_marks():
     assert out.to_dict()["edges"][0]["link_confidence"] == 1.0
     assert CausalGraph.from_dict(out.to_dict()) == out
 
-    from reports.interpret import edge_sentence, graph_summary
+    from causalpilot.reports.interpret import edge_sentence, graph_summary
 
     assert "linked in 100% of bootstrap resamples, this way round in 45%" in edge_sentence(ab)
     assert "its direction is not" in edge_sentence(ab)

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from langchain_core.messages import AIMessage
 
-from agent.llm_runtime import LLMConfig
-from agent.planners.rules import RulesPlanner
-from agent.planners.base import Request
-from agent.planners.llm import LLMPlanner, parse_narrative
+from causalpilot.agent.llm_runtime import LLMConfig
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.agent.planners.base import Request
+from causalpilot.agent.planners.llm import LLMPlanner, parse_narrative
 from llm_fakes import ScriptedChatModel, tool_call
-from prompts import quote_data, render_prompt
-from tools.graph import CausalGraph, Edge
-from tools.loading import load_table
-from tools.profiling import profile_and_prepare
+from causalpilot.prompts import quote_data, render_prompt
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.loading import load_table
+from causalpilot.tools.profiling import profile_and_prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_background_claims_are_tested_against_the_data(tmp_path):
 
 
 def test_llm_knowledge_never_overrides_the_users(tmp_path):
-    from tools.background import Background
+    from causalpilot.tools.background import Background
 
     p = LLMPlanner(cfg=LLMConfig(), model=ScriptedChatModel(script=[]))
     p.background = Background(required=[("C", "A")], forbidden=[("A", "B")])

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from agent.cli import main
-from evals.generators import linear_sem
+from causalpilot.agent.cli import main
+from causalpilot.evals.generators import linear_sem
 from llm_fakes import FakeOpenAIServer
 
 

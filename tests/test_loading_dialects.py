@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers import run_cli
-from tools.loading import load_table
+from causalpilot.tools.loading import load_table
 
 
 def _frame(n=50, seed=0):

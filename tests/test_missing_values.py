@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.loop import find_structure
-from agent.planners.base import Request
-from agent.planners.rules import RulesPlanner
-from evals.generators import copilot_sem
-from evals.metrics import score
-from tools.loading import Dataset
+from causalpilot.agent.loop import find_structure
+from causalpilot.agent.planners.base import Request
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.evals.generators import copilot_sem
+from causalpilot.evals.metrics import score
+from causalpilot.tools.loading import Dataset
 
 
 def test_ten_percent_missing_cells_linear_gaussian(tmp_path):

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from tools.inference.question import read_question
+from causalpilot.tools.inference.question import read_question
 
 HOSPITAL = ["age", "severity", "comorbidities", "region", "new_drug", "length_of_stay", "readmitted"]
 
@@ -36,10 +36,10 @@ def test_unmatched_or_ambiguous_phrases_are_reported_not_guessed():
 
 
 def test_unread_question_is_a_decision_and_not_silence():
-    from tools.inference.run import run_inference
-    from tools.loading import Dataset
-    from tools.profiling import profile_and_prepare
-    from tools.graph import CausalGraph, Edge
+    from causalpilot.tools.inference.run import run_inference
+    from causalpilot.tools.loading import Dataset
+    from causalpilot.tools.profiling import profile_and_prepare
+    from causalpilot.tools.graph import CausalGraph, Edge
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=300)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
     """A U-shaped dose-response has an average per-unit effect near zero; the report must not let that
     read as 'no effect' without a warning, and must credit directions to the additive-noise test."""
-    from reports.interpret import caveats, edge_sentence
+    from causalpilot.reports.interpret import caveats, edge_sentence
 
     g = CausalGraph(nodes=["dose", "response"], edges=[Edge("dose", "response", "directed", confidence=0.9)],
                     graph_type="CPDAG", algorithm="pc",
@@ -25,7 +25,7 @@ def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
 
 
 def test_an_interval_that_already_includes_zero_gets_no_robustness_sentence():
-    from reports.interpret import effect_sentence
+    from causalpilot.reports.interpret import effect_sentence
 
     sens = {"name": "unobserved_common_cause (partial R2)", "robustness_value": 0.0, "new_effect": 0.001}
     null = {"treatment": "dose", "outcome": "response", "estimate": 0.001, "ci_low": -0.02, "ci_high": 0.02,

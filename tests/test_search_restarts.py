@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from evals.generators import copilot_sem
-from evals.metrics import score
-from tools.discovery.permutation import _boss_scorer
-from tools.registry import DiscoveryInput, run_algorithm
-from tools.tuning import gaussian_bic
+from causalpilot.evals.generators import copilot_sem
+from causalpilot.evals.metrics import score
+from causalpilot.tools.discovery.permutation import _boss_scorer
+from causalpilot.tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.tools.tuning import gaussian_bic
 
 # a dense graph (edge probability 0.5, p = 10) on which BOSS from the column order stops in a local optimum
 DENSE_SEED = 4117439557
@@ -21,7 +21,7 @@ def _dense():
 
 
 def _truth_score(syn, X):
-    from tools.discovery._util import standardise
+    from causalpilot.tools.discovery._util import standardise
 
     scorer = _boss_scorer(standardise(X), "local_score_BIC_from_cov")
     names = list(syn.data.columns)

@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from agent.loop import AnalysisOptions, discover, run_analysis
-from agent.planners.base import Request
-from agent.planners.rules import RulesPlanner
-from evals.generators import linear_sem
-from evals.metrics import score
-from memory.store import MemoryStore
+from causalpilot.agent.loop import AnalysisOptions, discover, run_analysis
+from causalpilot.agent.planners.base import Request
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.evals.generators import linear_sem
+from causalpilot.evals.metrics import score
+from causalpilot.memory.store import MemoryStore
 from tests.helpers import read_json, run_cli
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
 
 EDGE_TYPES = {"directed", "undirected", "bidirected", "partially_directed", "nondirected"}
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from evals.generators import linear_sem
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
+from causalpilot.evals.generators import linear_sem
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
 
 
 def _ds(frame: pd.DataFrame) -> Dataset:

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from tools.background import Background
-from tools.bootstrap import BootstrapResult, unsettled_directions
-from tools.graph import CausalGraph, Edge
-from tools.inference.run import run_inference
-from tools.profiling import PreparedData
+from causalpilot.tools.background import Background
+from causalpilot.tools.bootstrap import BootstrapResult, unsettled_directions
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.inference.run import run_inference
+from causalpilot.tools.profiling import PreparedData
 
 
 class _Profile:

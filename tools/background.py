@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tools.errors import InputError
-from tools.graph import CausalGraph, Edge
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, Edge
 
 
 @dataclass
@@ -114,6 +114,28 @@ def load_background(path: str | Path, columns: list[str]) -> Background:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"Background knowledge file '{name}' is not valid JSON/YAML: {first}.") from None
     return parse_background(raw, columns, name)
+
+
+def resolve_background(spec: Any, columns: list[str]) -> Background | None:
+    """Background knowledge from whatever a caller holds: None, a :class:`Background`, a mapping
+    ``{"required": [[a, b]], "forbidden": [[a, b]], "tiers": [[...], ...]}``, or the path of a JSON/YAML
+    file holding one. Checked against ``columns``; raises :class:`InputError` with one sentence."""
+    if spec is None:
+        return None
+    if isinstance(spec, Background):
+        return parse_background(spec.to_dict(), columns, "background")
+    if isinstance(spec, dict):
+        return parse_background(spec, columns, "background")
+    if isinstance(spec, (str, Path)):
+        return load_background(spec, columns)
+    raise InputError(f"Background knowledge must be a mapping or a JSON/YAML file path, not {type(spec).__name__}.")
+
+
+def describe_background(spec: Any) -> Any:
+    """What run.json records of the background a caller gave: the file's path, or the knowledge itself."""
+    if spec is None or isinstance(spec, (str, Path)):
+        return None if spec is None else str(spec)
+    return spec.to_dict() if isinstance(spec, Background) else dict(spec)
 
 
 def parse_background(raw: Any, columns: list[str], name: str = "background") -> Background:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom
 
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 UNSTABLE_BELOW = 0.5
 

@@ -2,8 +2,10 @@
 (one sentence naming the file or column and the problem), never a traceback."""
 
 
-class InputError(Exception):
-    """Bad input or usage: the user's file, column, option or background knowledge is unusable."""
+class InputError(ValueError):
+    """Bad input or usage: the user's file, column, option or background knowledge is unusable.
+
+    Exposed as ``causalpilot.InputError``; a ``ValueError``, so generic handlers catch it too."""
 
 
 class AnalysisError(Exception):

@@ -209,13 +209,46 @@ class CausalGraph:
         return CausalGraph(self.nodes, new, self.graph_type, self.algorithm, dict(self.parameters))
 
     def to_networkx(self):
+        """A ``networkx.DiGraph`` (``MultiDiGraph`` for lagged graphs, one arc per lag).
+
+        A directed or partially directed edge is the arc source -> target; an undirected, bidirected
+        or nondirected edge is the pair of arcs both ways (the usual encoding of a CPDAG or PAG as a
+        directed graph). Every arc carries ``type`` (the edge's type in graph.json), ``confidence``,
+        ``link_confidence`` and ``lag``, so ``type`` tells a directed arc from half of a symmetric pair."""
         import networkx as nx
 
         g = nx.MultiDiGraph() if self.graph_type == "lagged" else nx.DiGraph()
         g.add_nodes_from(self.nodes)
         for e in self.edges:
-            g.add_edge(e.source, e.target, type=e.type, confidence=e.confidence, lag=e.lag)
+            attrs = {"type": e.type, "confidence": e.confidence, "link_confidence": e.link_confidence, "lag": e.lag}
+            g.add_edge(e.source, e.target, **attrs)
+            if e.symmetric:
+                g.add_edge(e.target, e.source, **attrs)
         return g
+
+    def to_dot(self) -> str:
+        """The graph in Graphviz DOT, with each edge's end marks as Tetrad and pcalg draw them
+        (``arrowhead``/``arrowtail``: normal = arrowhead, none = tail, odot = circle) and its bootstrap
+        confidence as the label; lags are written into the label of lagged edges."""
+        heads = {"directed": ("none", "normal"), "undirected": ("none", "none"), "bidirected": ("normal", "normal"),
+                 "partially_directed": ("odot", "normal"), "nondirected": ("odot", "odot")}
+
+        def q(name: str) -> str:
+            return '"' + str(name).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = [f"digraph {q(self.algorithm or 'causal_graph')} {{", "  rankdir=TB;", "  node [shape=ellipse];"]
+        lines += [f"  {q(n)};" for n in self.nodes]
+        for e in self.edges:
+            tail, head = heads[e.type]
+            label = [] if e.lag is None else [f"lag {e.lag}"]
+            if e.confidence is not None:
+                label.append(f"{e.confidence:.2f}")
+            attrs = f'dir=both, arrowtail={tail}, arrowhead={head}'
+            if label:
+                attrs += f', label={q(" ".join(label))}'
+            lines.append(f"  {q(e.source)} -> {q(e.target)} [{attrs}];")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -259,3 +292,51 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (float, np.floating)):
         return round(float(obj), 10)
     return obj
+
+
+def dag_extension(graph: CausalGraph) -> np.ndarray:
+    """A DAG in the Markov equivalence class of a CPDAG (or a consistent extension of a PDAG), by the
+    algorithm of Dor & Tarsi (1992): a (p, p) 0/1 integer matrix, ``adj[i, j] = 1`` meaning
+    ``nodes[i] -> nodes[j]``; directed edges are kept, no v-structure is added.
+
+    Repeatedly take a node with no outgoing directed edge whose undirected neighbours are all
+    adjacent to its other neighbours, point its undirected edges into it, and remove it; among such
+    nodes the last in column order goes first, so that where the class allows, earlier columns point
+    to later ones (a convention, stated as such wherever it is used). If the input has no consistent extension (no such node is left), the rest is oriented by node order
+    (causal-learn's ``pdag2dag``, the oracle of the tests, loops forever there). Edge types other than
+    directed count as undirected; lags are ignored.
+    """
+    nodes = graph.nodes
+    idx = {n: i for i, n in enumerate(nodes)}
+    p = len(nodes)
+    directed = np.zeros((p, p), dtype=int)
+    undirected = np.zeros((p, p), dtype=int)
+    for e in graph.edges:
+        i, j = idx[e.source], idx[e.target]
+        if e.type == "directed":
+            directed[i, j] = 1
+        else:
+            undirected[i, j] = undirected[j, i] = 1
+    out = directed.copy()
+    alive = set(range(p))
+    while alive:
+        pick = None
+        for x in sorted(alive, reverse=True):  # the latest column first: earlier columns point to later ones
+            if any(directed[x, y] for y in alive):
+                continue
+            nbrs = [y for y in alive if undirected[x, y]]
+            adj_x = [y for y in alive if y != x and (directed[x, y] or directed[y, x] or undirected[x, y])]
+            if all(all(z == y or directed[y, z] or directed[z, y] or undirected[y, z] for z in adj_x) for y in nbrs):
+                pick = x
+                break
+        if pick is None:
+            for a in sorted(alive):
+                for b in sorted(alive):
+                    if a < b and undirected[a, b]:
+                        out[a, b] = 1
+            break
+        for y in alive:
+            if undirected[pick, y]:
+                out[y, pick] = 1
+        alive.remove(pick)
+    return out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.errors import InputError
+from causalpilot.tools.errors import InputError
 
 MIN_ROWS = 10
 MAX_FIELD_BYTES = 10_000_000  # one cell longer than this is not data we can analyse
@@ -88,6 +88,28 @@ def load_table(path: str | Path) -> Dataset:
             f"Data file '{name}' has only {frame.shape[0]} data row(s); causal analysis needs at least {MIN_ROWS}."
         )
     return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt, repairs=repairs)
+
+
+def load_frame(frame: pd.DataFrame) -> Dataset:
+    """A :class:`Dataset` from an in-memory table (the Python API), checked as a file would be.
+
+    The frame is copied (the caller's is never changed); column names become strings. Its
+    ``sha256`` is that of the frame written as CSV, so the same table gives the same fingerprint.
+    Raises :class:`InputError` for fewer than two columns or ``MIN_ROWS`` rows, or duplicate names."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"data must be a pandas DataFrame, not {type(frame).__name__}.")
+    if isinstance(frame.columns, pd.MultiIndex):
+        raise InputError("The DataFrame has multi-level column names; flatten them to one name per column.")
+    names = [str(c).strip() for c in frame.columns]
+    _check_headers(names, "the DataFrame")
+    if len(names) < 2:
+        raise InputError(f"The DataFrame has only {len(names)} column; causal analysis needs at least two variables.")
+    if frame.shape[0] < MIN_ROWS:
+        raise InputError(f"The DataFrame has only {frame.shape[0]} row(s); causal analysis needs at least {MIN_ROWS}.")
+    table = frame.reset_index(drop=True).copy()
+    table.columns = names
+    digest = hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
+    return Dataset(frame=table, path="", sha256=digest, format="dataframe")
 
 
 def _read_parquet(p: Path, name: str) -> pd.DataFrame:

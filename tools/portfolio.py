@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tools.graph import CausalGraph, Edge
-from tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 
 def reconcile(graphs: list[CausalGraph]) -> tuple[CausalGraph, dict[str, Any]]:

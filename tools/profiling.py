@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tools.errors import InputError
-from tools.loading import Dataset
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.loading import Dataset
 
 COLUMN_KINDS = ("continuous", "discrete", "binary", "categorical", "datetime", "id", "constant", "text", "empty")
 MAX_CATEGORIES = 50  # a text column with more levels than this is treated as an identifier / free text
@@ -331,7 +331,8 @@ def profile_and_prepare(
 
     for col in [time_index, domain_index, *keep]:
         if col is not None and col not in df.columns:
-            raise InputError(f"Column '{col}' is not in data file '{ds.path}'{_did_you_mean(col, list(df.columns))}.")
+            where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
+            raise InputError(f"Column '{col}' is not in {where}{_did_you_mean(col, list(df.columns))}.")
 
     # inf values are not data: treat as missing, and say so
     num_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]

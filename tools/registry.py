@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tools.background import Background
-from tools.errors import InputError
-from tools.graph import CausalGraph
+from causalpilot.tools.background import Background
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
 
 # modules whose import registers algorithms; extend as algorithm families are added
-DISCOVERY_MODULES = ("tools.discovery.causallearn_algos", "tools.discovery.heterogeneous",
-                     "tools.discovery.permutation", "tools.discovery.exact", "tools.discovery.functional",
-                     "tools.discovery.continuous_opt", "tools.discovery.local", "tools.discovery.time_series")
+DISCOVERY_MODULES = ("causalpilot.tools.discovery.causallearn_algos", "causalpilot.tools.discovery.heterogeneous",
+                     "causalpilot.tools.discovery.permutation", "causalpilot.tools.discovery.exact", "causalpilot.tools.discovery.functional",
+                     "causalpilot.tools.discovery.continuous_opt", "causalpilot.tools.discovery.local", "causalpilot.tools.discovery.time_series")
 
 
 @dataclass
@@ -118,7 +118,7 @@ def run_algorithm(name: str, data: DiscoveryInput, params: dict[str, Any] | None
         merged["indep_test"] = check_ci_test(merged["indep_test"])
     # some library code draws from the global generators (causal-learn's RCIT and permutation tests):
     # seeding them here makes every algorithm a function of the run's seed, in any worker process
-    from tools.discovery._util import seed_all
+    from causalpilot.tools.discovery._util import seed_all
 
     seed_all(data.seed)
     graph = spec.runner(data, merged)

@@ -15,55 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, get_algorithm, run_algorithm
+from causalpilot.tools.graph import CausalGraph, dag_extension
+from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algorithm
 
 ALPHA_CANDIDATES = (0.01, 0.05, 0.1)
 BIC_TUNABLE = ("pc", "cdnod")
 TUNE_MAX_P = 60  # three extra searches are affordable up to here; beyond, the sample-size rule stands
-
-
-def dag_extension(graph: CausalGraph) -> np.ndarray:
-    """A DAG in the class of a CPDAG (Dor & Tarsi 1992): adj[i, j] = 1 meaning i -> j.
-
-    Repeatedly take a node with no outgoing directed edge whose undirected neighbours are all
-    adjacent to its other neighbours, point its undirected edges into it, and remove it. If the
-    input is not a valid CPDAG (no such node), the rest is oriented by node order.
-    """
-    nodes = graph.nodes
-    idx = {n: i for i, n in enumerate(nodes)}
-    p = len(nodes)
-    directed = np.zeros((p, p), dtype=int)
-    undirected = np.zeros((p, p), dtype=int)
-    for e in graph.edges:
-        i, j = idx[e.source], idx[e.target]
-        if e.type == "directed":
-            directed[i, j] = 1
-        else:
-            undirected[i, j] = undirected[j, i] = 1
-    out = directed.copy()
-    alive = set(range(p))
-    while alive:
-        pick = None
-        for x in sorted(alive):
-            if any(directed[x, y] for y in alive):
-                continue
-            nbrs = [y for y in alive if undirected[x, y]]
-            adj_x = [y for y in alive if y != x and (directed[x, y] or directed[y, x] or undirected[x, y])]
-            if all(all(z == y or directed[y, z] or directed[z, y] or undirected[y, z] for z in adj_x) for y in nbrs):
-                pick = x
-                break
-        if pick is None:
-            for a in sorted(alive):
-                for b in sorted(alive):
-                    if a < b and undirected[a, b]:
-                        out[a, b] = 1
-            break
-        for y in alive:
-            if undirected[pick, y]:
-                out[y, pick] = 1
-        alive.remove(pick)
-    return out
 
 
 def gaussian_bic(X: np.ndarray, dag: np.ndarray, groups: np.ndarray | None = None) -> float:
@@ -116,7 +73,7 @@ def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, t
     out: list[dict[str, Any]] = []
     spec = get_algorithm(plan.algorithm)
     if spec.time_series and plan.params.get("tau_max") is None:
-        from tools.discovery.time_series import choose_tau_max
+        from causalpilot.tools.discovery.time_series import choose_tau_max
 
         tau, reason, ev = choose_tau_max(data.X)
         plan.params["tau_max"] = tau

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from tools.profiling import Profile
+from causalpilot.tools.profiling import Profile
 
 
 @dataclass

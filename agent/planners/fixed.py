@@ -6,9 +6,9 @@ written down, so expert and benchmark runs are reproducible and comparable.
 
 from __future__ import annotations
 
-from agent.planners.base import Decision, DiscoveryPlan, Request
-from tools.profiling import Profile
-from tools.registry import get_algorithm
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.tools.profiling import Profile
+from causalpilot.tools.registry import get_algorithm
 
 
 class FixedPlanner:

@@ -21,17 +21,17 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call_model_text, make_chat_model,
+from causalpilot.agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call_model_text, make_chat_model,
                                run_agent)
-from agent.planners.base import Decision, DiscoveryPlan, Request
-from agent.planners.rules import RulesPlanner
-from prompts import quote_data, render_prompt
-from tools.background import Background, parse_background
-from tools.bootstrap import UNSTABLE_BELOW
-from tools.errors import InputError
-from tools.graph import CausalGraph, Edge
-from tools.profiling import PreparedData, Profile
-from tools.registry import algorithms, check_ci_test, get_algorithm
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.prompts import quote_data, render_prompt
+from causalpilot.tools.background import Background, parse_background
+from causalpilot.tools.bootstrap import UNSTABLE_BELOW
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.profiling import PreparedData, Profile
+from causalpilot.tools.registry import algorithms, check_ci_test, get_algorithm
 
 STRONG_P = 1e-3  # a dependence this significant is "strong evidence": no LLM claim overrides it
 ROWS_SHARED = 5  # data rows sent to the model unless the user passes --share-data
@@ -137,7 +137,7 @@ class DataChecks:
 
 
 class LLMPlanner:
-    """Planner interface of :mod:`agent.planners.base`, plus the extra LLM steps the loop calls."""
+    """Planner interface of :mod:`causalpilot.agent.planners.base`, plus the extra LLM steps the loop calls."""
 
     name = "llm"
 

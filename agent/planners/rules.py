@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.planners.base import Decision, DiscoveryPlan, Request
-from tools.profiling import Profile
-from tools.registry import get_algorithm
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.tools.profiling import Profile
+from causalpilot.tools.registry import get_algorithm
 
 
 def alpha_for(n: int) -> tuple[float, str]:

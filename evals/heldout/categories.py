@@ -5,13 +5,13 @@ PC with Fisher-z, the exact search on the codes and the exact search on indicato
 the repository root: ``python -m evals.heldout.categories 30 1000``."""
 import sys
 import numpy as np, pandas as pd
-from evals.generators import random_dag, topological_order
-from evals.metrics import score
-from tools.graph import CausalGraph, Edge
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
-from agent.loop import discovery_input
-from tools.registry import run_algorithm
+from causalpilot.evals.generators import random_dag, topological_order
+from causalpilot.evals.metrics import score
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.agent.loop import discovery_input
+from causalpilot.tools.registry import run_algorithm
 
 def draw_category(lin, rng):
     """One level per row from the softmax of its parents' contributions (level 0 the baseline)."""

@@ -6,16 +6,16 @@ coefficient is rescaled by a factor in [0.5, 1.5] and every noise scale by one i
 Run from the repository root: ``python -m evals.heldout.domain_categories 30``."""
 import sys, time
 import numpy as np, pandas as pd
-from evals.generators import random_dag, topological_order
-from evals.heldout.categories import contribution, draw_category, parent_weight
-from evals.metrics import score
-from tools.graph import CausalGraph, Edge
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
-from agent.loop import discovery_input
-from agent.planners.rules import RulesPlanner
-from agent.planners.base import Request
-from tools.registry import run_algorithm
+from causalpilot.evals.generators import random_dag, topological_order
+from causalpilot.evals.heldout.categories import contribution, draw_category, parent_weight
+from causalpilot.evals.metrics import score
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.agent.loop import discovery_input
+from causalpilot.agent.planners.rules import RulesPlanner
+from causalpilot.agent.planners.base import Request
+from causalpilot.tools.registry import run_algorithm
 
 def sim(seed, p=8, n=1500, n_cat=2, levels=3, edge_prob=0.3, K=3):
     rng = np.random.default_rng(seed)

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 
-from agent.loop import discovery_input
-from evals.generators import copilot_sem, linear_sem
-from evals.metrics import score
-from tools.loading import Dataset
-from tools.profiling import profile_and_prepare
-from tools.registry import run_algorithm
+from causalpilot.agent.loop import discovery_input
+from causalpilot.evals.generators import copilot_sem, linear_sem
+from causalpilot.evals.metrics import score
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.registry import run_algorithm
 
 PENALTIES = (0.5, 1.0, 2.0)
 

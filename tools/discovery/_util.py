@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph
 
 # The BIC penalty lambda in -n/2 (1 + log s2) - lambda (|Pa| + 1) log n: 0.5 is the standard BIC, 1 is
 # Tetrad's penalty discount 2, 2 is causal-learn BOSS's default. Held-out copilot F1 at 0.5 / 1 / 2
@@ -50,7 +50,7 @@ def dag_to_cpdag(adj: np.ndarray, nodes: list[str]) -> CausalGraph:
 
 def renamed_background(bg, nodes: list[str], names: list[str]):
     """The same knowledge over causal-learn's default node names (X1..Xp) for searches that ignore node_names."""
-    from tools.background import Background
+    from causalpilot.tools.background import Background
 
     m = dict(zip(nodes, names))
     return Background([(m[a], m[b]) for a, b in bg.required], [(m[a], m[b]) for a, b in bg.forbidden],

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph
 
 
 def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha: float = 0.05,
@@ -31,9 +31,9 @@ def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha
     from causallearn.search.FCMBased.ANM.ANM import ANM
     from causallearn.utils.KCI.KCI import KCI_UInd
 
-    from tools.discovery._util import standardise
-    from tools.discovery.causallearn_algos import quiet
-    from tools.discovery.fast_orient import _Graph, meek
+    from causalpilot.tools.discovery._util import standardise
+    from causalpilot.tools.discovery.causallearn_algos import quiet
+    from causalpilot.tools.discovery.fast_orient import _Graph, meek
 
     nodes = list(graph.nodes)
     p = len(nodes)

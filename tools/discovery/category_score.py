@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tools.discovery._util import BIC_PENALTY, standardise
-from tools.profiling import indicator_columns
+from causalpilot.tools.discovery._util import BIC_PENALTY, standardise
+from causalpilot.tools.profiling import indicator_columns
 
 
 def category_blocks(X: np.ndarray, nodes: list[str], kinds: dict[str, str]) -> tuple[np.ndarray, list[np.ndarray]] | None:

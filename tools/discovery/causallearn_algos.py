@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 
 @contextlib.contextmanager
@@ -60,7 +60,7 @@ def run_pc(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
     depth = params.get("depth", -1)
     if _fast_fisherz(params):  # same graph as causal-learn's PC, computed in batches (tools/discovery/fast_pc.py)
-        from tools.discovery.fast_pc import pc as fast_pc
+        from causalpilot.tools.discovery.fast_pc import pc as fast_pc
 
         with quiet():
             cg = fast_pc(data.X, alpha=float(params["alpha"]), background_knowledge=_bk(data),
@@ -88,7 +88,7 @@ def run_fci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
     test = params["indep_test"]
     if _fast_fisherz(params):  # causal-learn's FCI with a cheaper Fisher-z test object, same p-values
-        from tools.ci.fisherz import FAST_FISHERZ, fast_fisherz_cit
+        from causalpilot.tools.ci.fisherz import FAST_FISHERZ, fast_fisherz_cit
 
         fast_fisherz_cit()
         test = FAST_FISHERZ

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.optimize as sopt
 
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 
 def notears_linear(X: np.ndarray, lambda1: float = 0.1, max_iter: int = 100, h_tol: float = 1e-8,

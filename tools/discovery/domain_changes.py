@@ -3,7 +3,7 @@
 CD-NOD's idea, applied to any CPDAG found on pooled data: the domain index C is an exogenous
 variable, and C -> X exactly when X's mechanism (its distribution given its parents) differs across
 domains. Like PC, C is kept adjacent to X unless some set S of X's neighbours makes them
-independent; the test is the likelihood-ratio test of :mod:`tools.ci.domain` (one linear-Gaussian
+independent; the test is the likelihood-ratio test of :mod:`causalpilot.tools.ci.domain` (one linear-Gaussian
 regression of X on S for all rows against one per domain). Since nothing causes C, its edges are
 oriented out of it, and an unshielded C -> X - Y gives either a collider C -> X <- Y (X not in the
 set that separated C and Y) or, through Meek's rules, X -> Y: a changing cause with an invariant
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph
 
 MAX_FULL_SEARCH = 8  # neighbours up to which every subset is tried; beyond, subsets of size <= 3
 
@@ -34,8 +34,8 @@ def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray,
 
     ``categories`` (the expanded matrix and blocks of :func:`category_blocks`): unordered categories
     enter the test as their indicator columns, as in the score, not as alphabetical codes."""
-    from tools.ci.domain import DomainTest
-    from tools.discovery.fast_orient import _Graph, meek
+    from causalpilot.tools.ci.domain import DomainTest
+    from causalpilot.tools.discovery.fast_orient import _Graph, meek
 
     nodes = list(graph.nodes)
     p = len(nodes)

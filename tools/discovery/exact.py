@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery._util import BIC_PENALTY
-from tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery._util import BIC_PENALTY
+from causalpilot.tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 MAX_P = 18  # 18 * 2^17 local scores and a DP over 2^18 subsets: about 5 s and 250 MB; past this, use BOSS
 
@@ -61,7 +61,7 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     bg = data.background
     if bg is not None and bg.required:
         # required edges are in the searched DAG; keep them directed as the knowledge says
-        from tools.background import apply_to_graph
+        from causalpilot.tools.background import apply_to_graph
 
         graph, _ = apply_to_graph(graph, bg)
     return graph

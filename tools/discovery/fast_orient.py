@@ -13,7 +13,7 @@ closure), so this module reproduces both exactly rather than computing "a" CPDAG
   the rows of j's recorded descendants, and removing a fully directed edge rebuilds ``dpath`` from
   the remaining edges in ``get_graph_edges`` order, popped from the end.
 Only the path used by ``pc(..., uc_rule=0, uc_priority=2)`` without background knowledge is
-covered; other settings fall back to causal-learn's own code (see :mod:`tools.discovery.fast_pc`).
+covered; other settings fall back to causal-learn's own code (see :mod:`causalpilot.tools.discovery.fast_pc`).
 Endpoint codes: G[i, j] = -1 (tail at i), 1 (arrow at i), 0 (no edge); i -> j is G[i,j]=-1, G[j,i]=1.
 """
 

@@ -4,7 +4,7 @@ Why: causal-learn's stable PC runs every conditional-independence test one Pytho
 (and in stable mode it runs *all* conditioning sets of a depth, it does not stop at the first
 independence). The skeleton phase is where the time goes. Here, for each depth, every test that
 causal-learn would run is enumerated at once from the adjacencies at the start of the depth, the
-distinct tests are computed in stacks (:mod:`tools.ci.fisherz`, identical p-values), and the
+distinct tests are computed in stacks (:mod:`causalpilot.tools.ci.fisherz`, identical p-values), and the
 decisions are replayed in causal-learn's order so that the separating sets come out the same.
 
 Reproduced details of ``causallearn.utils.PCUtils.SkeletonDiscovery.skeleton_discovery`` (stable):
@@ -18,7 +18,7 @@ Reproduced details of ``causallearn.utils.PCUtils.SkeletonDiscovery.skeleton_dis
   set may be empty);
 - an edge forbidden in both directions by background knowledge is removed (its tests still run).
 Orientation for the default PC settings (uc_rule=0, uc_priority=2, no background knowledge) is
-replayed on matrices by :mod:`tools.discovery.fast_orient`; every other setting runs causal-learn's
+replayed on matrices by :mod:`causalpilot.tools.discovery.fast_orient`; every other setting runs causal-learn's
 own code (background-knowledge orientation, UCSepset, Meek) on a causal-learn ``CausalGraph``
 carrying the fast skeleton and sepsets. :func:`cdnod` does the same for causal-learn's CD-NOD.
 The result is a causal-learn ``CausalGraph``, so callers use ``cg.G.graph`` as with the library.
@@ -32,7 +32,7 @@ from itertools import combinations
 
 import numpy as np
 
-from tools.ci.fisherz import PValueCache, cache_for, fast_fisherz_cit, gpu_available
+from causalpilot.tools.ci.fisherz import PValueCache, cache_for, fast_fisherz_cit, gpu_available
 
 _ROWS_PER_BATCH = 1_000_000  # tests enumerated before a batch is computed
 
@@ -194,7 +194,7 @@ def _orient(res: SkeletonResult, data: np.ndarray, alpha: float, node_names, uc_
     from causallearn.utils.PCUtils import Meek, UCSepset
     from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
 
-    from tools.discovery.fast_orient import orient_pc
+    from causalpilot.tools.discovery.fast_orient import orient_pc
 
     if background_knowledge is None and uc_rule == 0 and uc_priority == 2:
         graph, dpath = orient_pc(res.adjacency, res.sepset, directed_from)

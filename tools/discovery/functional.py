@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.causallearn_algos import quiet
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery.causallearn_algos import quiet
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 
 @algorithm(

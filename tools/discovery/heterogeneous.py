@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery._util import renamed_background
-from tools.discovery.causallearn_algos import _ci_kwargs, quiet
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery._util import renamed_background
+from causalpilot.tools.discovery.causallearn_algos import _ci_kwargs, quiet
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 
 def context_index(data: DiscoveryInput) -> tuple[np.ndarray, str]:
@@ -49,7 +49,7 @@ def run_cdnod(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     if test == "fisherz_domain":
         if kind != "domain":
             raise InputError("The fisherz_domain test needs a domain index (--domain-index COL), not a time index.")
-        from tools.ci.domain import register
+        from causalpilot.tools.ci.domain import register
 
         test = register()
     names = [f"X{i + 1}" for i in range(p + 1)]  # causal-learn's default node names, C is the last

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.causallearn_algos import _ci_kwargs, quiet
-from tools.errors import InputError
-from tools.graph import CausalGraph, Edge
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery.causallearn_algos import _ci_kwargs, quiet
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 
 def grow_shrink(cit, target: int, candidates: list[int], alpha: float) -> list[int]:
@@ -67,7 +67,7 @@ def run_markov_blanket(data: DiscoveryInput, params: dict[str, Any]) -> CausalGr
     if len(local) >= 2:
         bk = None
         if data.background is not None and not data.background.is_empty():
-            from tools.background import Background
+            from causalpilot.tools.background import Background
 
             keep = set(names)
             b = data.background

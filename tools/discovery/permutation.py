@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
-from tools.discovery.causallearn_algos import quiet
-from tools.graph import CausalGraph
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
+from causalpilot.tools.discovery.causallearn_algos import quiet
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 _SCORES = ("local_score_BIC_from_cov", "local_score_BIC", "local_score_BDeu")
 
@@ -31,7 +31,7 @@ _SCORES = ("local_score_BIC_from_cov", "local_score_BIC", "local_score_BDeu")
 def _prepare(data: DiscoveryInput, params: dict[str, Any]):
     score = params["score_func"]
     if score not in _SCORES:
-        from tools.errors import InputError
+        from causalpilot.tools.errors import InputError
 
         raise InputError(f"Unknown score '{score}'; choose one of: {', '.join(_SCORES)}.")
     return (data.X if score == "local_score_BDeu" else standardise(data.X)), score
@@ -104,7 +104,7 @@ def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray |
     if domains is not None:
         return DomainScore(X, domains, score, penalty, categories)
     if categories is not None:
-        from tools.discovery.category_score import CategoryScore
+        from causalpilot.tools.discovery.category_score import CategoryScore
 
         return CategoryScore(X, *categories, penalty)
     return _boss_scorer(X, score, penalty)
@@ -114,7 +114,7 @@ def categories_of(data: DiscoveryInput, score: str):
     """(expanded matrix, blocks) when the BIC must score unordered categories by indicators, else None."""
     if score == "local_score_BDeu":
         return None
-    from tools.discovery.category_score import category_blocks
+    from causalpilot.tools.discovery.category_score import category_blocks
 
     return category_blocks(np.asarray(data.X, dtype=float), list(data.nodes), data.kinds)
 
@@ -138,7 +138,7 @@ def parents_to_graph(parents: dict[int, list[int]], total: float, data: Discover
     graph = dag_to_cpdag(adj, list(data.nodes))
     graph.parameters = {**(extra or {}), **category_note(data, categories), "score": round(float(total), 4)}
     if domains is not None:
-        from tools.discovery.domain_changes import apply_domain_changes
+        from causalpilot.tools.discovery.domain_changes import apply_domain_changes
 
         graph, found = apply_domain_changes(graph, X, domains, float(params.get("change_alpha", 0.05)), categories)
         graph.parameters.update(context="domain", score_by="domain", **found)
@@ -201,7 +201,7 @@ class DomainScore:
         def part(rows):
             if categories is None:
                 return _boss_scorer(X[rows], score, penalty)
-            from tools.discovery.category_score import CategoryScore
+            from causalpilot.tools.discovery.category_score import CategoryScore
 
             return CategoryScore(X[rows], categories[0][rows], categories[1], penalty)
 

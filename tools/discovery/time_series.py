@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from tools.discovery.causallearn_algos import quiet
-from tools.errors import InputError
-from tools.graph import CausalGraph, Edge
-from tools.registry import DiscoveryInput, algorithm
+from causalpilot.tools.discovery.causallearn_algos import quiet
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 TAU_CAP = 10  # for the VAR order and the partial autocorrelations
 SCREEN_CAP = 30  # the cross-lag screen looks this far back at most ...

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tools.errors import InputError
-from tools.inference import estimators as est_mod
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.inference import estimators as est_mod
 
 MIN_GROUP = 30
 

@@ -5,7 +5,7 @@
   parent set of the treatment that a consistent DAG allows (IDA) and reported as a set and a range;
   ``estimate`` is only filled when all agree.
 - No (possibly) directed path from treatment to outcome: the graph implies a zero effect.
-Every estimate carries a 95% interval and the refutations of :mod:`tools.inference.refute`; the
+Every estimate carries a 95% interval and the refutations of :mod:`causalpilot.tools.inference.refute`; the
 estimator choice is returned as a decision with its reason (it lands in run.json).
 """
 
@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.inference import estimators as est_mod
-from tools.inference.graph_adapter import (bidirected_neighbours, candidate_parent_sets, connected, directed_digraph,
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.inference import estimators as est_mod
+from causalpilot.tools.inference.graph_adapter import (bidirected_neighbours, candidate_parent_sets, connected, directed_digraph,
                                            is_dag, open_neighbours, possibly_causal_path)
-from tools.inference.refute import refute
-from tools.profiling import PreparedData
+from causalpilot.tools.inference.refute import refute
+from causalpilot.tools.profiling import PreparedData
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
@@ -196,7 +196,7 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
     """(effects, decisions) for one treatment/outcome pair; ``n_jobs`` as for _one_estimate."""
     _check(prepared, treatment, outcome)
     if graph.graph_type == "lagged":
-        from tools.inference.lagged import lagged_effect
+        from causalpilot.tools.inference.lagged import lagged_effect
 
         eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
         return [eff], [] if eff.get("structural_zero") else [{
@@ -306,7 +306,7 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
         notes.append(note)
     eff["notes"] = notes
     if cate_by and eff.get("identified") and not eff.get("structural_zero"):
-        from tools.inference.cate import cate_by_groups
+        from causalpilot.tools.inference.cate import cate_by_groups
 
         eff["cate"] = cate_by_groups(df, treatment, outcome, eff["adjustment_set"], method, cate_by, seed + 31)
     return [eff], decisions

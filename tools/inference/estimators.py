@@ -2,7 +2,7 @@
 
 They are small and fast on purpose: the refutations re-run an estimator dozens of times, and DoWhy's
 own estimator objects cost about a second each on a loaded machine (measured), so identification is
-done with DoWhy (see :mod:`tools.inference.identify`) and estimation here, with the same estimands:
+done with DoWhy (see :mod:`causalpilot.tools.inference.identify`) and estimation here, with the same estimands:
 - ``linear_regression``: OLS of Y on T and the adjustment set; exact t interval.
 - ``doubly_robust``: binary T; augmented inverse-probability weighting (AIPW, Robins et al. 1994):
   a logistic propensity and a linear outcome model per arm; consistent when either model is right,

@@ -1,7 +1,7 @@
 """What-ifs and root causes with dowhy.gcm, as plain functions (the chat tools call these).
 
 All need one DAG: undirected edges are oriented by the column-order convention of
-:func:`tools.inference.graph_adapter.to_dag` (stated in the result's notes); edges that allow hidden
+:func:`causalpilot.tools.inference.graph_adapter.to_dag` (stated in the result's notes); edges that allow hidden
 confounding are refused. Mechanisms are chosen by ``gcm.auto`` and every sampling step is seeded.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.inference.graph_adapter import to_dag
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.inference.graph_adapter import to_dag
 
 
 def _gcm():

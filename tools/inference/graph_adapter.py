@@ -3,8 +3,8 @@
 DoWhy and dowhy.gcm want a DAG (a networkx DiGraph). A CPDAG or PAG leaves some directions open;
 instead of picking one silently we list every parent set of the treatment that some DAG consistent
 with the graph allows (the local IDA rule of Maathuis, Kalisch & Buehlmann 2009), and let the effect
-step estimate under each. For gcm queries, which need one DAG, undirected edges are oriented by a
-stated rule (column order, only where it creates no cycle and no new v-structure) or refused.
+step estimate under each. For gcm queries, which need one DAG, undirected edges are oriented as one
+member of the equivalence class (no cycle, no new v-structure), stated as a convention.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from itertools import combinations
 
 import networkx as nx
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph, dag_extension
 
 MAX_SIBLINGS = 8  # 2**8 candidate parent sets at most
 
@@ -101,26 +101,34 @@ def connected(graph: CausalGraph, a: str, b: str) -> bool:
 
 
 def to_dag(graph: CausalGraph, orient_undirected: bool = True) -> tuple[nx.DiGraph, list[str]]:
-    """One DAG for gcm. Undirected edges are oriented along the column order (earlier -> later),
-    which is a stated convention, not a finding; the returned notes say which edges were oriented.
-    Bidirected or circle-marked edges (hidden confounding) cannot be made into a DAG: refused."""
+    """One DAG for the gcm queries: a networkx DiGraph over ``graph.nodes`` and notes naming each
+    orientation that was chosen rather than found.
+
+    Undirected edges are oriented as one member of the equivalence class (the DAG extension of Dor &
+    Tarsi 1992, :func:`causalpilot.tools.graph.dag_extension`): no new v-structure and no cycle, so
+    the DAG encodes the same independences as the graph; which member is a convention, not a finding.
+    Raises :class:`InputError` for bidirected or circle-marked edges (possible hidden confounding),
+    for undirected edges when ``orient_undirected`` is False, and for a directed cycle."""
     bad = [e.describe() for e in graph.edges if e.type in ("bidirected", "partially_directed", "nondirected")]
     if bad:
         raise InputError("This query needs a DAG, but the graph has edges with possible hidden confounding ("
                          + "; ".join(bad[:5]) + "); give background knowledge or use a DAG-producing algorithm.")
-    und = [e for e in graph.edges if e.type == "undirected"]
+    und = [e for e in graph.edges if e.type == "undirected" and not e.lag]
     if und and not orient_undirected:
         raise InputError("This query needs a DAG, but the graph leaves "
                          + "; ".join(e.describe() for e in und[:5]) + " unoriented.")
     g = directed_digraph(graph)
-    notes = []
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    for e in und:
-        a, b = sorted((e.source, e.target), key=order.get)
-        if nx.has_path(g, b, a):
-            a, b = b, a
-        g.add_edge(a, b)
-        notes.append(f"{e.source} --- {e.target} oriented as {a} -> {b} (column-order convention, not a finding)")
     if not nx.is_directed_acyclic_graph(g):
         raise InputError("The graph has a directed cycle; the query needs an acyclic graph.")
+    notes = []
+    if und:
+        adj = dag_extension(CausalGraph(graph.nodes, [e for e in graph.edges if not e.lag], "CPDAG"))
+        idx = {n: i for i, n in enumerate(graph.nodes)}
+        for e in und:
+            a, b = (e.source, e.target) if adj[idx[e.source], idx[e.target]] else (e.target, e.source)
+            g.add_edge(a, b)
+            notes.append(f"{e.source} --- {e.target} oriented as {a} -> {b} (one DAG of the equivalence class, "
+                         "earlier columns before later ones where the class allows: a convention, not a finding)")
+    if not nx.is_directed_acyclic_graph(g):
+        raise InputError("The graph's directions admit no acyclic completion; the query needs an acyclic graph.")
     return g, notes

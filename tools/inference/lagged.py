@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph
 
 MAX_OPEN = 3  # undirected contemporaneous neighbours of X tried as parents (2^3 sets at most)
 

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from tools.inference.estimators import Estimate
+from causalpilot.tools.inference.estimators import Estimate
 
 ALPHA = 0.05
 

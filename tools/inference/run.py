@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools.errors import InputError
-from tools.graph import CausalGraph
-from tools.inference.effects import infer
-from tools.inference.graph_adapter import possibly_causal_path
-from tools.inference.question import read_question
-from tools.profiling import PreparedData
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.inference.effects import infer
+from causalpilot.tools.inference.graph_adapter import possibly_causal_path
+from causalpilot.tools.inference.question import read_question
+from causalpilot.tools.profiling import PreparedData
 
 
 def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int, boot=None,
@@ -40,7 +40,7 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
         raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
     effect_graph, unsettled = graph, []
     if pairs and boot is not None:
-        from tools.bootstrap import open_directions, unsettled_directions
+        from causalpilot.tools.bootstrap import open_directions, unsettled_directions
 
         unsettled = unsettled_directions(graph, boot, background)
         if unsettled:
@@ -77,7 +77,7 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
     if what_if:
         if not pairs:
             raise InputError("--what-if needs an outcome (--outcome, with --treatment).")
-        from tools.inference.gcm_queries import parse_assignment, what_if_query
+        from causalpilot.tools.inference.gcm_queries import parse_assignment, what_if_query
 
         var, value = parse_assignment(what_if, list(prepared.frame.columns))
         for eff in effects:
