@@ -239,7 +239,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background),
                               profile=profile, outcome=request.outcome,
                               tune=planner.name == "rules" and "alpha" not in request.params)
-    decisions: list[Decision] = list(plan.decisions) + [Decision(**d) for d in tuned]
+    decisions: list[Decision] = list(plan.decisions) + list(tuned)
     if background is not None:
         decisions.append(Decision("discovery.background", background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
@@ -334,10 +334,10 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
 
         effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
                                                boot=boot, background=found.background)
-        decisions.extend(Decision(**d) for d in inf_decisions)
+        decisions.extend(inf_decisions)
         for d in inf_decisions:
-            if d["step"] == "inference.pairs" and not d["choice"]:
-                say(f"      {d['reason']}")
+            if d.step == "inference.pairs" and not d.choice:
+                say(f"      {d.reason}")
 
     artifacts: dict[str, str | bytes] = {}
     decision_dicts = [d.to_dict() for d in decisions]

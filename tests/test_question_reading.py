@@ -49,7 +49,7 @@ def test_unread_question_is_a_decision_and_not_silence():
     opts = SimpleNamespace(treatment=None, outcome=None, question="Does the dose shorten stays?", cate_by=None,
                            what_if=None)
     effects, decisions = run_inference(prep, g, opts, 0)
-    assert effects == [] and decisions[0]["choice"] == [] and '"stays" matches no column' in decisions[0]["reason"]
+    assert effects == [] and decisions[0].choice == [] and '"stays" matches no column' in decisions[0].reason
     opts.question = "Does the dose improve recoveries?"
     effects, decisions = run_inference(prep, g, opts, 0)
     assert [(e["treatment"], e["outcome"]) for e in effects][:1] == [("dose", "recovery")]

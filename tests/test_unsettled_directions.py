@@ -56,8 +56,8 @@ def test_a_split_direction_is_left_open_and_the_range_covers_the_true_effect():
     assert eff["estimate"] is None and not eff["identified"]
     assert lo <= 0.0 and any(abs(e["estimate"] - 1.0) < 0.1 for e in eff["estimates"])
     assert lo - 0.1 <= 1.0 <= hi + 0.1
-    opened = next(d for d in decisions if d["step"] == "inference.unsettled_directions")
-    assert opened["choice"] == ["y -> x"] and opened["evidence"]["y -> x"]["this_way"] == 0.5
+    opened = next(d for d in decisions if d.step == "inference.unsettled_directions")
+    assert opened.choice == ["y -> x"] and opened.evidence["y -> x"]["this_way"] == 0.5
     assert "y -> x (that way round in 50%" in eff["notes"][0]
 
 

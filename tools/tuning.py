@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from causalpilot.tools.decision import Decision
 from causalpilot.tools.graph import CausalGraph, dag_extension
 from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algorithm
 
@@ -77,19 +78,19 @@ def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, t
 
         tau, reason, ev = choose_tau_max(data.X)
         plan.params["tau_max"] = tau
-        out.append({"step": "discovery.tau_max", "choice": tau, "reason": reason, "evidence": ev, "by": "data"})
+        out.append(Decision(step="discovery.tau_max", choice=tau, reason=reason, evidence=ev, by="data"))
     if "target" in spec.defaults and plan.params.get("target") is None and outcome:
         plan.params["target"] = outcome
-        out.append({"step": "discovery.target", "choice": outcome, "reason": "local discovery around the outcome you named",
-                    "evidence": {}, "by": "rules"})
+        out.append(Decision(step="discovery.target", choice=outcome, reason="local discovery around the outcome you named",
+                    evidence={}, by="rules"))
     if (tune and plan.algorithm in BIC_TUNABLE and plan.params.get("indep_test", "fisherz") in ("fisherz", "fisherz_domain")
             and profile.value("data_type") == "continuous" and profile.value("linearity") == "linear"
             and len(profile.variables) <= TUNE_MAX_P):
         best, ev = tune_alpha_by_bic(plan.algorithm, data, plan.params)
         before = plan.params.get("alpha")
         plan.params["alpha"] = best
-        out.append({"step": "discovery.alpha_tuned", "choice": best,
-                    "reason": f"alpha {best} gives the lowest BIC of the fitted DAG among {list(ALPHA_CANDIDATES)} "
+        out.append(Decision(step="discovery.alpha_tuned", choice=best,
+                    reason=f"alpha {best} gives the lowest BIC of the fitted DAG among {list(ALPHA_CANDIDATES)} "
                               f"(the sample-size rule had proposed {before}); the truth is never consulted",
-                    "evidence": ev, "by": "tuning"})
+                    evidence=ev, by="tuning"))
     return out

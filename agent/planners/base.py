@@ -6,24 +6,13 @@ loop, ``run.json`` and the report do not care which one decided.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from causalpilot.tools.decision import Decision
 from causalpilot.tools.profiling import Profile
 
-
-@dataclass
-class Decision:
-    """One choice made during planning: what, why, and on what evidence."""
-
-    step: str
-    choice: Any
-    reason: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    by: str = "rules"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["Decision", "DiscoveryPlan", "Planner", "Request"]
 
 
 @dataclass

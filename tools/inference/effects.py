@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference import estimators as est_mod
@@ -199,17 +200,17 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
         from causalpilot.tools.inference.lagged import lagged_effect
 
         eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
-        return [eff], [] if eff.get("structural_zero") else [{
-            "step": "inference.estimator", "choice": eff["method"],
-            "reason": "time series: for each lag k with a causal path in the time-unrolled graph, least squares of "
-                      f"{outcome} at t on {treatment} at t-k and its parents at t-k (back-door), Newey-West intervals",
-            "evidence": {"lags": [x["lag"] for x in eff["lags"]]}}]
+        return [eff], [] if eff.get("structural_zero") else [Decision(
+            step="inference.estimator", choice=eff["method"],
+            reason="time series: for each lag k with a causal path in the time-unrolled graph, least squares of "
+                   f"{outcome} at t on {treatment} at t-k and its parents at t-k (back-door), Newey-West intervals",
+            evidence={"lags": [x["lag"] for x in eff["lags"]]})]
     levels = unordered_levels(prepared, treatment)
     if levels is not None and connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome):
         return _per_level(prepared, graph, treatment, outcome, seed, levels, n_jobs)
     df = prepared.frame
     linearity = prepared.profile.value("linearity")
-    decisions: list[dict[str, Any]] = []
+    decisions: list[Decision] = []
 
     if not connected(graph, treatment, outcome):
         eff = _zero_effect(treatment, outcome, f"{treatment} and {outcome} lie in separate parts of the graph: the data "
@@ -229,9 +230,9 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
             fn = est_mod.frontdoor_two_stage if ident["estimand"] == "frontdoor" else est_mod.iv_2sls
             e = fn(df, treatment, outcome, ident["variables"], seed=seed)
             method = "frontdoor_two_stage" if ident["estimand"] == "frontdoor" else "iv_2sls"
-            decisions.append({"step": "inference.estimator", "choice": method,
-                              "reason": f"no valid back-door set; DoWhy identified the effect by {ident['estimand']} "
-                                        f"through {', '.join(ident['variables'])}", "evidence": ident})
+            decisions.append(Decision(step="inference.estimator", choice=method,
+                              reason=f"no valid back-door set; DoWhy identified the effect by {ident['estimand']} "
+                                        f"through {', '.join(ident['variables'])}", evidence=ident))
             return [{"treatment": treatment, "outcome": outcome, "estimand": ident["estimand"],
                      "adjustment_set": ident["variables"], "method": method, "estimate": _r(e.value),
                      "ci_low": _r(e.ci_low), "ci_high": _r(e.ci_high), "refutations": [], "identified": True,
@@ -256,11 +257,11 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
 
     all_adjust = sorted({c for s in candidates for c in s if c != outcome}, key=graph.nodes.index)
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust, linearity)
-    decisions.append({"step": "inference.estimator", "choice": method, "reason": reason, "evidence": evidence})
-    decisions.append({"step": "inference.refutations", "choice": {"num_simulations": NUM_SIMULATIONS[method]},
-                      "reason": "placebo (permuted treatment), random common cause and 80% subsets re-run the "
+    decisions.append(Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence))
+    decisions.append(Decision(step="inference.refutations", choice={"num_simulations": NUM_SIMULATIONS[method]},
+                      reason="placebo (permuted treatment), random common cause and 80% subsets re-run the "
                                 "estimator this many times each; chosen so the three refuters take seconds, "
-                                "plus a partial-R2 sensitivity analysis for hidden confounding", "evidence": {}})
+                                "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={}))
 
     dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
     per_set = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.effects import infer
@@ -13,11 +14,11 @@ from causalpilot.tools.profiling import PreparedData
 
 
 def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int, boot=None,
-                  background=None) -> tuple[list[dict], list[dict]]:
+                  background=None) -> tuple[list[dict], list[Decision]]:
     """Effects for the requested pairs. With a bootstrap, directions it did not settle are left open."""
     if bool(opts.treatment) != bool(opts.outcome):
         raise InputError("Give both --treatment and --outcome to estimate an effect.")
-    decisions: list[dict] = []
+    decisions: list[Decision] = []
     if opts.treatment:
         pairs = [(opts.treatment, opts.outcome)]
     else:
@@ -27,15 +28,15 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
         evidence = {"question": opts.question,
                     "phrases": [{"phrase": m.phrase.strip(), "column": m.column, "how": m.how} for m in reading.matches]}
         if pairs:
-            decisions.append({"step": "inference.pairs", "choice": [list(p) for p in pairs],
-                              "reason": "treatment/outcome pairs read from --question by fixed patterns "
+            decisions.append(Decision(step="inference.pairs", choice=[list(p) for p in pairs],
+                              reason="treatment/outcome pairs read from --question by fixed patterns "
                                         "('effect of X on Y', 'does X affect Y') matched to column names",
-                              "evidence": evidence})
+                              evidence=evidence))
         elif opts.question:
-            decisions.append({"step": "inference.pairs", "choice": [],
-                              "reason": f"no effect estimated: {reading.explain_failure()}; name the pair with "
+            decisions.append(Decision(step="inference.pairs", choice=[],
+                              reason=f"no effect estimated: {reading.explain_failure()}; name the pair with "
                                         "--treatment COL --outcome COL",
-                              "evidence": evidence})
+                              evidence=evidence))
     if getattr(opts, "cate_by", None) and not pairs:
         raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
     effect_graph, unsettled = graph, []
@@ -47,13 +48,13 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
             # an effect must not rest on a direction that a resample is as likely to reverse: such edges are
             # opened, and the effect is estimated over the orientations they allow (IDA), as for undirected ones
             effect_graph = open_directions(graph, unsettled)
-            decisions.append({
-                "step": "inference.unsettled_directions", "choice": [u["edge"] for u in unsettled], "by": "data",
-                "reason": "these directions are not backed by a majority beyond chance (one-sided binomial test at "
-                          "5%) of the bootstrap resamples that contain the edge, so effects are estimated with them left open instead of resting on the "
-                          "full-data orientation",
-                "evidence": {u["edge"]: {k: u[k] for k in ("this_way", "other_way", "resamples_with_edge")}
-                             for u in unsettled}})
+            decisions.append(Decision(
+                step="inference.unsettled_directions", choice=[u["edge"] for u in unsettled], by="data",
+                reason="these directions are not backed by a majority beyond chance (one-sided binomial test at "
+                       "5%) of the bootstrap resamples that contain the edge, so effects are estimated with them left "
+                       "open instead of resting on the full-data orientation",
+                evidence={u["edge"]: {k: u[k] for k in ("this_way", "other_way", "resamples_with_edge")}
+                          for u in unsettled}))
     effects: list[dict] = []
     for k, (t, y) in enumerate(pairs):
         effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None),
@@ -82,9 +83,9 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
         var, value = parse_assignment(what_if, list(prepared.frame.columns))
         for eff in effects:
             eff["what_if"] = what_if_query(prepared.frame, graph, var, value, eff["outcome"], seed + 17)
-        decisions.append({"step": "inference.what_if", "choice": what_if,
-                          "reason": "interventional mean from a dowhy.gcm structural causal model fitted on the "
-                                    "final graph (mechanisms chosen by gcm.auto, quality 'good')", "evidence": {}})
+        decisions.append(Decision(step="inference.what_if", choice=what_if,
+                          reason="interventional mean from a dowhy.gcm structural causal model fitted on the "
+                                    "final graph (mechanisms chosen by gcm.auto, quality 'good')", evidence={}))
     return effects, decisions
 
 
