@@ -2,9 +2,9 @@
 
 Run by hand (not part of the test suite), from the repository root:
 
-    PYTHONPATH=$PWD python benchmarks/bench_pc.py            # p = 20, 50, 100 x n = 2000, 10000
-    PYTHONPATH=$PWD python benchmarks/bench_pc.py --quick    # p = 20, 50 x n = 2000 only
-    PYTHONPATH=$PWD python benchmarks/bench_pc.py --scale    # p = 1000, n = 2000, fast engine only
+    python benchmarks/bench_pc.py            # p = 20, 50, 100 x n = 2000, 10000
+    python benchmarks/bench_pc.py --quick    # p = 20, 50 x n = 2000 only
+    python benchmarks/bench_pc.py --scale    # p = 1000, n = 2000, fast engine only
 
 Each case draws a sparse linear-Gaussian SEM (``evals.generators.linear_sem``, expected degree 2),
 runs causal-learn's ``pc(X, alpha, 'fisherz', stable=True)`` and ``tools.discovery.fast_pc.pc`` with a
@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from causalpilot.evals.generators import linear_sem  # noqa: E402
 from causalpilot.tools.ci import fisherz  # noqa: E402

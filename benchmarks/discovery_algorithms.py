@@ -1,6 +1,6 @@
 """Every registered algorithm on generated data with a known graph: strict scores and seconds.
 
-    PYTHONPATH=. python benchmarks/discovery_algorithms.py [--p 10] [--n 1000] [--seeds 0 1 2]
+    python benchmarks/discovery_algorithms.py [--p 10] [--n 1000] [--seeds 0 1 2]
 
 Tabular algorithms run on linear-Gaussian and linear-uniform (non-Gaussian) SEMs, CD-NOD on the
 two-domain generator, time-series algorithms on a VAR(2) process (self-lags counted as edges).

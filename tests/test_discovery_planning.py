@@ -118,6 +118,11 @@ def test_loop_runs_and_records_a_portfolio(tmp_path):
     dec = next(d for d in r.run_info["decisions"] if d["step"] == "discovery.portfolio")
     assert dec["choice"] == ["pc", "ges", "boss"]
     assert r.graph.parameters["portfolio"]["kept"] == len(r.graph.edges)
+    # the vote of three consistent methods on strong linear-Gaussian data recovers the true skeleton, and
+    # every direction it asserts is a true one (the rest stay undirected, as the equivalence class allows)
+    assert r.graph.skeleton() == s.truth.skeleton()
+    assert r.graph.directed_pairs() <= s.truth.directed_pairs()
+    assert len(r.graph.directed_pairs()) >= 4  # the v-structures at X2 are oriented
 
 
 def test_background_reaches_time_series_discovery_through_analyse(tmp_path):

@@ -86,11 +86,16 @@ def test_cpdag_range_contains_truth_and_null_effect():
     g = CausalGraph(["a", "x", "y", "w"], [Edge("a", "x", "undirected"), Edge("a", "y", "undirected"),
                                            Edge("x", "y", "undirected")], graph_type="CPDAG")
     eff = infer(_prep(df), g, "x", "y", seed=0)[0][0]
-    lo, hi = eff["estimate_range"]
-    assert lo - 0.1 <= 1.0 <= hi + 0.1 and eff["estimate"] is None
-    naive = eff["naive_estimate"]
-    assert abs(naive - 1.0) > 0.2  # naive regression is biased; the adjusted estimate in the set is not
-    assert any(abs(e["estimate"] - 1.0) < 0.1 for e in eff["estimates"])
+    assert eff["estimate"] is None  # the triangle leaves x's parents open: not identified
+    by_set = {tuple(e["adjustment_set"]): e for e in eff["estimates"]}
+    # IDA over the parent sets of x that some DAG of the class allows: {}, {a}, {y}, {a, y}
+    assert set(by_set) == {(), ("a",), ("y",), ("a", "y")}
+    adjusted = by_set[("a",)]  # the true DAG's parent set: the unbiased back-door estimate
+    assert abs(adjusted["estimate"] - 1.0) < 0.1 and adjusted["ci_low"] <= 1.0 <= adjusted["ci_high"]
+    # no adjustment: the population slope of y on x is 1 + 0.9 * 0.8 / (0.8**2 + 1) = 1.439
+    assert abs(by_set[()]["estimate"] - 1.439) < 0.1 and abs(eff["naive_estimate"] - 1.439) < 0.1
+    assert by_set[("y",)]["estimate"] == 0.0 == by_set[("a", "y")]["estimate"]  # y -> x: no effect of x on y
+    assert eff["estimate_range"] == [0.0, by_set[()]["estimate"]]
     g2 = CausalGraph(["a", "x", "y", "w"], [Edge("a", "x", "directed"), Edge("a", "y", "directed"),
                                             Edge("x", "y", "directed"), Edge("w", "y", "directed")], graph_type="DAG")
     null = infer(_prep(df), g2, "w", "y", seed=0)[0][0]
