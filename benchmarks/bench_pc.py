@@ -21,14 +21,13 @@ import io
 import signal
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 
-from causalpilot.evals.generators import linear_sem  # noqa: E402
-from causalpilot.tools.ci import fisherz  # noqa: E402
-from causalpilot.tools.discovery import fast_pc  # noqa: E402
+from causalpilot.evals.generators import linear_sem
+from causalpilot.tools.ci import fisherz
+from causalpilot.tools.discovery import fast_pc
 
 
 class Capped(Exception):
