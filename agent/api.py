@@ -151,7 +151,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         memory: the memory database file; None = the default store (as the CLI); False = do not record.
         quiet: no progress lines on stderr (default True; False prints what the CLI prints).
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
-            ("X=1.5"), ``share_data`` (bool).
+            ("X=1.5"), ``share_data`` (bool), ``no_order`` (bool: do not assume that the outcome does
+            not cause the treatment).
 
     Returns:
         :class:`AnalysisResult`.
@@ -162,7 +163,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     """
     from causalpilot.agent.cli import default_planner
 
-    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data"})
+    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data", "no_order"})
     if unknown:
         raise InputError(f"analyse() got an unknown option '{unknown[0]}'.")
     _check_choice("planner", planner, ("rules", "llm"))
@@ -176,7 +177,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         domain_index=domain_index, question=question, background=background, algorithm=algorithm,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=bool(extra.get("share_data", False)),
-        cate_by=cate_by, what_if=extra.get("what_if"))
+        cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)))
     return AnalysisResult(run_analysis(opts, dataset=ds, write=out is not None))
 
 

@@ -382,12 +382,23 @@ class ChatSession:
     def _reusable(self, planner):
         """The last run's structure when only the effect asked about can have changed: same data file and
         discovery settings (checked by the caller), the rules planner (an LLM planner reads the question
-        into its plan), and the new treatment and outcome among the variables that run analysed."""
+        into its plan), the new treatment and outcome among the variables that run analysed, and a graph
+        that already meets the new pair's "the outcome does not cause the treatment"."""
         found = self.result.found if self.result is not None else None
         if found is None or hasattr(planner, "review_graph"):
             return None
-        wanted = {c for c in (self.settings.treatment, self.settings.outcome) if c}
-        return found if wanted <= set(found.profile.variables) else None
+        t, y = self.settings.treatment, self.settings.outcome
+        wanted = {c for c in (t, y) if c}
+        if not wanted <= set(found.profile.variables):
+            return None
+        if t and y and not found.profile.value("time_series"):
+            # asking for t's effect on y assumes y does not cause t (loop._effect_order); a graph found
+            # without that knowledge is the one the knowledge would give only when it already satisfies it
+            # (no t - y edge, or t -> y): a score search's optimum that meets a constraint stays optimal under it
+            e = found.graph.edge_between(t, y)
+            if e is not None and not (e.type == "directed" and e.source == t):
+                return None
+        return found
 
     def _keep(self, name: str, graph: CausalGraph) -> None:
         """Store the graph as SESSION/graph/<name> in the memory (a failure is reported, not fatal)."""

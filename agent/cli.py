@@ -102,6 +102,8 @@ def analyse(
     share_data: bool = SHARE_DATA,
     cate_by: Optional[str] = typer.Option(None, "--cate-by", help="COL[,COL]: effects within groups of these columns."),
     what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
+    no_order: bool = typer.Option(False, "--no-order", help="Do not assume that the outcome does not cause the "
+                                  "treatment (by default naming both forbids outcome -> treatment)."),
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from causalpilot.agent.loop import AnalysisOptions, run_analysis
@@ -111,7 +113,8 @@ def analyse(
         time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
-        cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if))
+        cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
+        no_order=no_order))
     _finish(result, quiet)
 
 

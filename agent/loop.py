@@ -57,6 +57,7 @@ class AnalysisOptions:
     share_data: bool = False  # let the LLM see more than 5 rows of data
     cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
     what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
+    no_order: bool = False  # do not assume that the outcome does not cause the treatment (--no-order)
 
 
 @dataclass
@@ -211,6 +212,32 @@ def _change_evidence(graph) -> str:
     return text
 
 
+def _effect_order(background: Background | None, request: Request,
+                  prepared: PreparedData) -> tuple[Background | None, str | None]:
+    """The knowledge discovery uses once the effect asked about is known: "the outcome does not cause
+    the treatment" is added for a --treatment/--outcome pair (or the one pair a --question names),
+    unless --no-order, the user's knowledge says otherwise, or the data are a time series (where the
+    outcome's past may well drive the treatment)."""
+    treatment, outcome = request.treatment, request.outcome
+    columns = list(prepared.frame.columns)
+    if not (treatment and outcome) and request.question:
+        from causalpilot.tools.inference.question import read_question
+
+        pairs = read_question(request.question, columns).pairs
+        if len(pairs) == 1:
+            treatment, outcome = pairs[0]
+    if not (treatment and outcome) or treatment == outcome or not request.effect_order:
+        return background, None
+    if treatment not in columns or outcome not in columns:
+        return background, None  # the inference step names the unknown column
+    if prepared.time is not None or prepared.profile.value("time_series"):
+        return background, (f"not assumed that {outcome} does not cause {treatment}: in a time series the outcome's "
+                            "past may drive the treatment, so only the data orient that pair")
+    from causalpilot.tools.background import with_effect_order
+
+    return with_effect_order(background, treatment, outcome)
+
+
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
                    background: Any = None, n_jobs: int | None = None, timer: Timer | None = None,
@@ -228,6 +255,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
 
     background = resolve_background(background, profile.variables)
+    user_background = background
+    background, order_note = _effect_order(background, request, prepared)
     llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
     if llm is not None:
         llm.bind(prepared)
@@ -240,10 +269,13 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
                               profile=profile, outcome=request.outcome,
                               tune=planner.name == "rules" and "alpha" not in request.params)
     decisions: list[Decision] = list(plan.decisions) + list(tuned)
-    if background is not None:
-        decisions.append(Decision("discovery.background", background.to_dict(),
+    if user_background is not None:
+        decisions.append(Decision("discovery.background", user_background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
                                   "enforced on the final graph", {}, by="user"))
+    if order_note:
+        decisions.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
+                                  {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
     proposed_effect = None
     if llm is not None:
         background = llm.merged_background(background)
@@ -311,7 +343,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     if llm is not None:
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
-                      algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap)
+                      algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap,
+                      effect_order=not opts.no_order)
     if structure is not None and structure.data_sha256 == ds.sha256:  # a file edited since is analysed anew
         found = structure
         say(f"[2-4/5] reusing the graph found earlier on this data ({found.graph.algorithm}, "

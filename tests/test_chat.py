@@ -70,22 +70,53 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
     assert (eff["treatment"], eff["outcome"]) == ("smoking", "age") and len(s.graphs) == 3
 
 
-def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(data, tmp_path, monkeypatch):
+@pytest.fixture
+def collider_data(tmp_path):
+    """age -> cancer <- smoking (independent causes), cancer -> cough: every edge is compelled."""
+    rng = np.random.default_rng(6)
+    n = 800
+    age, smoking = rng.normal(size=n), rng.normal(size=n)
+    cancer = 0.8 * smoking + 0.6 * age + rng.normal(size=n)
+    cough = 0.7 * cancer + rng.normal(size=n)
+    path = tmp_path / "collider.csv"
+    pd.DataFrame({"age": age, "smoking": smoking, "cancer": cancer, "cough": cough}).to_csv(path, index=False)
+    return path
+
+
+def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(collider_data, tmp_path, monkeypatch):
     import causalpilot.agent.loop as loop
 
     calls = []
     real = loop.find_structure
     monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
-    script = "effect of smoking on cancer\neffect of age on cancer\nforbid cancer -> age\neffect of age on smoking\n/quit\n"
-    s, text = session(data, tmp_path, script)
-    # g1 (first run), g2 smoking -> cancer (reused), g3 age -> cancer (reused), g4 new background, g5 (reused)
+    script = "effect of smoking on cancer\neffect of age on cancer\nforbid cough -> age\neffect of cancer on cough\n/quit\n"
+    s, text = session(collider_data, tmp_path, script)
+    # g1 (first run), g2 smoking -> cancer (reused), g3 age -> cancer (reused), g4 new background, g5 (reused):
+    # each pair asked about is already directed treatment -> outcome, so "the outcome does not cause the
+    # treatment" changes nothing and the graph stands
     assert len(calls) == 2 and list(s.graphs) == ["g1", "g2", "g3", "g4", "g5"]
     assert text.count("reused: only the effect asked about changed") == 3
     eff = s.result.effects[0]
-    # the triangle is complete, so age - smoking keeps no direction: one orientation gives the true 0.8
-    assert (eff["treatment"], eff["outcome"]) == ("age", "smoking") and not eff["identified"]
-    assert any(e["ci_low"] < 0.8 < e["ci_high"] for e in eff["estimates"])
+    assert (eff["treatment"], eff["outcome"]) == ("cancer", "cough") and eff["identified"]
+    assert eff["ci_low"] < 0.7 < eff["ci_high"]
     assert json.loads((tmp_path / "chat" / "g3" / "effects.json").read_text())[0]["treatment"] == "age"
+
+
+def test_an_effect_question_on_an_open_edge_finds_the_graph_again(data, tmp_path, monkeypatch):
+    """In the complete triangle every edge is undirected: asking for smoking's effect on cancer adds
+    "cancer does not cause smoking", which changes the graph, so it is not reused."""
+    import causalpilot.agent.loop as loop
+
+    calls = []
+    real = loop.find_structure
+    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    s, text = session(data, tmp_path, "effect of smoking on cancer\n/quit\n")
+    assert len(calls) == 2 and "reused" not in text
+    e = s.graphs["g2"].edge_between("smoking", "cancer")
+    assert e.type == "directed" and e.source == "smoking"
+    eff = s.result.effects[0]
+    # age - smoking keeps no direction: one of the orientations gives the true total effect 0.8
+    assert not eff["identified"] and any(x["ci_low"] < 0.8 < x["ci_high"] for x in eff["estimates"])
 
 
 def test_end_of_input_ends_cleanly_without_data(tmp_path):

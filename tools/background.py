@@ -138,6 +138,26 @@ def describe_background(spec: Any) -> Any:
     return spec.to_dict() if isinstance(spec, Background) else dict(spec)
 
 
+def with_effect_order(bg: Background | None, treatment: str, outcome: str) -> tuple[Background | None, str | None]:
+    """Add "``outcome`` does not cause ``treatment``" (the forbidden edge outcome -> treatment) to the
+    knowledge, as asking for the effect of the treatment on the outcome presumes.
+
+    Returns the knowledge (a new object; ``bg`` is not changed) and a sentence saying what was assumed,
+    or (``bg``, reason) unchanged when the user's own knowledge already settles the pair (it requires
+    outcome -> treatment, which wins, or already forbids it); (bg, None) when nothing applies."""
+    base = bg or Background()
+    if (outcome, treatment) in base.required:
+        return bg, (f"not assumed that {outcome} does not cause {treatment}: your background knowledge requires "
+                    f"{outcome} -> {treatment}")
+    if base.forbids(outcome, treatment):
+        return bg, None
+    merged = Background(list(base.required), [*base.forbidden, (outcome, treatment)], [list(t) for t in base.tiers],
+                        base.forbid_within_tiers)
+    return merged, (f"assumed that {outcome} does not cause {treatment}, as asking for the effect of {treatment} on "
+                    f"{outcome} presumes: the edge {outcome} -> {treatment} is forbidden in discovery and on the final "
+                    "graph (--no-order drops this assumption)")
+
+
 def parse_background(raw: Any, columns: list[str], name: str = "background") -> Background:
     if raw is None:
         return Background()

@@ -26,6 +26,7 @@ class Request:
     params: dict[str, Any] = field(default_factory=dict)
     bootstrap: int | None = None  # number of bootstrap resamples; None = planner's choice
     time_budget_s: float | None = None
+    effect_order: bool = True  # naming treatment and outcome assumes the outcome does not cause the treatment
 
 
 @dataclass
