@@ -45,6 +45,7 @@ def write_atomic(out: Path, name: str, data: str | bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is a document to share like any other
         os.replace(tmp, target)
     except BaseException:
         try:
