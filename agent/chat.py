@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from causalpilot.agent.planners.base import AssistedPlanner
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 
@@ -384,7 +385,7 @@ class ChatSession:
         discovery settings (checked by the caller), the rules planner (an LLM planner reads the question
         into its plan), and the new treatment and outcome among the variables that run analysed."""
         found = self.result.found if self.result is not None else None
-        if found is None or hasattr(planner, "review_graph"):
+        if found is None or isinstance(planner, AssistedPlanner):
             return None
         wanted = {c for c in (self.settings.treatment, self.settings.outcome) if c}
         return found if wanted <= set(found.profile.variables) else None
