@@ -160,6 +160,7 @@ def test_review_prunes_only_what_the_data_allow(tmp_path):
     assert new.edge_between("C", "D") is None  # independent in the data: pruned
     e = new.edge_between("A", "C")
     assert (e.source, e.target, e.type) == ("A", "C", "directed")
+    assert e.oriented_by == "llm_review" and e.orientation.reason == "A precedes C"
     reasons = {d.choice: d.reason for d in decisions}
     assert "LLM: D is noise" in reasons["remove C --- D"] and "data check" in reasons["remove C --- D"]
     assert reasons["orient A --> C"] == "LLM: A precedes C"

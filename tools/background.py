@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 
 
 @dataclass
@@ -183,9 +183,15 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
     - an edge whose only allowed direction is fixed by the knowledge is oriented that way;
     - a directed edge pointing a forbidden way is reversed if the reverse is allowed, else removed;
     - a required edge missing from the graph is added (knowledge outranks the data, and we say so).
+
+    Every edge changed or added carries ``Orientation("background", reason)``.
     """
     if bg.is_empty():
         return graph, []
+
+    def by_knowledge(why: str) -> Orientation:
+        return Orientation("background", why)
+
     notes: list[str] = []
     edges: list[Edge] = []
     for e in graph.edges:
@@ -198,7 +204,8 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
         req_fwd, req_back = (a, b) in bg.required, (b, a) in bg.required
         if e.type == "directed":
             if fwd and not back:
-                edges.append(replace(e, source=b, target=a, type="directed"))
+                edges.append(replace(e, source=b, target=a, type="directed",
+                                     orientation=by_knowledge(f"the knowledge forbids {a} -> {b}")))
                 notes.append(f"reversed {a} -> {b}: the knowledge forbids that direction")
             elif fwd and back:
                 notes.append(f"removed {a} -> {b}: the knowledge forbids both directions")
@@ -208,16 +215,19 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
             if (fwd and back) and not (req_fwd or req_back):
                 notes.append(f"removed {e.describe()}: the knowledge forbids both directions")
             elif req_fwd or (back and not fwd):
-                edges.append(replace(e, source=a, target=b, type="directed"))
+                why = "required by the knowledge" if req_fwd else f"the knowledge forbids {b} -> {a}"
+                edges.append(replace(e, source=a, target=b, type="directed", orientation=by_knowledge(why)))
                 notes.append(f"oriented {a} -> {b} by the knowledge")
             elif req_back or (fwd and not back):
-                edges.append(replace(e, source=b, target=a, type="directed"))
+                why = "required by the knowledge" if req_back else f"the knowledge forbids {a} -> {b}"
+                edges.append(replace(e, source=b, target=a, type="directed", orientation=by_knowledge(why)))
                 notes.append(f"oriented {b} -> {a} by the knowledge")
             else:
                 edges.append(e)
     present = {frozenset((e.source, e.target)) for e in edges}
     for a, b in bg.required:
         if a in graph.nodes and b in graph.nodes and frozenset((a, b)) not in present:
-            edges.append(Edge(a, b, "directed", None, 0 if graph.graph_type == "lagged" else None))
+            edges.append(Edge(a, b, "directed", None, 0 if graph.graph_type == "lagged" else None,
+                              orientation=by_knowledge("required by the knowledge; the data did not show it")))
             notes.append(f"added {a} -> {b}: required by the knowledge although the data did not show it")
     return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, dict(graph.parameters)), notes

@@ -29,7 +29,7 @@ from causalpilot.prompts import quote_data, render_prompt
 from causalpilot.tools.background import Background, parse_background
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 from causalpilot.tools.profiling import PreparedData, Profile
 from causalpilot.tools.registry import AlgorithmSpec, algorithms, check_ci_test, get_algorithm
 
@@ -514,7 +514,8 @@ class LLMPlanner(AssistedPlanner):
                                           {"confidence": e.confidence}, by="llm"))
                 continue
             if action == "orient":
-                edges.append(replace(e, source=src, target=tgt, type="directed"))
+                edges.append(replace(e, source=src, target=tgt, type="directed",
+                                     orientation=Orientation("llm_review", why)))
                 decisions.append(Decision("review.edge", f"orient {src} --> {tgt}", f"LLM: {why}",
                                           {"was": e.describe(), "confidence": e.confidence}, by="llm"))
                 continue
@@ -524,7 +525,7 @@ class LLMPlanner(AssistedPlanner):
         # a CPDAG with orientations added from knowledge stays typed CPDAG (a partially oriented class)
         params = dict(graph.parameters)
         oriented = [f"{f[2]} -> {f[3]}" for f in flags.values() if f[0] == "orient"]
-        if oriented:  # directions from knowledge, not from the resampled algorithm (tools.bootstrap reads this)
+        if oriented:  # kept in graph.json for its readers; code reads each edge's Orientation
             params["oriented_by_review"] = oriented
         return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, params), decisions
 
