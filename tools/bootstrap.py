@@ -124,7 +124,8 @@ def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background
     claim that there is none, would rest on it. Directions that background knowledge (--background)
     allows one way only, and directions whose :class:`~causalpilot.tools.graph.Orientation` says they were
     set after the resampled algorithm (FIXED_AFTER_RESAMPLING: the knowledge, the additive-noise step's
-    own test, the LLM's review), are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
+    own test, the LLM's review), are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's
+    time order mean otherwise.
     """
     if result.replicates == 0 or graph.graph_type not in ("DAG", "CPDAG"):
         return []

@@ -219,7 +219,8 @@ class LLMPlanner(AssistedPlanner):
             try:
                 spec = get_algorithm(name)
                 fit = spec.fits(profile)
-                return f"<data>{quote_data({**spec.describe(), 'cannot_run': list(fit.problems), 'warnings': list(fit.warnings)})}</data>"
+                described = {**spec.describe(), "cannot_run": list(fit.problems), "warnings": list(fit.warnings)}
+                return f"<data>{quote_data(described)}</data>"
             except InputError as exc:
                 counters.error(str(exc))
                 return f"error: {exc}"
@@ -359,7 +360,8 @@ class LLMPlanner(AssistedPlanner):
         prompt = render_prompt("plan", question=request.question or "", variables=variables, profile=prof,
                                rows=self._rows(),
                                algorithms=[{k: v for k, v in a.describe().items() if k != "name"} | {"name": a.name}
-                                           | ({"warnings": list(w)} if w else {}) for a, w in fitting_algorithms(profile)],
+                                           | ({"warnings": list(w)} if w else {})
+                                           for a, w in fitting_algorithms(profile)],
                                baseline={"algorithm": baseline.algorithm, "params": baseline.params},
                                forced_algorithm=request.algorithm)
         try:

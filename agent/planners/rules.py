@@ -185,7 +185,8 @@ class RulesPlanner:
         to PC (PCMCI+ for time series)."""
         if request.algorithm:
             spec = get_algorithm(request.algorithm)
-            plan = self._plan(profile, request, Decision("discovery.algorithm", spec.name, "chosen by the user", {}), [])
+            forced = Decision("discovery.algorithm", spec.name, "chosen by the user", {})
+            plan = self._plan(profile, request, forced, [])
             plan.decisions[1:1] = fit_decisions(spec, profile, plan.params)
             return plan
         algo, why, evidence, portfolio = self.choose_algorithm(profile, request)
