@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from causalpilot.agent.planners.base import AssistedPlanner
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 
@@ -385,7 +386,7 @@ class ChatSession:
         into its plan), the new treatment and outcome among the variables that run analysed, and a graph
         that already meets the new pair's "the outcome does not cause the treatment"."""
         found = self.result.found if self.result is not None else None
-        if found is None or hasattr(planner, "review_graph"):
+        if found is None or isinstance(planner, AssistedPlanner):
             return None
         t, y = self.settings.treatment, self.settings.outcome
         wanted = {c for c in (t, y) if c}

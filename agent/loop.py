@@ -21,7 +21,7 @@ import numpy as np
 
 from causalpilot.agent import __version__
 from causalpilot.agent.outputs import json_text, prepare_out_dir, write_atomic
-from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Planner, Request
+from causalpilot.agent.planners.base import AssistedPlanner, Decision, DiscoveryPlan, Planner, Request
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
 from causalpilot.tools.errors import InputError
@@ -257,7 +257,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     background = resolve_background(background, profile.variables)
     user_background = background
     background, order_note = _effect_order(background, request, prepared)
-    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
+    llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
     if llm is not None:
         llm.bind(prepared)
 
@@ -339,7 +339,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
     planner = planner or get_planner(opts.planner)
-    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
+    llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
     if llm is not None:
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,

@@ -46,24 +46,25 @@ ASSUMPTIONS = {
 }
 
 
-def _p(value: float) -> str:
-    return "< 1e-15" if value < 1e-15 else f"= {value:.2g}"
+# where an edge's direction came from, when not from the algorithm on the data (Edge.orientation)
+ORIENTATION_READING = {
+    "background": "the direction comes from the background knowledge",
+    "additive_noise": "the direction comes from an additive-noise model",
+    "domain_change": "the direction follows from mechanisms that change across domains",
+    "llm_review": "the direction comes from the LLM's review of uncertain edges",
+}
 
 
-def edge_sentence(e: Edge, graph: CausalGraph | None = None) -> str:
+def edge_sentence(e: Edge) -> str:
+    """One sentence reading an edge: its type, lag, where its direction came from (its
+    :class:`~causalpilot.tools.graph.Orientation`) and its bootstrap confidence."""
     text = EDGE_READING[e.type].format(s=e.source, t=e.target)
     if e.lag:
         text += f", with a delay of {e.lag} step(s)"
-    anm = (graph.parameters.get("additive_noise") or {}) if graph is not None else {}
-    if e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("oriented", []):
-        # tests are keyed by the pair in node order, "forward" meaning from the first to the second
-        t = anm["tests"].get(f"{e.source} - {e.target}")
-        forward, backward = ((t["p_forward"], t["p_backward"]) if t is not None else
-                             (anm["tests"][f"{e.target} - {e.source}"][k] for k in ("p_backward", "p_forward")))
-        text += (f"; the direction comes from an additive-noise model (the residual of {e.target} is independent "
-                 f"of {e.source}, p {_p(forward)}; the reverse fit's is not, p {_p(backward)})")
-    elif e.type == "directed" and f"{e.source} -> {e.target}" in anm.get("propagated", []):
-        text += "; the direction follows, by Meek's rules, from directions an additive-noise model found"
+    if e.type == "directed" and e.orientation is not None and e.oriented_by in ORIENTATION_READING:
+        text += "; " + ORIENTATION_READING[e.oriented_by]
+        if e.orientation.reason:
+            text += f" ({e.orientation.reason})"
     if e.confidence is not None:
         link = e.link_confidence
         if not e.link_differs():
@@ -182,7 +183,7 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
                    "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
                    "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no effect.")
-    if (graph.parameters.get("additive_noise") or {}).get("oriented"):
+    if any(e.oriented_by == "additive_noise" for e in graph.edges):
         out.append("Directions credited to an additive-noise model assume that each effect is a function of its "
                    "causes plus noise independent of them, and that no hidden variable drives both ends; their "
                    "bootstrap confidence is that of the adjacency, not of the direction.")

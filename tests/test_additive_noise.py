@@ -27,6 +27,12 @@ def test_a_nonlinear_chain_is_oriented_from_cause_to_effect():
     assert found["propagated"] == []  # both directions came from the tests themselves
     t = found["tests"]["X - Y"]
     assert t["p_forward"] > 0.05 >= t["p_backward"]
+    # each edge says the additive-noise test set its direction, quoting that test's p-values
+    xy = out.edge_between("X", "Y")
+    assert xy.oriented_by == "additive_noise" and xy.to_dict()["oriented_by"] == "additive_noise"
+    assert xy.orientation.reason.startswith("the residual of Y is independent of X, p = ")
+    assert f"p = {t['p_forward']:.2g}" in xy.orientation.reason
+    assert CausalGraph.from_dict(out.to_dict()).edge_between("X", "Y").orientation == xy.orientation
 
 
 def test_a_linear_gaussian_edge_stays_undirected():
@@ -37,6 +43,7 @@ def test_a_linear_gaussian_edge_stays_undirected():
     g = _undirected(("X", "Y"), nodes=["X", "Y"])
     out, found = orient_by_additive_noise(g, np.column_stack([x, y]), seed=1, max_rows=300)
     assert [e.type for e in out.edges] == ["undirected"] and found["oriented"] == []
+    assert out.edges[0].oriented_by == "data" and "oriented_by" not in out.edges[0].to_dict()
     # both directions fit an additive-noise model: not identifiable, so not claimed
     assert min(found["tests"]["X - Y"].values()) > 0.05
 
@@ -66,6 +73,6 @@ def test_directions_that_meek_propagates_are_recorded_and_read_as_such():
     out, found = orient_by_additive_noise(g, np.column_stack([a, b, c]), seed=1)
     assert found["oriented"] == ["A -> B"] and found["propagated"] == ["B -> C"]
     assert {(e.source, e.target, e.type) for e in out.edges} == {("A", "B", "directed"), ("B", "C", "directed")}
-    out.parameters["additive_noise"] = found
-    readings = {e.source: edge_sentence(e, out) for e in out.edges}
-    assert "Meek's rules" in readings["B"] and "additive-noise model (the residual" in readings["A"]
+    assert {e.source: e.oriented_by for e in out.edges} == {"A": "additive_noise", "B": "additive_noise"}
+    readings = {e.source: edge_sentence(e) for e in out.edges}
+    assert "Meek's rules" in readings["B"] and "additive-noise model (the residual of B" in readings["A"]

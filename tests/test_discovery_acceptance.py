@@ -71,6 +71,9 @@ def test_heterogeneous_linear_domains_get_a_per_domain_score_and_their_changes_n
     # the changes orient edges the pooled equivalence class leaves open; every claimed direction is right
     assert sc["skeleton_f1"] >= 0.9 and sc["arrow_precision"] == 1.0
     assert r.graph.parameters["oriented_by_changes"]
+    by_changes = [e for e in r.graph.edges if e.oriented_by == "domain_change"]
+    assert by_changes and all(e.type == "directed" and e.orientation.reason for e in by_changes)
+    assert {f"{e.source} -> {e.target}" for e in by_changes} == set(r.graph.parameters["oriented_by_changes"])
     changed = _decision(r, "discovery.changing_modules")
     assert sorted(changed["choice"]) == sorted(s.meta["changing"]) and "likelihood-ratio" in changed["reason"]
     report = (r.out / "report.md").read_text()

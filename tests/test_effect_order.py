@@ -53,3 +53,19 @@ def test_the_question_names_the_pair_too_and_user_knowledge_wins(confounded_bina
     (dec,) = [d for d in mine.decisions if d["step"] == "discovery.effect_order"]
     assert dec["choice"] is False and "requires y -> t" in dec["reason"]
     assert mine.graph.edge_between("t", "y").source == "y"
+
+
+def test_on_a_pag_the_assumption_leaves_a_hidden_common_cause_possible():
+    """On FCI's circle marks, "y does not cause t" rules out the tail at y only: t o-o y becomes
+    t o-> y (t may cause y, or a hidden variable may drive both), never t -> y."""
+    from causalpilot.tools.background import Background, apply_to_graph, with_effect_order
+    from causalpilot.tools.graph import CausalGraph, Edge
+
+    g = CausalGraph(["t", "y", "z"], [Edge("t", "y", "nondirected"), Edge("z", "t", "partially_directed"),
+                                      Edge("y", "z", "bidirected")], "PAG")
+    bg, note = with_effect_order(None, "t", "y")
+    out, notes = apply_to_graph(g, bg)
+    assert {e.describe() for e in out.edges} == {"t o-> y", "z o-> t", "y <-> z"}
+    assert out.edge_between("t", "y").orientation.by == "background" and len(notes) == 1
+    both, _ = apply_to_graph(g, Background(forbidden=[("y", "t"), ("z", "t")]))
+    assert {e.describe() for e in both.edges} == {"t o-> y", "t <-> z", "y <-> z"}

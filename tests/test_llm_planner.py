@@ -83,6 +83,7 @@ def test_the_users_algorithm_wins_and_foreign_params_are_dropped(tmp_path):
     ({"algorithm": "pc", "params": {"bogus": 1}, "reason": "r"}, "no parameter 'bogus'"),
     ({"algorithm": "pc", "params": {"indep_test": "chisq"}, "reason": "r"}, "needs discrete data"),
     ({"algorithm": "pc", "params": {"indep_test": "__import__('os')"}, "reason": "r"}, "Unknown independence test"),
+    ({"algorithm": "pcmci", "reason": "r"}, "not ordered in time"),  # the registry's fit check
 ])
 def test_invalid_plans_are_rejected_and_fed_back(tmp_path, bad_params, why):
     prep = prepared_for(chain_data(tmp_path))
@@ -97,6 +98,24 @@ def test_invalid_plans_are_rejected_and_fed_back(tmp_path, bad_params, why):
     plan = p.plan_discovery(prep.profile, Request())
     assert why in seen[0] and seen[0].startswith("rejected")
     assert plan.algorithm == "pc" and plan.params["alpha"] == 0.02
+
+
+def test_a_plan_whose_assumptions_the_data_contradict_is_accepted_with_the_warning(tmp_path):
+    """chain_data's noise is Gaussian: DirectLiNGAM runs, but the registry's fit check says its directions
+    may be arbitrary; the model is told, and the warning is a decision of the plan."""
+    prep = prepared_for(chain_data(tmp_path))
+    seen = []
+
+    def after_proposal(messages):
+        seen.append(messages[-1].content)
+        return ai(text="ok")
+
+    p, _ = planner_with([ai(("propose_plan", {"algorithm": "direct_lingam", "reason": "r"})), after_proposal], prep)
+    plan = p.plan_discovery(prep.profile, Request())
+    assert plan.algorithm == "direct_lingam"
+    assert seen[0].startswith("accepted") and "noise looks Gaussian" in seen[0]
+    check = [d for d in plan.decisions if d.step == "discovery.fit_check"]
+    assert len(check) == 1 and check[0].by == "data" and "noise looks Gaussian" in check[0].reason
 
 
 def test_background_claims_are_tested_against_the_data(tmp_path):
@@ -141,6 +160,7 @@ def test_review_prunes_only_what_the_data_allow(tmp_path):
     assert new.edge_between("C", "D") is None  # independent in the data: pruned
     e = new.edge_between("A", "C")
     assert (e.source, e.target, e.type) == ("A", "C", "directed")
+    assert e.oriented_by == "llm_review" and e.orientation.reason == "A precedes C"
     reasons = {d.choice: d.reason for d in decisions}
     assert "LLM: D is noise" in reasons["remove C --- D"] and "data check" in reasons["remove C --- D"]
     assert reasons["orient A --> C"] == "LLM: A precedes C"

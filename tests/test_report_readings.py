@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 
 
 def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
@@ -10,7 +10,10 @@ def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
     read as 'no effect' without a warning, and must credit directions to the additive-noise test."""
     from causalpilot.reports.interpret import caveats, edge_sentence
 
-    g = CausalGraph(nodes=["dose", "response"], edges=[Edge("dose", "response", "directed", confidence=0.9)],
+    anm = Orientation("additive_noise", "the residual of response is independent of dose, p = 0.6; the reverse "
+                                        "fit's is not, p < 1e-15")
+    g = CausalGraph(nodes=["dose", "response"],
+                    edges=[Edge("dose", "response", "directed", confidence=0.9, orientation=anm)],
                     graph_type="CPDAG", algorithm="pc",
                     parameters={"additive_noise": {"alpha": 0.05, "rows": 500, "oriented": ["dose -> response"],
                                                    "tests": {"dose - response": {"p_forward": 0.6,
@@ -20,8 +23,10 @@ def test_report_warns_that_a_nonlinear_effect_can_average_to_zero():
     text = " ".join(caveats("pc", profile, g, [], effects=effect))
     assert "U-shaped" in text and "--what-if" in text and "additive-noise" in text
     assert "U-shaped" not in " ".join(caveats("pc", profile, g, []))  # no effect estimated, no warning
-    reading = edge_sentence(g.edges[0], g)
+    reading = edge_sentence(g.edges[0])
     assert "additive-noise model" in reading and "p = 0.6" in reading and "p < 1e-15" in reading
+    assert "additive-noise" not in " ".join(caveats("pc", profile, CausalGraph(g.nodes, [Edge("dose", "response",
+                                                                                                "directed")]), []))
 
 
 def test_an_interval_that_already_includes_zero_gets_no_robustness_sentence():

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from causalpilot.tools.background import Background
+from causalpilot.tools.background import Background, apply_to_graph
 from causalpilot.tools.bootstrap import BootstrapResult, unsettled_directions
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 from causalpilot.tools.inference.run import run_inference
 from causalpilot.tools.profiling import PreparedData
 
@@ -77,3 +77,34 @@ def test_clear_majority_directions_and_directions_from_knowledge_stand():
     assert unsettled_directions(_graph(), BootstrapResult(0, {})) == []
     pag = CausalGraph(["a", "x", "y"], list(_graph().edges), graph_type="PAG")
     assert unsettled_directions(pag, _boot(0.5, 0.5)) == []
+
+
+def test_directions_set_after_the_resampled_algorithm_are_read_from_the_edges():
+    """No string matching: each edge's Orientation says whether the bootstrap has a say on its direction."""
+    def with_yx(orientation):
+        g = _graph()
+        return CausalGraph(g.nodes, [e if (e.source, e.target) != ("y", "x") else Edge("y", "x", "directed",
+                                     orientation=orientation) for e in g.edges], "CPDAG")
+
+    for by in ("llm_review", "additive_noise", "background"):
+        assert unsettled_directions(with_yx(Orientation(by, "r")), _boot(0.5, 0.5)) == []
+    # mechanism changes orient inside the resampled algorithm: the bootstrap does judge them
+    assert [u["edge"] for u in unsettled_directions(with_yx(Orientation("domain_change")), _boot(0.5, 0.5))] \
+        == ["y -> x"]
+
+
+def test_background_knowledge_marks_the_edges_it_orients_and_adds():
+    """The truth is x -> y and a -> x; the data left x - y open and missed a -> x; the knowledge requires both."""
+    found = CausalGraph(["a", "x", "y"], [Edge("x", "y", "undirected"), Edge("a", "y", "directed")], "CPDAG", "pc")
+    graph, notes = apply_to_graph(found, Background(required=[("x", "y"), ("a", "x")]))
+    xy, ax, ay = graph.edge_between("x", "y"), graph.edge_between("a", "x"), graph.edge_between("a", "y")
+    assert (xy.source, xy.target, xy.type, xy.oriented_by) == ("x", "y", "directed", "background")
+    assert xy.orientation.reason == "required by the knowledge"
+    assert ax.oriented_by == "background" and "did not show it" in ax.orientation.reason
+    assert ay.oriented_by == "data" and len(notes) == 2
+    edges = {(e["source"], e["target"]): e for e in graph.to_dict()["edges"]}
+    assert edges[("x", "y")]["oriented_by"] == "background" and "oriented_by" not in edges[("a", "y")]
+    # the bootstrap leaves the knowledge's directions alone, told by the edges alone
+    boot = BootstrapResult(20, {("x", "y", "directed", None): 0.5, ("y", "x", "directed", None): 0.5,
+                                ("a", "y", "directed", None): 1.0})
+    assert unsettled_directions(graph, boot) == []

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 
 
 @dataclass
@@ -201,11 +201,19 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
     """Make ``graph`` honour the knowledge; return it and a line per change made.
 
     - an edge whose only allowed direction is fixed by the knowledge is oriented that way;
+    - on a PAG's circle marks, a forbidden direction turns the circle at its source into an arrowhead
+      (o-o becomes o->, o-> becomes <->): it rules out that cause, not a hidden common cause;
     - a directed edge pointing a forbidden way is reversed if the reverse is allowed, else removed;
     - a required edge missing from the graph is added (knowledge outranks the data, and we say so).
+
+    Every edge changed or added carries ``Orientation("background", reason)``.
     """
     if bg.is_empty():
         return graph, []
+
+    def by_knowledge(why: str) -> Orientation:
+        return Orientation("background", why)
+
     notes: list[str] = []
     edges: list[Edge] = []
     for e in graph.edges:
@@ -218,26 +226,51 @@ def apply_to_graph(graph: CausalGraph, bg: Background) -> tuple[CausalGraph, lis
         req_fwd, req_back = (a, b) in bg.required, (b, a) in bg.required
         if e.type == "directed":
             if fwd and not back:
-                edges.append(replace(e, source=b, target=a, type="directed"))
+                edges.append(replace(e, source=b, target=a, type="directed",
+                                     orientation=by_knowledge(f"the knowledge forbids {a} -> {b}")))
                 notes.append(f"reversed {a} -> {b}: the knowledge forbids that direction")
             elif fwd and back:
                 notes.append(f"removed {a} -> {b}: the knowledge forbids both directions")
             else:
                 edges.append(e)
+        elif e.type in ("nondirected", "partially_directed", "bidirected") and not (req_fwd or req_back):
+            # a PAG's marks: a circle may be a tail or an arrowhead, and a forbidden a -> b only rules out
+            # the tail at a, so it leaves a <-> b (a hidden common cause) possible: marks become arrowheads
+            arrow_at_a = fwd or e.type == "bidirected" or (e.type == "partially_directed" and e.source == b)
+            arrow_at_b = back or e.type == "bidirected" or (e.type == "partially_directed" and e.source == a)
+            if arrow_at_a and arrow_at_b:
+                new = replace(e, source=a, target=b, type="bidirected")
+            elif arrow_at_b:
+                new = replace(e, source=a, target=b, type="partially_directed")
+            elif arrow_at_a:
+                new = replace(e, source=b, target=a, type="partially_directed")
+            else:
+                new = e
+            if new.type != e.type or (new.source, new.target) != (e.source, e.target):
+                new = replace(new, orientation=by_knowledge("the knowledge forbids "
+                                                            + (f"{a} -> {b}" if fwd and not back else
+                                                               f"{b} -> {a}" if back and not fwd else
+                                                               f"{a} -> {b} and {b} -> {a}")))
+                notes.append(f"{e.describe()} became {new.describe()}: the knowledge rules out a tail there, "
+                             "which leaves an arrowhead (a hidden common cause stays possible)")
+            edges.append(new)
         else:
             if (fwd and back) and not (req_fwd or req_back):
                 notes.append(f"removed {e.describe()}: the knowledge forbids both directions")
             elif req_fwd or (back and not fwd):
-                edges.append(replace(e, source=a, target=b, type="directed"))
+                why = "required by the knowledge" if req_fwd else f"the knowledge forbids {b} -> {a}"
+                edges.append(replace(e, source=a, target=b, type="directed", orientation=by_knowledge(why)))
                 notes.append(f"oriented {a} -> {b} by the knowledge")
             elif req_back or (fwd and not back):
-                edges.append(replace(e, source=b, target=a, type="directed"))
+                why = "required by the knowledge" if req_back else f"the knowledge forbids {a} -> {b}"
+                edges.append(replace(e, source=b, target=a, type="directed", orientation=by_knowledge(why)))
                 notes.append(f"oriented {b} -> {a} by the knowledge")
             else:
                 edges.append(e)
     present = {frozenset((e.source, e.target)) for e in edges}
     for a, b in bg.required:
         if a in graph.nodes and b in graph.nodes and frozenset((a, b)) not in present:
-            edges.append(Edge(a, b, "directed", None, 0 if graph.graph_type == "lagged" else None))
+            edges.append(Edge(a, b, "directed", None, 0 if graph.graph_type == "lagged" else None,
+                              orientation=by_knowledge("required by the knowledge; the data did not show it")))
             notes.append(f"added {a} -> {b}: required by the knowledge although the data did not show it")
     return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, dict(graph.parameters)), notes

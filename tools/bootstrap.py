@@ -18,6 +18,9 @@ from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 UNSTABLE_BELOW = 0.5
+# orientations made after the resampled algorithm (the knowledge applied to the final graph, the
+# additive-noise step, the LLM's review): the bootstrap has no say on them
+FIXED_AFTER_RESAMPLING = ("background", "additive_noise", "llm_review")
 
 
 @dataclass
@@ -118,19 +121,18 @@ def unsettled_directions(graph: CausalGraph, result: BootstrapResult, background
     have it that way round are a majority beyond the resampling's own chance: a one-sided binomial test
     of k out of m against one half at DIRECTION_ALPHA (with 20 resamples, at least 15 of 20; with 100,
     59 of 100). A bare majority of 20 (13 of 20, say) is as likely a coin flip, and an effect, or the
-    claim that there is none, would rest on it. Directions fixed by background
-    knowledge (--background, the LLM's review) or by the additive-noise step (whose own test, not the
-    resampled algorithm, chose them) are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's time order mean otherwise.
+    claim that there is none, would rest on it. Directions that background knowledge (--background)
+    allows one way only, and directions whose :class:`~causalpilot.tools.graph.Orientation` says they were
+    set after the resampled algorithm (FIXED_AFTER_RESAMPLING: the knowledge, the additive-noise step's
+    own test, the LLM's review), are left alone. Only DAGs and CPDAGs: a PAG's marks and a lagged graph's
+    time order mean otherwise.
     """
     if result.replicates == 0 or graph.graph_type not in ("DAG", "CPDAG"):
         return []
-    anm = graph.parameters.get("additive_noise") or {}
-    fixed_elsewhere = (set(anm.get("oriented", [])) | set(anm.get("propagated", []))
-                       | set(graph.parameters.get("oriented_by_review", [])))
     freq, links = result.edge_frequency, result.link_frequency()
     out = []
     for e in graph.edges:
-        if e.type != "directed" or e.lag or f"{e.source} -> {e.target}" in fixed_elsewhere:
+        if e.type != "directed" or e.lag or e.oriented_by in FIXED_AFTER_RESAMPLING:
             continue
         if background is not None and (background.forbids(e.target, e.source)
                                        or (e.source, e.target) in background.required):
@@ -158,7 +160,7 @@ def open_directions(graph: CausalGraph, unsettled: list[dict[str, Any]]) -> Caus
     for e in graph.edges:
         if (e.source, e.target) in loose and e.type == "directed":
             a, b = sorted((e.source, e.target), key=nodes.index)
-            edges.append(replace(e, source=a, target=b, type="undirected"))
+            edges.append(replace(e, source=a, target=b, type="undirected", orientation=None))
         else:
             edges.append(e)
     return CausalGraph(nodes, edges, "CPDAG", graph.algorithm, dict(graph.parameters))

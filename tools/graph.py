@@ -1,9 +1,11 @@
-"""The project's one graph model: nodes, typed edges with marks, confidence and lag.
+"""The project's one graph model: nodes, typed edges with marks, confidence, lag and provenance.
 
 Every discovery algorithm, whatever library it wraps, returns a :class:`CausalGraph`, so the
 planner, the memory, the inference step and the report only ever see one shape. It serialises to
 the ``graph.json`` of the user-facing contract, deterministically (sorted edges, rounded floats),
-so that the same seed gives byte-identical files.
+so that the same seed gives byte-identical files. An edge whose marks were set by something other
+than the algorithm on the data (background knowledge, an additive-noise test, mechanism changes
+across domains, the LLM's review) says so in its :class:`Orientation`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,24 @@ TAIL, ARROW, CIRCLE = -1, 1, 2
 EDGE_TYPES = ("directed", "undirected", "bidirected", "partially_directed", "nondirected")
 GRAPH_TYPES = ("DAG", "CPDAG", "PAG", "lagged")
 
+# who set an edge's marks: the algorithm on the data (the default, not written to graph.json), the
+# user's background knowledge, the additive-noise test (tools/discovery/additive_noise.py), mechanism
+# changes across domains (tools/discovery/domain_changes.py), or the LLM's review of uncertain edges
+ORIENTED_BY = ("data", "background", "additive_noise", "domain_change", "llm_review")
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """The provenance of an edge's marks: ``by`` (one of :data:`ORIENTED_BY`) and why, in a phrase."""
+
+    by: str
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.by not in ORIENTED_BY:
+            raise ValueError(f"unknown orientation source {self.by!r}; expected one of {ORIENTED_BY}")
+
+
 _SYMBOL = {
     "directed": "-->",
     "undirected": "---",
@@ -34,7 +54,9 @@ _SYMBOL = {
 class Edge:
     """One edge. For ``directed`` and ``partially_directed`` the order matters (source -> target);
     for the symmetric types source/target are stored in node order so that equal graphs compare
-    equal. ``lag`` is None for tabular graphs, k >= 0 for time series (source at t-k)."""
+    equal. ``lag`` is None for tabular graphs, k >= 0 for time series (source at t-k).
+    ``orientation`` says who set the marks when it was not the algorithm on the data (None); it does
+    not enter equality, since two edges with the same marks are the same edge."""
 
     source: str
     target: str
@@ -43,10 +65,16 @@ class Edge:
     lag: int | None = None
     # bootstrap frequency of the adjacency whatever its marks (``confidence`` is that of this exact edge)
     link_confidence: float | None = None
+    orientation: Orientation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.type not in EDGE_TYPES:
             raise ValueError(f"unknown edge type {self.type!r}")
+
+    @property
+    def oriented_by(self) -> str:
+        """Who set the marks: ``data`` (the algorithm) unless an :class:`Orientation` says otherwise."""
+        return "data" if self.orientation is None else self.orientation.by
 
     @property
     def adjacency_confidence(self) -> float | None:
@@ -83,6 +111,10 @@ class Edge:
             d["lag"] = int(self.lag)
         if self.link_confidence is not None:
             d["link_confidence"] = round(float(self.link_confidence), 4)
+        if self.oriented_by != "data":
+            d["oriented_by"] = self.oriented_by
+            if self.orientation.reason:
+                d["orientation_reason"] = self.orientation.reason
         return d
 
 
@@ -205,7 +237,7 @@ class CausalGraph:
         for e in self.edges:
             c = freq.get((e.source, e.target, e.type, e.lag), default)
             link = None if links is None else links.get((frozenset((e.source, e.target)), e.lag), default)
-            new.append(Edge(e.source, e.target, e.type, c, e.lag, link))
+            new.append(replace(e, confidence=c, link_confidence=link))
         return CausalGraph(self.nodes, new, self.graph_type, self.algorithm, dict(self.parameters))
 
     def to_networkx(self):
@@ -214,13 +246,15 @@ class CausalGraph:
         A directed or partially directed edge is the arc source -> target; an undirected, bidirected
         or nondirected edge is the pair of arcs both ways (the usual encoding of a CPDAG or PAG as a
         directed graph). Every arc carries ``type`` (the edge's type in graph.json), ``confidence``,
-        ``link_confidence`` and ``lag``, so ``type`` tells a directed arc from half of a symmetric pair."""
+        ``link_confidence``, ``lag`` and ``oriented_by``, so ``type`` tells a directed arc from half of a
+        symmetric pair."""
         import networkx as nx
 
         g = nx.MultiDiGraph() if self.graph_type == "lagged" else nx.DiGraph()
         g.add_nodes_from(self.nodes)
         for e in self.edges:
-            attrs = {"type": e.type, "confidence": e.confidence, "link_confidence": e.link_confidence, "lag": e.lag}
+            attrs = {"type": e.type, "confidence": e.confidence, "link_confidence": e.link_confidence, "lag": e.lag,
+                     "oriented_by": e.oriented_by}
             g.add_edge(e.source, e.target, **attrs)
             if e.symmetric:
                 g.add_edge(e.target, e.source, **attrs)
@@ -266,7 +300,8 @@ class CausalGraph:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CausalGraph":
         edges = [
-            Edge(e["source"], e["target"], e["type"], e.get("confidence"), e.get("lag"), e.get("link_confidence"))
+            Edge(e["source"], e["target"], e["type"], e.get("confidence"), e.get("lag"), e.get("link_confidence"),
+                 Orientation(e["oriented_by"], e.get("orientation_reason")) if e.get("oriented_by") else None)
             for e in d.get("edges", [])
         ]
         return cls(

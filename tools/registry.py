@@ -3,19 +3,24 @@
 Each algorithm is registered with a profile (assumptions, the data it suits, its cost) written for
 the planners to read, its parameter defaults, and a runner that returns a :class:`CausalGraph`.
 Adding an algorithm means writing one decorated function in a module under ``tools/discovery``.
+Whether an algorithm fits a data set is decided here, once, by :meth:`AlgorithmSpec.fits`: every
+planner and a forced ``--algorithm`` read the same check.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from causalpilot.tools.background import Background
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
+
+if TYPE_CHECKING:
+    from causalpilot.tools.profiling import Profile
 
 # modules whose import registers algorithms; extend as algorithm families are added
 DISCOVERY_MODULES = ("causalpilot.tools.discovery.causallearn_algos", "causalpilot.tools.discovery.heterogeneous",
@@ -36,6 +41,37 @@ class DiscoveryInput:
     time: np.ndarray | None = None
 
 
+# assumptions a profile can contradict (AlgorithmSpec.assumes)
+ASSUMPTIONS = ("linear", "non-gaussian")
+BIC_SCORES = ("local_score_BIC", "local_score_BIC_from_cov")
+FISHER_Z_TESTS = ("fisherz", "mv_fisherz", "fisherz_domain")
+LINEAR_TS_TESTS = ("parcorr",)
+DISCRETE_TESTS = ("chisq", "gsq", "gsquared")
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether an algorithm fits a data profile.
+
+    ``problems``: reasons it cannot run on these data (a time-series method on rows not ordered in
+    time, fewer rows than its regressions need, more variables than it handles); ``warnings``:
+    assumptions of the method that the profile contradicts (it runs, but its output may mislead).
+    Each entry is a clause without a final full stop; ``evidence`` holds the profile values read."""
+
+    algorithm: str
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def refusal(self) -> str:
+        """The one sentence that refuses the algorithm (for :class:`InputError`)."""
+        return f"Algorithm '{self.algorithm}' does not fit these data: {'; '.join(self.problems)}."
+
+
 @dataclass
 class AlgorithmSpec:
     name: str
@@ -48,12 +84,79 @@ class AlgorithmSpec:
     supports_background: bool = False
     time_series: bool = False
     max_p: int | None = None  # beyond this many variables the algorithm is impractical
+    assumes: tuple[str, ...] = ()  # of ASSUMPTIONS: what the profile can contradict
+    needs_n_above_p: bool = False  # its regressions need more rows than variables
+    needs_context: bool = False  # it needs a domain index or a time index
+    planned_max_p: int | None = None  # planners choose it unasked up to this p (the cost of a bootstrap)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "family": self.family, "output": self.output, "profile": self.profile,
                 "defaults": self.defaults, "data_types": list(self.data_types),
                 "supports_background": self.supports_background, "time_series": self.time_series,
-                "max_p": self.max_p}
+                "max_p": self.max_p, "assumes": list(self.assumes), "needs_n_above_p": self.needs_n_above_p,
+                "needs_context": self.needs_context}
+
+    def fits(self, profile: "Profile", params: dict[str, Any] | None = None) -> Fit:
+        """Check this algorithm, with ``params`` over its defaults, against the data ``profile``.
+
+        Problems: a data type it does not take (mixed data count as continuous where it takes
+        continuous), a time-series method on rows not ordered in time, more variables than
+        ``max_p``, n <= p for a method whose regressions need n > p (causal-learn's LiNGAMs prune by
+        ``LassoLarsIC``, which needs more rows than regressors) or for a BIC score (a parent set can
+        then fit a variable exactly and every edge raises the score), a contingency-table test on
+        data that are not all discrete, no domain or time index for a method that needs one.
+        Warnings: the assumptions in ``assumes`` that the linearity and Gaussianity findings
+        contradict, a linear test or score on discrete or nonlinear data, a tabular method on rows
+        ordered in time."""
+        params = {**self.defaults, **{k: v for k, v in (params or {}).items() if v is not None}}
+        n, p = profile.n_rows, len(profile.variables)
+        dtype, lin, gauss = profile.value("data_type"), profile.value("linearity"), profile.value("gaussianity")
+        ts = bool(profile.value("time_series"))
+        context = bool(profile.value("heterogeneity")) or profile.time_index is not None
+        problems: list[str] = []
+        warnings: list[str] = []
+        if dtype and dtype not in self.data_types and not (dtype == "mixed" and "continuous" in self.data_types):
+            problems.append(f"it takes {' or '.join(self.data_types)} data and these data are {dtype}")
+        if self.time_series and not ts:
+            problems.append("it is a time-series method and these rows are not ordered in time "
+                            "(name the order with --time-index COL, or pass --time-series)")
+        if self.max_p is not None and p > self.max_p:
+            problems.append(f"it is impractical beyond {self.max_p} variables and these data have {p}")
+        if self.needs_n_above_p and n <= p:
+            problems.append(f"its regressions need more rows than variables, and these data have {n} rows for "
+                            f"{p} variables")
+        if self.needs_context and not context:
+            problems.append("it needs a domain index (--domain-index COL) or a time index (--time-index COL)")
+        test = params.get("indep_test") or params.get("ci_test")
+        if test in DISCRETE_TESTS and dtype != "discrete":
+            problems.append(f"the {test} test needs discrete data; these data are {dtype}")
+        score = params.get("score_func")
+        if score in BIC_SCORES and n <= p:
+            problems.append(f"the BIC needs more rows than variables ({n} rows for {p} variables): with fewer, "
+                            "a parent set can fit a variable exactly and every edge raises the score")
+        if ts and not self.time_series and not (self.needs_context and profile.time_index is not None):
+            warnings.append("the rows are ordered in time, but this method treats them as independent samples: "
+                            "lagged effects are not modelled and autocorrelation can make spurious edges")
+        if "linear" in self.assumes and lin == "nonlinear":
+            warnings.append(f"the relations look nonlinear, and {self.name} assumes linear relations")
+        if "non-gaussian" in self.assumes and gauss == "gaussian":
+            warnings.append(f"the noise looks Gaussian, and {self.name} tells cause from effect by non-Gaussian "
+                            "noise: its directions may be arbitrary")
+        if test in FISHER_Z_TESTS + LINEAR_TS_TESTS:
+            if dtype == "discrete":
+                warnings.append(f"every variable is discrete, and the {test} test assumes linear-Gaussian data "
+                                "(a contingency-table test such as gsq fits them)")
+            elif lin == "nonlinear":
+                warnings.append(f"the relations look nonlinear, and the {test} test detects linear dependence "
+                                "only (a kernel or rank-based test detects more)")
+        if score in BIC_SCORES:
+            if dtype == "discrete":
+                warnings.append("every variable is discrete, and the BIC scores a linear-Gaussian model "
+                                "(score_func local_score_BDeu scores contingency tables)")
+            elif lin == "nonlinear":
+                warnings.append("the relations look nonlinear, and the BIC scores a linear-Gaussian model")
+        evidence = {"n": n, "p": p, "data_type": dtype, "linearity": lin, "gaussianity": gauss, "time_series": ts}
+        return Fit(self.name, tuple(problems), tuple(warnings), evidence)
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {}
@@ -74,12 +177,17 @@ CI_TESTS: dict[str, str] = {
 
 def algorithm(name: str, *, family: str, output: str, profile: str, defaults: dict | None = None,
               data_types: tuple[str, ...] = ("continuous",), supports_background: bool = False,
-              time_series: bool = False, max_p: int | None = None):
-    """Decorator registering a discovery runner under ``name``."""
+              time_series: bool = False, max_p: int | None = None, assumes: tuple[str, ...] = (),
+              needs_n_above_p: bool = False, needs_context: bool = False, planned_max_p: int | None = None):
+    """Decorator registering a discovery runner under ``name`` (the fields of :class:`AlgorithmSpec`)."""
+    unknown = set(assumes) - set(ASSUMPTIONS)
+    if unknown:
+        raise ValueError(f"algorithm '{name}' assumes {sorted(unknown)}; the profile can check {ASSUMPTIONS}")
 
     def deco(fn: Callable[[DiscoveryInput, dict[str, Any]], CausalGraph]):
         ALGORITHMS[name] = AlgorithmSpec(name, family, output, " ".join(profile.split()), fn, dict(defaults or {}),
-                                         data_types, supports_background, time_series, max_p)
+                                         data_types, supports_background, time_series, max_p, tuple(assumes),
+                                         needs_n_above_p, needs_context, planned_max_p)
         return fn
 
     return deco

@@ -1,18 +1,32 @@
 """What every planner produces: a plan of tool calls, each decision written down with its reason.
 
 The rules planner and the LLM planner implement the same :class:`Planner` interface, so the analysis
-loop, ``run.json`` and the report do not care which one decided.
+loop, ``run.json`` and the report do not care which one decided. A planner that also binds to the
+data, reviews the graph and writes a narrative (the LLM planner) implements :class:`AssistedPlanner`,
+which the loop checks with ``isinstance``. Whether an algorithm fits the data is the registry's
+check (:meth:`causalpilot.tools.registry.AlgorithmSpec.fits`); :func:`fit_decisions` applies it to an
+algorithm the user forced.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from causalpilot.tools.decision import Decision
+from causalpilot.tools.errors import InputError
 from causalpilot.tools.profiling import Profile
+from causalpilot.tools.registry import AlgorithmSpec
 
-__all__ = ["Decision", "DiscoveryPlan", "Planner", "Request"]
+if TYPE_CHECKING:
+    from causalpilot.tools.background import Background
+    from causalpilot.tools.graph import CausalGraph
+    from causalpilot.tools.profiling import PreparedData
+
+__all__ = ["AssistedPlanner", "Decision", "DiscoveryPlan", "FIT_STEP", "Planner", "Request", "fit_decisions"]
+
+FIT_STEP = "discovery.fit_check"
 
 
 @dataclass
@@ -45,3 +59,54 @@ class Planner(Protocol):
     def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
         """Choose the discovery algorithm, its parameters and the bootstrap size from the profile."""
         ...
+
+
+class AssistedPlanner(ABC):
+    """A planner with steps beyond the plan (the LLM planner): it reads the prepared data, proposes
+    knowledge and an effect, reviews the discovered graph and writes the report's narrative.
+
+    Attributes the loop reads: ``name``; ``cfg`` (its configuration: ``share_data`` and ``public()``
+    for run.json); ``effect``, the (treatment, outcome) it read from the question, or None;
+    ``fallback_reason``, why it fell back to the rules, or None."""
+
+    name: str
+    cfg: Any
+    effect: tuple[str, str] | None
+    fallback_reason: str | None
+
+    @abstractmethod
+    def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
+        """As :meth:`Planner.plan_discovery`."""
+
+    @abstractmethod
+    def bind(self, prepared: "PreparedData") -> None:
+        """Give the planner the prepared data, before planning, so its claims can be tested on them."""
+
+    @abstractmethod
+    def merged_background(self, user: "Background | None") -> "Background | None":
+        """The user's knowledge plus the knowledge the planner proposed and the data accepted."""
+
+    @abstractmethod
+    def review_graph(self, graph: "CausalGraph", question: str | None,
+                     background: "Background | None" = None) -> "tuple[CausalGraph, list[Decision]]":
+        """The graph after the planner's review of its uncertain edges, and a decision per change."""
+
+    @abstractmethod
+    def narrative(self, question: str | None, facts: dict[str, Any]) -> Any:
+        """The report's narrative from the run's checked facts (an object with ``model_dump()``), or None."""
+
+    @abstractmethod
+    def transcript_dict(self) -> dict[str, Any]:
+        """What was exchanged with the model, for transcript.json."""
+
+
+def fit_decisions(spec: AlgorithmSpec, profile: Profile, params: dict[str, Any]) -> list[Decision]:
+    """Check an algorithm the user forced against the data (the registry's :meth:`AlgorithmSpec.fits`).
+
+    Raises :class:`InputError` with one sentence when it cannot run on these data; otherwise returns
+    one ``discovery.fit_check`` decision (by "data") per assumption the profile contradicts."""
+    fit = spec.fits(profile, params)
+    if not fit.ok:
+        raise InputError(fit.refusal())
+    return [Decision(FIT_STEP, "runs with a warning", f"{w[0].upper()}{w[1:]}.", fit.evidence, by="data")
+            for w in fit.warnings]

@@ -1,12 +1,14 @@
 """The fixed planner behind `causalpilot discover`: the algorithm and parameters exactly as asked.
 
 No choice is made from the data; parameters not given keep the library defaults, and that is
-written down, so expert and benchmark runs are reproducible and comparable.
+written down, so expert and benchmark runs are reproducible and comparable. The registry's fit check
+still applies: an algorithm that cannot run on these data is refused (InputError), and each of its
+assumptions that the profile contradicts is written down as a ``discovery.fit_check`` decision.
 """
 
 from __future__ import annotations
 
-from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request, fit_decisions
 from causalpilot.tools.profiling import Profile
 from causalpilot.tools.registry import get_algorithm
 
@@ -23,6 +25,7 @@ class FixedPlanner:
         for k, v in params.items():
             src = "set by the user" if k in request.params else "library default"
             decisions.append(Decision(f"discovery.{k}", v, src, {}, by="user" if k in request.params else "default"))
+        decisions.extend(fit_decisions(spec, profile, params))
         b = request.bootstrap or 0
         decisions.append(Decision("discovery.bootstrap", b, "as requested" if b else "no bootstrap unless asked", {}))
         return DiscoveryPlan(algorithm=spec.name, params=params, bootstrap=b, decisions=decisions)

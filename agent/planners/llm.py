@@ -23,15 +23,15 @@ from pydantic import BaseModel, Field, ValidationError
 
 from causalpilot.agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call_model_text, make_chat_model,
                                run_agent)
-from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.agent.planners.base import FIT_STEP, AssistedPlanner, Decision, DiscoveryPlan, Request, fit_decisions
 from causalpilot.agent.planners.rules import RulesPlanner
 from causalpilot.prompts import quote_data, render_prompt
 from causalpilot.tools.background import Background, parse_background
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 from causalpilot.tools.profiling import PreparedData, Profile
-from causalpilot.tools.registry import algorithms, check_ci_test, get_algorithm
+from causalpilot.tools.registry import AlgorithmSpec, algorithms, check_ci_test, get_algorithm
 
 STRONG_P = 1e-3  # a dependence this significant is "strong evidence": no LLM claim overrides it
 ROWS_SHARED = 5  # data rows sent to the model unless the user passes --share-data
@@ -136,8 +136,19 @@ class DataChecks:
         return float(self._cit(idx[x], idx[y], sorted(idx[g] for g in given)))
 
 
-class LLMPlanner:
-    """Planner interface of :mod:`causalpilot.agent.planners.base`, plus the extra LLM steps the loop calls."""
+def fitting_algorithms(profile: Profile) -> list[tuple[AlgorithmSpec, tuple[str, ...]]]:
+    """The registered algorithms that can run on data of this profile, each with its fit warnings."""
+    out = []
+    for spec in algorithms().values():
+        fit = spec.fits(profile)
+        if fit.ok:
+            out.append((spec, fit.warnings))
+    return out
+
+
+class LLMPlanner(AssistedPlanner):
+    """The :class:`AssistedPlanner` of :mod:`causalpilot.agent.planners.base`: the plan, and the extra LLM
+    steps the loop calls (knowledge, edge review, narrative)."""
 
     name = "llm"
 
@@ -200,12 +211,16 @@ class LLMPlanner:
     def _common_tools(self, profile: Profile, counters: Counters) -> list:
         def list_algorithms() -> str:
             return json.dumps([{"name": s.name, "family": s.family, "output": s.output,
-                                "data_types": list(s.data_types), "defaults": s.defaults}
-                               for s in algorithms().values()])
+                                "data_types": list(s.data_types), "defaults": s.defaults,
+                                **({"warnings": list(w)} if w else {})}
+                               for s, w in fitting_algorithms(profile)])
 
         def get_algorithm_profile(name: str) -> str:
             try:
-                return f"<data>{quote_data(get_algorithm(name).describe())}</data>"
+                spec = get_algorithm(name)
+                fit = spec.fits(profile)
+                described = {**spec.describe(), "cannot_run": list(fit.problems), "warnings": list(fit.warnings)}
+                return f"<data>{quote_data(described)}</data>"
             except InputError as exc:
                 counters.error(str(exc))
                 return f"error: {exc}"
@@ -229,9 +244,11 @@ class LLMPlanner:
             return json.dumps({"test": self.checks.method, "p_value": round(p, 6), "at_alpha_0.05": verdict})
 
         return [
-            self._tool(list_algorithms, "list_algorithms", NoArgs, "List the registered discovery algorithms."),
+            self._tool(list_algorithms, "list_algorithms", NoArgs,
+                       "List the discovery algorithms that can run on these data, with warnings where the data "
+                       "contradict an assumption."),
             self._tool(get_algorithm_profile, "get_algorithm_profile", AlgorithmName,
-                       "Assumptions, suitable data and cost of one algorithm."),
+                       "Assumptions, suitable data and cost of one algorithm, and how it fits these data."),
             self._tool(get_profile_finding, "get_profile_finding", FindingName,
                        "One finding of the data profile with its evidence."),
             self._tool(test_independence, "test_independence", IndependenceQuery,
@@ -259,10 +276,15 @@ class LLMPlanner:
             if forced != algo:
                 params, why = {}, f"{why} (the model's parameters were for {algo}, not the forced {forced})"
             algo = forced
-        base = baseline if algo == baseline.algorithm else rules.plan_discovery(
-            profile, Request(algorithm=algo, params=dict(request.params), bootstrap=request.bootstrap))
+        try:
+            base = baseline if algo == baseline.algorithm else rules.plan_discovery(
+                profile, Request(algorithm=algo, params=dict(request.params), bootstrap=request.bootstrap))
+        except InputError as exc:  # the rules' parameters for the model's algorithm do not fit the data
+            return self._fallback_plan(baseline, str(exc))
         decisions: list[Decision] = []
         for d in base.decisions:
+            if d.step == FIT_STEP:  # checked again below, on the final parameters
+                continue
             key = {"score": "score_func"}.get(d.step.split(".", 1)[-1], d.step.split(".", 1)[-1])
             if d.step == "discovery.algorithm" and not request.algorithm:
                 decisions.append(Decision(d.step, algo, f"LLM: {why}", {"rules_choice": baseline.algorithm}, by="llm"))
@@ -276,6 +298,12 @@ class LLMPlanner:
         for k, v in params.items():
             if k not in recorded and k not in request.params:
                 decisions.append(Decision(f"discovery.{k}", v, f"LLM: {why}", {}, by="llm"))
+        try:
+            decisions[1:1] = fit_decisions(get_algorithm(algo), profile, final)
+        except InputError as exc:
+            if request.algorithm:
+                raise
+            return self._fallback_plan(baseline, str(exc))
         decisions.extend(self.extra_decisions)
         self.extra_decisions = []
         return DiscoveryPlan(algorithm=algo, params=final, bootstrap=base.bootstrap, decisions=decisions,
@@ -310,12 +338,12 @@ class LLMPlanner:
 
         def propose_plan(algorithm: str, reason: str, params: dict | None = None) -> str:
             try:
-                algo, clean = self._validate_plan(profile, algorithm, params or {})
+                algo, clean, warnings = self._validate_plan(profile, algorithm, params or {})
             except InputError as exc:
                 counters.error(str(exc))
                 return f"rejected: {exc}"
             state["plan"] = (algo, clean, _short(reason))
-            return f"accepted: {algo} {clean}"
+            return f"accepted: {algo} {clean}" + (f"; warnings: {'; '.join(warnings)}" if warnings else "")
 
         tools = self._common_tools(profile, counters) + [
             self._tool(propose_effect, "propose_effect", EffectProposal,
@@ -330,8 +358,10 @@ class LLMPlanner:
                            for c in prof["columns"]]
         prof["findings"] = {k: {"value": v.get("value"), "summary": v.get("summary")} for k, v in prof["findings"].items()}
         prompt = render_prompt("plan", question=request.question or "", variables=variables, profile=prof,
-                               rows=self._rows(), algorithms=[{k: v for k, v in a.describe().items() if k != "name"}
-                                                              | {"name": a.name} for a in algorithms().values()],
+                               rows=self._rows(),
+                               algorithms=[{k: v for k, v in a.describe().items() if k != "name"} | {"name": a.name}
+                                           | ({"warnings": list(w)} if w else {})
+                                           for a, w in fitting_algorithms(profile)],
                                baseline={"algorithm": baseline.algorithm, "params": baseline.params},
                                forced_algorithm=request.algorithm)
         try:
@@ -347,15 +377,11 @@ class LLMPlanner:
             self.background = state["background"]
         return state.get("plan")
 
-    def _validate_plan(self, profile: Profile, algorithm: str, params: dict[str, Any]) -> tuple[str, dict]:
+    def _validate_plan(self, profile: Profile, algorithm: str, params: dict[str, Any]
+                       ) -> tuple[str, dict, tuple[str, ...]]:
+        """(algorithm, checked parameters, fit warnings); InputError when a parameter is invalid or the
+        algorithm cannot run on these data (the registry's fit check)."""
         spec = get_algorithm(algorithm)  # InputError names the valid choices
-        dtype = profile.value("data_type")
-        if dtype and dtype not in spec.data_types and not (dtype == "mixed" and "continuous" in spec.data_types):
-            raise InputError(f"algorithm '{spec.name}' does not handle {dtype} data (it takes {', '.join(spec.data_types)})")
-        if spec.time_series and not profile.value("time_series"):
-            raise InputError(f"algorithm '{spec.name}' is for time series; these rows are not ordered in time")
-        if spec.max_p is not None and len(profile.variables) > spec.max_p:
-            raise InputError(f"algorithm '{spec.name}' is impractical beyond {spec.max_p} variables")
         clean: dict[str, Any] = {}
         for k, v in params.items():
             if k not in spec.defaults:
@@ -366,8 +392,6 @@ class LLMPlanner:
                 v = float(v)
             elif k == "indep_test":
                 v = check_ci_test(str(v))
-                if v in ("chisq", "gsq") and dtype != "discrete":
-                    raise InputError(f"the {v} test needs discrete data; these data are {dtype}")
             elif k == "depth":
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or int(v) < -1:
                     raise InputError(f"depth must be an integer >= -1, got {v!r}")
@@ -380,7 +404,10 @@ class LLMPlanner:
                 if isinstance(d, str) or type(v) is not type(d) and not (isinstance(d, float) and isinstance(v, int)):
                     raise InputError(f"parameter '{k}' cannot be set by the planner to {v!r}")
             clean[k] = v
-        return spec.name, clean
+        fit = spec.fits(profile, clean)  # data types, time order, size, tests and scores against the data
+        if not fit.ok:
+            raise InputError(fit.refusal())
+        return spec.name, clean, fit.warnings
 
     def _check_background(self, tiers: list, forbidden: list, required: list, reason: str, variables: list[str],
                           counters: Counters, state: dict) -> str:
@@ -489,7 +516,8 @@ class LLMPlanner:
                                           {"confidence": e.confidence}, by="llm"))
                 continue
             if action == "orient":
-                edges.append(replace(e, source=src, target=tgt, type="directed"))
+                edges.append(replace(e, source=src, target=tgt, type="directed",
+                                     orientation=Orientation("llm_review", why)))
                 decisions.append(Decision("review.edge", f"orient {src} --> {tgt}", f"LLM: {why}",
                                           {"was": e.describe(), "confidence": e.confidence}, by="llm"))
                 continue
@@ -499,7 +527,7 @@ class LLMPlanner:
         # a CPDAG with orientations added from knowledge stays typed CPDAG (a partially oriented class)
         params = dict(graph.parameters)
         oriented = [f"{f[2]} -> {f[3]}" for f in flags.values() if f[0] == "orient"]
-        if oriented:  # directions from knowledge, not from the resampled algorithm (tools.bootstrap reads this)
+        if oriented:  # kept in graph.json for its readers; code reads each edge's Orientation
             params["oriented_by_review"] = oriented
         return CausalGraph(graph.nodes, edges, graph.graph_type, graph.algorithm, params), decisions
 

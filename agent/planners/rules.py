@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
+from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request, fit_decisions
+from causalpilot.tools.errors import InputError
 from causalpilot.tools.profiling import Profile
 from causalpilot.tools.registry import get_algorithm
 
@@ -122,15 +123,28 @@ def _categories(profile: Profile) -> list[str]:
 
 
 ANM_MAX_P = 30  # two Gaussian-process fits per undirected edge (about a second each on 500 rows)
-EXACT_MAX_P = 16  # an exact search in under a second per fit at p = 16, so 20 bootstrap fits stay within ~15 s
 # with unordered categories parent sets batch only by their number of indicator columns: about 1 s per fit
-# at p = 14 and 4 s at p = 16 on the 2-core machine (BOSS: 0.5 s), so the exact search stops earlier
-EXACT_MAX_P_CATEGORIES = 14
+# at p = 14 and 4 s at p = 16 on the 2-core machine (BOSS: 0.5 s); the exact search's cost doubles with
+# each variable, so it stops two variables earlier than the registry's planning limit
+EXACT_CATEGORY_MARGIN = 2
+GES_DISCRETE_MAX_P = 20  # beyond, PC with G-square scales better than GES with BDeu
+PORTFOLIO_MAX_P = 50  # a portfolio runs three methods: only for moderate p
+
+
+def max_p(name: str) -> int:
+    """The registry's variable limit of an algorithm (impractical beyond it)."""
+    return get_algorithm(name).max_p
+
+
+def exact_limit(categories: bool = False) -> int:
+    """Up to how many variables the rules choose the exact search: the registry's planning limit."""
+    limit = get_algorithm("exact_search").planned_max_p
+    return limit - EXACT_CATEGORY_MARGIN if categories else limit
 
 
 def score_search(p: int, categories: bool = False) -> tuple[str, str]:
     """How to search the BIC: exactly while that is cheap, else BOSS. (algorithm, how it is described)"""
-    limit = EXACT_MAX_P_CATEGORIES if categories else EXACT_MAX_P
+    limit = exact_limit(categories)
     if p <= limit:
         return "exact_search", (
             f"the BIC is searched exactly (p = {p} <= {limit}: dynamic programming over variable subsets on "
@@ -165,19 +179,39 @@ class RulesPlanner:
     name = "rules"
 
     def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
-        decisions: list[Decision] = []
+        """The plan for these data. An algorithm the user forced is refused (InputError) when the
+        registry's fit check finds it cannot run on them, and runs with a ``discovery.fit_check``
+        decision per contradicted assumption otherwise; one the rules chose that cannot run gives way
+        to PC (PCMCI+ for time series)."""
+        if request.algorithm:
+            spec = get_algorithm(request.algorithm)
+            forced = Decision("discovery.algorithm", spec.name, "chosen by the user", {})
+            plan = self._plan(profile, request, forced, [])
+            plan.decisions[1:1] = fit_decisions(spec, profile, plan.params)
+            return plan
+        algo, why, evidence, portfolio = self.choose_algorithm(profile, request)
+        plan = self._plan(profile, request, Decision("discovery.algorithm", algo, why, evidence), portfolio)
+        fit = get_algorithm(algo).fits(profile, plan.params)
+        if fit.ok:
+            return plan
+        fallback = "pcmci_plus" if profile.value("time_series") else "pc"
+        why = (f"{why}; but {algo} cannot run on these data ({'; '.join(fit.problems)}), so {fallback} with a CI test "
+               "matched to the data instead")
+        plan = self._plan(profile, request, Decision("discovery.algorithm", fallback, why,
+                                                     {**evidence, "refused": {algo: list(fit.problems)}}), [])
+        fit = get_algorithm(fallback).fits(profile, plan.params)
+        if not fit.ok:
+            raise InputError(fit.refusal())
+        return plan
+
+    def _plan(self, profile: Profile, request: Request, choice: Decision,
+              portfolio: list[tuple[str, dict[str, Any]]]) -> DiscoveryPlan:
+        """The parameters, bootstrap size and orientation step for the algorithm of ``choice``."""
         n, p = profile.n_rows, len(profile.variables)
         dtype = profile.value("data_type")
         lin = profile.value("linearity")
-        gauss = profile.value("gaussianity")
-
-        portfolio: list[tuple[str, dict[str, Any]]] = []
-        if request.algorithm:
-            algo = get_algorithm(request.algorithm).name
-            decisions.append(Decision("discovery.algorithm", algo, "chosen by the user", {}))
-        else:
-            algo, why, evidence, portfolio = self.choose_algorithm(profile, request)
-            decisions.append(Decision("discovery.algorithm", algo, why, evidence))
+        algo = choice.choice
+        decisions: list[Decision] = [choice]
         miss = profile.value("missingness") or 0
         if miss:
             decisions.append(Decision(
@@ -272,7 +306,7 @@ class RulesPlanner:
             if latent:
                 return ("lpcmci", "time series, and the question raises hidden common causes: LPCMCI allows latent "
                         "confounders (bidirected edges) at the price of power", ev, [])
-            if dtype == "continuous" and lin == "linear" and gauss == "non-gaussian" and p <= 50 \
+            if dtype == "continuous" and lin == "linear" and gauss == "non-gaussian" and p <= max_p("var_lingam") \
                     and not _mostly_counts(profile):
                 return ("var_lingam", "time series with linear dynamics and non-Gaussian noise: VAR-LiNGAM identifies "
                         "contemporaneous directions as well as lagged effects", ev, [])
@@ -280,7 +314,7 @@ class RulesPlanner:
                     "false positives controlled under autocorrelation (causal sufficiency and stationarity assumed)", ev, [])
         if profile.value("heterogeneity"):
             ev["heterogeneity"] = profile.findings["heterogeneity"].evidence
-            if (dtype in ("continuous", "mixed") and lin == "linear" and gauss != "non-gaussian" and p <= 300
+            if (dtype in ("continuous", "mixed") and lin == "linear" and gauss != "non-gaussian" and p <= max_p("boss")
                     and not latent):
                 cats = _categories(profile)
                 algo, how = score_search(p, categories=bool(cats))
@@ -299,39 +333,41 @@ class RulesPlanner:
             return ("fci", "the question raises hidden common causes: FCI does not assume causal sufficiency and "
                     "returns a PAG (bidirected edges mark latent confounding)", ev, [])
         if dtype == "discrete":
-            if p <= 20:
-                return ("ges", f"discrete data with p = {p} <= 20: GES with the BDeu score (no test thresholds)", ev, [])
-            return ("pc", f"discrete data with p = {p} > 20: PC with the G-square test scales better than GES", ev, [])
+            if p <= GES_DISCRETE_MAX_P:
+                return ("ges", f"discrete data with p = {p} <= {GES_DISCRETE_MAX_P}: GES with the BDeu score (no test "
+                        "thresholds)", ev, [])
+            return ("pc", f"discrete data with p = {p} > {GES_DISCRETE_MAX_P}: PC with the G-square test scales better "
+                    "than GES", ev, [])
         if dtype == "continuous" and lin == "linear":
             gfrac = _frac(profile, "gaussianity")
-            if gauss == "non-gaussian" and _mostly_counts(profile) and p <= 300:
+            if gauss == "non-gaussian" and _mostly_counts(profile) and p <= max_p("boss"):
                 algo, how = score_search(p)
                 return (algo, "linear relations between integer counts: their non-Gaussianity comes from "
                         "discreteness and from noise that grows with the mean, not from the independent additive "
                         "noise LiNGAM needs to find directions (held-out Poisson simulations, p = 8, 16 data sets: "
                         f"copilot F1 1.00 for the exact BIC search vs 0.35 for DirectLiNGAM); {how}; returns a "
                         "CPDAG", ev, [])
-            if gauss == "non-gaussian" and p <= 100:
+            if gauss == "non-gaussian" and p <= max_p("direct_lingam"):
                 return ("direct_lingam", "linear relations with non-Gaussian noise make the full causal order "
                         "identifiable: DirectLiNGAM returns a DAG with every edge directed", ev, [])
             if gauss == "non-gaussian":
-                return ("ica_lingam", f"linear non-Gaussian data with p = {p} > 100: ICA-LiNGAM scales better than "
-                        "DirectLiNGAM", ev, [])
-            if gfrac is not None and 0.25 <= gfrac < 0.5 and p <= 50:
+                return ("ica_lingam", f"linear non-Gaussian data with p = {p} > {max_p('direct_lingam')}: ICA-LiNGAM "
+                        "scales better than DirectLiNGAM", ev, [])
+            if gfrac is not None and 0.25 <= gfrac < 0.5 and p <= PORTFOLIO_MAX_P:
                 ev["gaussianity_fraction_rejected"] = gfrac
                 return ("pc", f"noise Gaussianity is ambiguous ({gfrac:.0%} of residuals reject normality): a portfolio "
                         "of PC, BOSS and DirectLiNGAM, reconciled by majority vote", ev,
                         [("boss", {}), ("direct_lingam", {})])
-            if p <= 300:
+            if p <= max_p("boss"):
                 algo, how = score_search(p)
                 return (algo, f"linear-Gaussian data: {how}. A BIC search was the most accurate "
                         "method we benchmarked on such data at every size and density, notably when the graph is "
                         "dense or measured with error, where PC loses edges and orientations (held-out simulations, "
                         "10 seeds each, copilot F1 at p = 10: 0.98 for BOSS vs 0.95 for tuned PC; dense 0.67 vs 0.50; "
                         "p = 20 0.93 vs 0.60); returns a CPDAG", ev, [])
-            return ("pc", f"p = {p} > 300 linear-Gaussian variables: PC with Fisher-z and a depth limit is the method "
-                    "that finishes", ev, [])
-        if dtype == "mixed" and lin == "linear" and p <= 300:
+            return ("pc", f"p = {p} > {max_p('boss')} linear-Gaussian variables: PC with Fisher-z and a depth limit is "
+                    "the method that finishes", ev, [])
+        if dtype == "mixed" and lin == "linear" and p <= max_p("boss"):
             cats = _categories(profile)
             algo, how = score_search(p, categories=bool(cats))
             if not cats:
@@ -347,7 +383,7 @@ class RulesPlanner:
                     "indicators vs 0.85 on the codes and 0.79 for PC with Fisher-z at n = 1000; 0.96 vs 0.88 and "
                     f"0.79 at n = 2000): {how}; returns a CPDAG", ev, [])
         lfrac = _frac(profile, "linearity")
-        if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= 50:
+        if dtype == "continuous" and lfrac is not None and 0.1 < lfrac <= 0.2 and p <= PORTFOLIO_MAX_P:
             ev["linearity_fraction_rejected"] = lfrac
             return ("pc", f"linearity is borderline ({lfrac:.0%} of pairs reject it): a portfolio of PC with a kernel "
                     "test, PC with Fisher-z and BOSS, reconciled by majority vote", ev,

@@ -130,7 +130,7 @@ def run_ges(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     by adaptive lasso. Wrong with Gaussian noise (directions become arbitrary) or strong
     nonlinearity; assumes no hidden confounders. Cost roughly p^3 * n; fine up to ~50 variables.""",
     defaults={"measure": "pwling", "w_threshold": 0.0},
-    supports_background=True, max_p=100,
+    supports_background=True, max_p=100, assumes=("linear", "non-gaussian"), needs_n_above_p=True,
 )
 def run_direct_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.FCMBased.lingam import DirectLiNGAM

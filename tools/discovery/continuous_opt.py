@@ -117,7 +117,7 @@ def _forbidden(data: DiscoveryInput) -> np.ndarray | None:
     never after arbitrary rescaling; assumes linear relations and no hidden confounders. Cost: one
     p x p matrix exponential per gradient step; fine up to ~30 variables.""",
     defaults={"lambda1": 0.1, "w_threshold": 0.3},
-    supports_background=True, max_p=40,
+    supports_background=True, max_p=40, assumes=("linear",),
 )
 def run_notears(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from threadpoolctl import threadpool_limits

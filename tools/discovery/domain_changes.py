@@ -7,17 +7,19 @@ independent; the test is the likelihood-ratio test of :mod:`causalpilot.tools.ci
 regression of X on S for all rows against one per domain). Since nothing causes C, its edges are
 oriented out of it, and an unshielded C -> X - Y gives either a collider C -> X <- Y (X not in the
 set that separated C and Y) or, through Meek's rules, X -> Y: a changing cause with an invariant
-effect. Meek's rules then propagate. Directions already in the CPDAG are kept.
+effect. Meek's rules then propagate. Directions already in the CPDAG are kept; the ones added here
+carry ``Orientation("domain_change", reason)``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
-from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph, Orientation
 
 MAX_FULL_SEARCH = 8  # neighbours up to which every subset is tried; beyond, subsets of size <= 3
 
@@ -77,9 +79,16 @@ def apply_domain_changes(graph: CausalGraph, X: np.ndarray, domains: np.ndarray,
     meek(g)
     m = g.G[:p, :p]
     after = {(a, b) for a in range(p) for b in range(p) if m[a, b] == -1 and m[b, a] == 1}
+    propagated = {(nodes[a], nodes[b]) for a, b in after - before}
+    reasons = {(y, x): (f"the mechanism of {x} changes across domains, and that of {y} is the same in every domain "
+                        f"given neighbours other than {x}: a collider, domain -> {x} <- {y}") for y, x in collided}
+    reasons.update({pair: "by Meek's rules, from the directions the changing mechanisms fix" for pair in propagated})
     out = CausalGraph.from_endpoint_matrix(m, nodes, "CPDAG", graph.algorithm, dict(graph.parameters))
+    out = CausalGraph(nodes, [replace(e, orientation=Orientation("domain_change", reasons[(e.source, e.target)]))
+                              if e.type == "directed" and (e.source, e.target) in reasons else e for e in out.edges],
+                      "CPDAG", out.algorithm, out.parameters)
     info = {"changing_modules": [nodes[v] for v in changing], "change_pvalues": pvalues,
             "change_alpha": alpha,
-            "oriented_by_changes": sorted(f"{nodes[a]} -> {nodes[b]}" for a, b in after - before)
+            "oriented_by_changes": sorted(f"{a} -> {b}" for a, b in propagated)
             + sorted(f"{a} -> {b}" for a, b in collided)}
     return out, info

@@ -29,6 +29,9 @@ from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 MAX_P = 18  # 18 * 2^17 local scores and a DP over 2^18 subsets: about 5 s and 250 MB; past this, use BOSS
+# planners choose it unasked up to this p: under a second per fit at p = 16, so 20 bootstrap fits stay within
+# ~15 s (each further variable doubles the cost)
+PLANNED_MAX_P = 16
 
 
 @algorithm(
@@ -44,6 +47,7 @@ MAX_P = 18  # 18 * 2^17 local scores and a DP over 2^18 subsets: about 5 s and 2
     (degenerate-Gaussian score, about four times slower); output is a CPDAG. The gold standard to check a greedy search against.""",
     defaults={"score_func": "local_score_BIC_from_cov", "penalty": BIC_PENALTY, "max_parents": None},
     data_types=("continuous", "discrete", "mixed"), supports_background=True, max_p=MAX_P,
+    planned_max_p=PLANNED_MAX_P,
 )
 def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     X, score = _prepare(data, params)

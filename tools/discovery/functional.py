@@ -19,7 +19,7 @@ from causalpilot.tools.registry import DiscoveryInput, algorithm
     than DirectLiNGAM on many variables but less reliable on small samples (ICA can converge to a
     local optimum; the seed fixes it). Cost roughly p^2 * n per ICA iteration.""",
     defaults={"max_iter": 1000, "w_threshold": 0.0},
-    max_p=200,
+    max_p=200, assumes=("linear", "non-gaussian"), needs_n_above_p=True,
 )
 def run_ica_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     """ICA-LiNGAM (Shimizu et al. 2006) through causal-learn, with the causal order found as the paper

@@ -38,7 +38,7 @@ def context_index(data: DiscoveryInput) -> tuple[np.ndarray, str]:
     hidden confounders otherwise. Use for pooled data from several sites, batches or regimes.
     Output: CPDAG over the data variables. Cost as PC with one extra variable.""",
     defaults={"alpha": 0.05, "indep_test": "fisherz"},
-    data_types=("continuous", "discrete", "mixed"), supports_background=True,
+    data_types=("continuous", "discrete", "mixed"), supports_background=True, needs_context=True,
 )
 def run_cdnod(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.ConstraintBased.CDNOD import cdnod

@@ -306,7 +306,7 @@ def run_lpcmci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     are not handled, and it presumes linear, stationary dynamics. Very fast (one least-squares
     fit); a baseline to compare PCMCI against.""",
     defaults={"alpha": 0.01, "tau_max": None},
-    data_types=("continuous",), supports_background=True, time_series=True, max_p=100,
+    data_types=("continuous",), supports_background=True, time_series=True, max_p=100, assumes=("linear",),
 )
 def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from statsmodels.tsa.api import VAR
@@ -335,6 +335,7 @@ def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     residual series.""",
     defaults={"tau_max": None, "w_threshold": 0.05},
     data_types=("continuous",), supports_background=True, time_series=True, max_p=50,
+    assumes=("linear", "non-gaussian"), needs_n_above_p=True,
 )
 def run_var_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.FCMBased.lingam import DirectLiNGAM, VARLiNGAM
