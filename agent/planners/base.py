@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from causalpilot.tools.decision import Decision
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 
 __all__ = ["Decision", "DiscoveryPlan", "Planner", "Request"]
 

@@ -7,7 +7,7 @@ written down, so expert and benchmark runs are reproducible and comparable.
 from __future__ import annotations
 
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import get_algorithm
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import get_algorithm
 
 

@@ -26,7 +26,7 @@ from causalpilot.tools.inference import estimators as est_mod
 from causalpilot.tools.inference.graph_adapter import (bidirected_neighbours, candidate_parent_sets, connected, directed_digraph,
                                            is_dag, open_neighbours, possibly_causal_path)
 from causalpilot.tools.inference.refute import refute
-from causalpilot.tools.profiling import PreparedData
+from causalpilot.tools.profile import PreparedData
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
