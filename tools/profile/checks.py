@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from causalpilot.tools.profile.domains import domain_row_groups
 from causalpilot.tools.profile.model import Finding
@@ -14,19 +15,13 @@ FDR_Q = 0.05  # false discovery rate of each check's tests
 
 
 def fdr_rejections(pvalues: np.ndarray, q: float = FDR_Q) -> np.ndarray:
-    """Rejections under the Benjamini-Yekutieli FDR procedure (valid under any dependence)."""
-    p = np.asarray(pvalues, dtype=float)
-    m = len(p)
-    if m == 0:
-        return np.zeros(0, dtype=bool)
-    c = np.sum(1.0 / np.arange(1, m + 1))
-    order = np.argsort(p)
-    thresh = q * np.arange(1, m + 1) / (m * c)
-    below = p[order] <= thresh
-    k = np.max(np.nonzero(below)[0]) + 1 if below.any() else 0
-    rej = np.zeros(m, dtype=bool)
-    rej[order[:k]] = True
-    return rej
+    """Which of the tests reject under the Benjamini-Yekutieli FDR procedure at level ``q``.
+
+    ``pvalues``: shape (m,); a NaN p-value never rejects. Returns a boolean array of shape (m,).
+    Benjamini & Yekutieli (2001), valid under any dependence between the tests (the pair tests share
+    variables); computed by statsmodels' ``multipletests(method='fdr_by')``.
+    """
+    return multipletests(np.asarray(pvalues, dtype=float), alpha=q, method="fdr_by")[0]
 
 
 def linearity_check(df: pd.DataFrame, rng: np.random.Generator, max_pairs: int = 100,
