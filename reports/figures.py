@@ -1,16 +1,18 @@
-"""Figures for the report, drawn with matplotlib (Agg backend: no display needed)."""
+"""Figures for the report, drawn with matplotlib.
+
+Figures are made with matplotlib's object interface (``matplotlib.figure.Figure``), which renders
+PNG without a display and without pyplot's global state: the caller's matplotlib backend and open
+figures are left as they were.
+"""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+import networkx as nx
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-
-from causalpilot.tools.graph import CausalGraph  # noqa: E402
+from causalpilot.tools.graph import CausalGraph
 
 STYLE = {
     "directed": dict(style="solid", arrowstyle="-|>"),
@@ -137,7 +139,8 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
             g.add_edge(e.source, e.target)
     p = len(graph.nodes)
     size = min(4 + 0.45 * p, 22)
-    fig, ax = plt.subplots(figsize=(size, size * 0.75), dpi=110)
+    fig = Figure(figsize=(size, size * 0.75), dpi=110)
+    ax = fig.subplots()
     pos = layered_layout(graph) if p <= 60 else None
     if pos is None:
         try:
@@ -166,5 +169,4 @@ def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> by
         _confidence_labels(ax, graph, pos)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
