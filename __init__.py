@@ -17,9 +17,14 @@ on the first call.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from causalpilot.tools.errors import InputError
+
+# Our modules log to logging.getLogger(__name__) (debug records only); they reach whatever handlers
+# the caller configures and nothing else. Importing causalpilot changes no other logger and no warning filter.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __version__ = "0.1.0"
 __all__ = ["analyse", "analyze", "discover", "InputError", "AnalysisResult", "__version__"]

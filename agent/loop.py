@@ -27,7 +27,7 @@ from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
-from causalpilot.tools.profiling import PreparedData, domain_codes, profile_and_prepare
+from causalpilot.tools.profile import PreparedData, domain_codes, profile_and_prepare
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",

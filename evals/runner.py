@@ -138,7 +138,7 @@ def _run_method(task: Task, built) -> tuple[Any, str]:
     from causalpilot.agent.loop import derive_seed, discovery_input, find_structure
     from causalpilot.agent.planners.base import Request
     from causalpilot.agent.planners.rules import RulesPlanner
-    from causalpilot.tools.profiling import profile_and_prepare
+    from causalpilot.tools.profile import profile_and_prepare
     from causalpilot.tools.registry import run_algorithm
 
     ds = _dataset(built, task)

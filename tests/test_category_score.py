@@ -9,7 +9,7 @@ from causalpilot.agent.loop import discovery_input
 from causalpilot.tools.discovery.category_score import CategoryScore, category_blocks
 from causalpilot.tools.discovery.permutation import _boss_scorer
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 from causalpilot.tools.registry import run_algorithm
 
 
@@ -62,7 +62,7 @@ def test_unordered_category_among_adjusters_enters_as_indicators():
     from causalpilot.tools.graph import CausalGraph, Edge
     from causalpilot.tools.inference.effects import infer, with_indicators
     from causalpilot.tools.inference.estimators import linear_regression
-    from causalpilot.tools.profiling import Finding
+    from causalpilot.tools.profile import Finding
 
     rng = np.random.default_rng(3)
     n = 3000

@@ -103,7 +103,7 @@ def test_integer_codes_with_up_to_ten_levels_are_read_as_discrete(tmp_path):
     import pandas as pd
 
     from causalpilot.tools.graph import CausalGraph, Edge
-    from causalpilot.tools.profiling import classify_column
+    from causalpilot.tools.profile import classify_column
 
     n = 4000
     assert classify_column(pd.Series(np.arange(n) % 5), n)[0] == "discrete"

@@ -14,7 +14,7 @@ from causalpilot.evals.generators import linear_sem, var_process
 from causalpilot.tools.discovery._util import dag_to_cpdag
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.portfolio import reconcile
-from causalpilot.tools.profiling import ColumnProfile, Finding, Profile
+from causalpilot.tools.profile import ColumnProfile, Finding, Profile
 from causalpilot.tools.tuning import dag_extension, gaussian_bic
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from causalpilot.evals.generators import copilot_sem
 from causalpilot.tools.ci.domain import DomainTest
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 from causalpilot.tools.loading import Dataset
 
 

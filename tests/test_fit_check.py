@@ -13,7 +13,7 @@ from causalpilot.agent.planners.fixed import FixedPlanner
 from causalpilot.agent.planners.rules import RulesPlanner, exact_limit
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.loading import load_table
-from causalpilot.tools.profiling import ColumnProfile, Finding, Profile, profile_and_prepare
+from causalpilot.tools.profile import ColumnProfile, Finding, Profile, profile_and_prepare
 from causalpilot.tools.registry import get_algorithm
 from helpers import read_json, run_cli
 

@@ -5,7 +5,7 @@ import pandas as pd
 
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.inference.effects import infer
-from causalpilot.tools.profiling import Finding, PreparedData
+from causalpilot.tools.profile import Finding, PreparedData
 
 
 class _Profile:

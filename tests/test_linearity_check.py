@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 
 
 def _linearity(frame: pd.DataFrame) -> str:

@@ -19,7 +19,7 @@ from llm_fakes import ScriptedChatModel, tool_call
 from causalpilot.prompts import quote_data, render_prompt
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.loading import load_table
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -38,7 +38,7 @@ def test_unmatched_or_ambiguous_phrases_are_reported_not_guessed():
 def test_unread_question_is_a_decision_and_not_silence():
     from causalpilot.tools.inference.run import run_inference
     from causalpilot.tools.loading import Dataset
-    from causalpilot.tools.profiling import profile_and_prepare
+    from causalpilot.tools.profile import profile_and_prepare
     from causalpilot.tools.graph import CausalGraph, Edge
 
     rng = np.random.default_rng(0)

@@ -15,7 +15,7 @@ from causalpilot.evals.metrics import score
 from causalpilot.memory.store import MemoryStore
 from tests.helpers import read_json, run_cli
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 
 EDGE_TYPES = {"directed", "undirected", "bidirected", "partially_directed", "nondirected"}
 

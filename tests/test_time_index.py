@@ -5,7 +5,7 @@ import pandas as pd
 
 from causalpilot.evals.generators import linear_sem
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 
 
 def _ds(frame: pd.DataFrame) -> Dataset:

@@ -13,7 +13,7 @@ from causalpilot.tools.background import Background, apply_to_graph
 from causalpilot.tools.bootstrap import BootstrapResult, unsettled_directions
 from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 from causalpilot.tools.inference.run import run_inference
-from causalpilot.tools.profiling import PreparedData
+from causalpilot.tools.profile import PreparedData
 
 
 class _Profile:

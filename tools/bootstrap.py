@@ -7,6 +7,7 @@ a moving-block bootstrap so that dependence between neighbouring rows survives r
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,6 +17,8 @@ from scipy.stats import binom
 
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
+
+log = logging.getLogger(__name__)
 
 UNSTABLE_BELOW = 0.5
 # orientations made after the resampled algorithm (the knowledge applied to the final graph, the
@@ -77,7 +80,8 @@ def _one(name: str, data: DiscoveryInput, params: dict, seed_seq: np.random.Seed
                   seed=int(seed_seq.generate_state(1)[0]))
     try:
         return run_algorithm(name, sub, params)
-    except Exception:  # a degenerate resample (e.g. a constant column) must not sink the run
+    except Exception as exc:  # a degenerate resample (e.g. a constant column) must not sink the run
+        log.debug("bootstrap resample of %s failed (%s: %s); it is left out", name, type(exc).__name__, exc)
         return None
 
 

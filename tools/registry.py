@@ -20,7 +20,7 @@ from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 
 if TYPE_CHECKING:
-    from causalpilot.tools.profiling import Profile
+    from causalpilot.tools.profile import Profile
 
 # modules whose import registers algorithms; extend as algorithm families are added
 DISCOVERY_MODULES = ("causalpilot.tools.discovery.causallearn_algos", "causalpilot.tools.discovery.heterogeneous",

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import AlgorithmSpec
 
 if TYPE_CHECKING:
     from causalpilot.tools.background import Background
     from causalpilot.tools.graph import CausalGraph
-    from causalpilot.tools.profiling import PreparedData
+    from causalpilot.tools.profile import PreparedData
 
 __all__ = ["AssistedPlanner", "Decision", "DiscoveryPlan", "FIT_STEP", "Planner", "Request", "fit_decisions"]
 

@@ -9,7 +9,7 @@ assumptions that the profile contradicts is written down as a ``discovery.fit_ch
 from __future__ import annotations
 
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request, fit_decisions
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import get_algorithm
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Request, fit_decisions
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.profiling import Profile
+from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import get_algorithm
 
 

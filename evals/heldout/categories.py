@@ -9,7 +9,7 @@ from causalpilot.evals.generators import random_dag, topological_order
 from causalpilot.evals.metrics import score
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 from causalpilot.agent.loop import discovery_input
 from causalpilot.tools.registry import run_algorithm
 

@@ -11,7 +11,7 @@ from causalpilot.evals.heldout.categories import contribution, draw_category, pa
 from causalpilot.evals.metrics import score
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 from causalpilot.agent.loop import discovery_input
 from causalpilot.agent.planners.rules import RulesPlanner
 from causalpilot.agent.planners.base import Request

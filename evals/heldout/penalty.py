@@ -17,7 +17,7 @@ from causalpilot.agent.loop import discovery_input
 from causalpilot.evals.generators import copilot_sem, linear_sem
 from causalpilot.evals.metrics import score
 from causalpilot.tools.loading import Dataset
-from causalpilot.tools.profiling import profile_and_prepare
+from causalpilot.tools.profile import profile_and_prepare
 from causalpilot.tools.registry import run_algorithm
 
 PENALTIES = (0.5, 1.0, 2.0)

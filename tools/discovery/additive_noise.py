@@ -50,7 +50,7 @@ def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha
     from causallearn.utils.KCI.KCI import KCI_UInd
 
     from causalpilot.tools.discovery._util import standardise
-    from causalpilot.tools.discovery.causallearn_algos import quiet
+    from causalpilot.tools.quiet import quiet
     from causalpilot.tools.discovery.fast_orient import _Graph, meek
 
     nodes = list(graph.nodes)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from causalpilot.tools.discovery._util import BIC_PENALTY, standardise
-from causalpilot.tools.profiling import indicator_columns
+from causalpilot.tools.profile import indicator_columns
 
 
 def category_blocks(X: np.ndarray, nodes: list[str], kinds: dict[str, str]) -> tuple[np.ndarray, list[np.ndarray]] | None:

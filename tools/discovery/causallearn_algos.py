@@ -7,24 +7,14 @@ silenced so that the CLI's own output stays readable.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
 from typing import Any
 
 import numpy as np
 
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.quiet import quiet
 from causalpilot.tools.registry import DiscoveryInput, algorithm
-
-
-@contextlib.contextmanager
-def quiet():
-    """Silence a library's prints and warnings for the duration of a call."""
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
 
 
 def _bk(data: DiscoveryInput):

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from causalpilot.tools.discovery.causallearn_algos import quiet
+from causalpilot.tools.quiet import quiet
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 

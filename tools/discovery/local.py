@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from causalpilot.tools.discovery.causallearn_algos import _ci_kwargs, quiet
+from causalpilot.tools.discovery.causallearn_algos import _ci_kwargs
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.quiet import quiet
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 
 

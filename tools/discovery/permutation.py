@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from causalpilot.tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
-from causalpilot.tools.discovery.causallearn_algos import quiet
+from causalpilot.tools.quiet import quiet
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 

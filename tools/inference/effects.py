@@ -11,7 +11,6 @@ estimator choice is returned as a decision with its reason (it lands in run.json
 
 from __future__ import annotations
 
-import logging
 import time
 import warnings
 from typing import Any
@@ -26,7 +25,8 @@ from causalpilot.tools.inference import estimators as est_mod
 from causalpilot.tools.inference.graph_adapter import (bidirected_neighbours, candidate_parent_sets, connected, directed_digraph,
                                            is_dag, open_neighbours, possibly_causal_path)
 from causalpilot.tools.inference.refute import refute
-from causalpilot.tools.profiling import PreparedData
+from causalpilot.tools.profile import PreparedData
+from causalpilot.tools.quiet import quiet_loggers
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
@@ -49,8 +49,7 @@ def _check(prepared: PreparedData, treatment: str, outcome: str) -> None:
 
 def identify_dag(df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str) -> dict[str, Any]:
     """DoWhy's identification on a DAG: {'estimand': 'backdoor'|'frontdoor'|'iv'|None, 'variables': [...]}."""
-    logging.getLogger("dowhy").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
+    with quiet_loggers("dowhy"), warnings.catch_warnings():  # its INFO/WARNING notes, for this call only
         warnings.simplefilter("ignore")
         from dowhy import CausalModel
 

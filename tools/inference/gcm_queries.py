@@ -7,9 +7,10 @@ confounding are refused. Mechanisms are chosen by ``gcm.auto`` and every samplin
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import re
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,22 @@ import pandas as pd
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.graph_adapter import to_dag
+from causalpilot.tools.quiet import quiet_loggers
 
 
-def _gcm():
-    logging.getLogger("dowhy").setLevel(logging.ERROR)
-    from dowhy import gcm
+@contextlib.contextmanager
+def _gcm() -> Iterator[Any]:
+    """dowhy.gcm with its log notes held back and its tqdm progress bars off (the CLI prints its own
+    progress; the bars would clutter stderr), for the with-block only: both settings are restored."""
+    with quiet_loggers("dowhy"):
+        from dowhy import gcm
 
-    gcm.config.disable_progress_bars()  # the CLI prints its own progress; tqdm bars would clutter stderr
-    return gcm
+        shown = gcm.config.show_progress_bars
+        gcm.config.disable_progress_bars()
+        try:
+            yield gcm
+        finally:
+            gcm.config.show_progress_bars = shown
 
 
 def parse_assignment(text: str, columns: list[str]) -> tuple[str, float]:
@@ -44,71 +53,71 @@ def parse_assignment(text: str, columns: list[str]) -> tuple[str, float]:
 
 def fit_scm(df: pd.DataFrame, graph: CausalGraph, seed: int = 0, invertible: bool = True):
     """(fitted gcm causal model, notes). Invertible (additive-noise) models allow counterfactuals."""
-    gcm = _gcm()
-    dag, notes = to_dag(graph)
-    gcm.util.general.set_random_seed(seed % (2**31))
-    scm = gcm.InvertibleStructuralCausalModel(dag) if invertible else gcm.StructuralCausalModel(dag)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gcm.auto.assign_causal_mechanisms(scm, df[list(dag.nodes)], quality=gcm.auto.AssignmentQuality.GOOD)
-        gcm.fit(scm, df[list(dag.nodes)])
-    return scm, notes
+    with _gcm() as gcm:
+        dag, notes = to_dag(graph)
+        gcm.util.general.set_random_seed(seed % (2**31))
+        scm = gcm.InvertibleStructuralCausalModel(dag) if invertible else gcm.StructuralCausalModel(dag)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gcm.auto.assign_causal_mechanisms(scm, df[list(dag.nodes)], quality=gcm.auto.AssignmentQuality.GOOD)
+            gcm.fit(scm, df[list(dag.nodes)])
+        return scm, notes
 
 
 def interventional_mean(scm, variable: str, value: float, outcome: str, seed: int = 0,
                         num_samples: int = 5000) -> float:
     """E[outcome | do(variable = value)] from samples of the fitted model."""
-    gcm = _gcm()
-    gcm.util.general.set_random_seed(seed % (2**31))
-    s = gcm.interventional_samples(scm, {variable: lambda x: value}, num_samples_to_draw=num_samples)
-    return float(s[outcome].mean())
+    with _gcm() as gcm:
+        gcm.util.general.set_random_seed(seed % (2**31))
+        s = gcm.interventional_samples(scm, {variable: lambda x: value}, num_samples_to_draw=num_samples)
+        return float(s[outcome].mean())
 
 
 def counterfactual(scm, df: pd.DataFrame, row: int, variable: str, value: float, outcome: str) -> dict[str, Any]:
     """What the outcome of row ``row`` would have been had ``variable`` been ``value`` (same noise)."""
-    gcm = _gcm()
     if not 0 <= row < len(df):
         raise InputError(f"Row {row} is outside the data (0 to {len(df) - 1}).")
     obs = df.iloc[[row]]
-    cf = gcm.counterfactual_samples(scm, {variable: lambda x: value}, observed_data=obs)
+    with _gcm() as gcm:
+        cf = gcm.counterfactual_samples(scm, {variable: lambda x: value}, observed_data=obs)
     return {"row": row, "variable": variable, "value": value, "outcome": outcome,
             "observed": float(obs[outcome].iloc[0]), "counterfactual": float(cf[outcome].iloc[0])}
 
 
 def arrow_strengths(scm, target: str) -> dict[str, float]:
     """gcm.arrow_strength: how much the target's variance drops if each incoming arrow is cut."""
-    gcm = _gcm()
-    if not list(scm.graph.predecessors(target)):
-        return {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        s = gcm.arrow_strength(scm, target)
-    return {str(k[0]): round(float(v), 6) for k, v in sorted(s.items(), key=lambda kv: -abs(kv[1]))}
+    with _gcm() as gcm:
+        if not list(scm.graph.predecessors(target)):
+            return {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = gcm.arrow_strength(scm, target)
+        return {str(k[0]): round(float(v), 6) for k, v in sorted(s.items(), key=lambda kv: -abs(kv[1]))}
 
 
 def attribute_anomaly(scm, df: pd.DataFrame, row: int, target: str, seed: int = 0) -> dict[str, float]:
     """Which upstream nodes' own noise made row ``row``'s target unusual (gcm.attribute_anomalies)."""
-    gcm = _gcm()
-    gcm.util.general.set_random_seed(seed % (2**31))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a = gcm.attribute_anomalies(scm, target, anomaly_samples=df.iloc[[row]])
-    return {str(k): round(float(np.mean(v)), 6) for k, v in sorted(a.items(), key=lambda kv: -abs(np.mean(kv[1])))}
+    with _gcm() as gcm:
+        gcm.util.general.set_random_seed(seed % (2**31))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = gcm.attribute_anomalies(scm, target, anomaly_samples=df.iloc[[row]])
+        return {str(k): round(float(np.mean(v)), 6) for k, v in sorted(a.items(), key=lambda kv: -abs(np.mean(kv[1])))}
 
 
 def distribution_change(graph: CausalGraph, old: pd.DataFrame, new: pd.DataFrame, target: str,
                         seed: int = 0) -> dict[str, float]:
     """Which mechanisms' changes explain the shift of the target's mean between two data sets."""
-    gcm = _gcm()
-    dag, _ = to_dag(graph)
-    gcm.util.general.set_random_seed(seed % (2**31))
-    scm = gcm.ProbabilisticCausalModel(dag)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gcm.auto.assign_causal_mechanisms(scm, old[list(dag.nodes)])
-        c = gcm.distribution_change(scm, old[list(dag.nodes)], new[list(dag.nodes)], target,
-                                    difference_estimation_func=lambda a, b: float(np.mean(b) - np.mean(a)))
-    return {str(k): round(float(v), 6) for k, v in sorted(c.items(), key=lambda kv: -abs(kv[1]))}
+    with _gcm() as gcm:
+        dag, _ = to_dag(graph)
+        gcm.util.general.set_random_seed(seed % (2**31))
+        scm = gcm.ProbabilisticCausalModel(dag)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gcm.auto.assign_causal_mechanisms(scm, old[list(dag.nodes)])
+            c = gcm.distribution_change(scm, old[list(dag.nodes)], new[list(dag.nodes)], target,
+                                        difference_estimation_func=lambda a, b: float(np.mean(b) - np.mean(a)))
+        return {str(k): round(float(v), 6) for k, v in sorted(c.items(), key=lambda kv: -abs(kv[1]))}
 
 
 def what_if_query(df: pd.DataFrame, graph: CausalGraph, variable: str, value: float, outcome: str,

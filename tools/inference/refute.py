@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from causalpilot.tools.inference.estimators import Estimate
+from causalpilot.tools.quiet import quiet_loggers
 
 ALPHA = 0.05
 
@@ -31,7 +32,8 @@ ALPHA = 0.05
 def _significance(value: float, sims: list[float]) -> float:
     from dowhy.causal_refuter import test_significance
 
-    res = test_significance(SimpleNamespace(value=value), list(sims))
+    with quiet_loggers("dowhy"):  # "We assume a Normal Distribution ...": a WARNING on every call under 100 draws
+        res = test_significance(SimpleNamespace(value=value), list(sims))
     return float(res["p_value"])
 
 

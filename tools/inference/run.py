@@ -10,7 +10,7 @@ from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.inference.graph_adapter import possibly_causal_path
 from causalpilot.tools.inference.question import read_question
-from causalpilot.tools.profiling import PreparedData
+from causalpilot.tools.profile import PreparedData
 
 
 def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int, boot=None,

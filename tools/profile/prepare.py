@@ -1,0 +1,176 @@
+"""Profile a dataset the way an expert would before choosing a method, and prepare it for analysis.
+
+The steps, each in its own module: column kinds (:mod:`.columns`), reading values as numbers
+(:mod:`.parsing`), the time index (:mod:`.time_series`, :mod:`.dates`), the domain index
+(:mod:`.domains`), missing values (:mod:`.missing`), near-duplicate columns (:mod:`.collinearity`)
+and the statistical checks (:mod:`.checks`).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from causalpilot.tools.errors import InputError
+from causalpilot.tools.loading import Dataset
+from causalpilot.tools.profile.checks import discrete_design, gaussianity_check, linearity_check
+from causalpilot.tools.profile.collinearity import collinearity
+from causalpilot.tools.profile.columns import choose_variables, data_type_finding, profile_columns, short
+from causalpilot.tools.profile.dates import parse_times
+from causalpilot.tools.profile.domains import domain_codes, infer_domain_index
+from causalpilot.tools.profile.missing import handle_missing, infinite_to_missing
+from causalpilot.tools.profile.model import Finding, PreparedData, Profile
+from causalpilot.tools.profile.parsing import encode_variables
+from causalpilot.tools.profile.time_series import read_date_column, time_series_check
+
+
+def profile_and_prepare(
+    ds: Dataset,
+    *,
+    seed: int = 0,
+    time_index: str | None = None,
+    time_series: bool = False,
+    domain_index: str | None = None,
+    keep: list[str] | None = None,
+) -> PreparedData:
+    """Classify columns, repair what can be repaired (recorded), and run the statistical checks.
+
+    ``ds``: the loaded table (n rows, any columns). ``time_index`` / ``domain_index`` name the columns
+    that order the rows in time / name each row's domain (found by themselves when not given: the only
+    date column whose order shows lagged dependence; a discrete column named like a domain). ``keep``
+    (treatment, outcome) must stay analysis variables. ``seed`` seeds the imputation and the choice of
+    pairs for the linearity check.
+
+    Returns the numeric analysis variables (rows in time order when there is a time index, without
+    missing values) with their :class:`Profile`: findings sample_size, data_type, missingness,
+    collinearity, linearity, gaussianity, time_series and heterogeneity.
+
+    Raises:
+        InputError: a named column is not in the table, a ``keep`` column cannot be analysed, fewer
+            than two usable columns, or fewer than 10 rows left after handling missing values.
+    """
+    df = ds.frame.copy()
+    repairs: list[dict] = list(ds.repairs)
+    keep = list(keep or [])
+
+    for col in [time_index, domain_index, *keep]:
+        if col is not None and col not in df.columns:
+            where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
+            raise InputError(f"Column '{col}' is not in {where}{_did_you_mean(col, list(df.columns))}.")
+
+    repairs += infinite_to_missing(df)
+    columns = profile_columns(df)
+    by_name = {c.name: c for c in columns}
+
+    # the time and domain indices are roles, not variables
+    date_stamp: tuple[str, str] | None = None  # a date column that is not used as a time index, and why
+    time_order: np.ndarray | None = None  # row order of the only date column, once parsed
+    if time_index is None and not time_series:
+        reading = read_date_column(df, columns)
+        if reading is not None:
+            time_order = reading.order
+            if reading.ordered:
+                time_index = reading.column
+                repairs.append({"column": time_index, "repair": "time_index",
+                                "reason": f"the only datetime column; ordered by it, {reading.why}: it is used as the time index"})
+            else:
+                by_name[reading.column].evidence += f"; ordered by them, {reading.why}"
+                date_stamp = (reading.column, reading.why)
+    if domain_index is None:
+        found = infer_domain_index(columns, keep)
+        if found:
+            domain_index = found[0]
+            repairs.append(found[1])
+
+    time_series_flag = bool(time_series or time_index)
+    if time_index is not None:
+        if time_order is None:
+            time_order = np.argsort(parse_times(df[time_index])[0].to_numpy()
+                                    if by_name[time_index].kind == "datetime" else df[time_index].to_numpy(),
+                                    kind="stable")
+        df = df.iloc[time_order].reset_index(drop=True)
+    time_series_obj = df[time_index].copy() if time_index is not None else None
+    domain_obj = df[domain_index].copy() if domain_index is not None else None
+
+    variables, set_aside = choose_variables(columns, (time_index, domain_index), keep, date_stamp)
+    repairs += set_aside
+    if len(variables) < 2:
+        raise InputError(
+            f"Data file '{ds.path}' has {len(variables)} usable column(s) after setting aside constant, empty, "
+            "identifier and text columns; causal analysis needs at least two."
+        )
+
+    work, coded = encode_variables(df, {c: by_name[c].kind for c in variables})
+    repairs += coded
+
+    complete_rows = ~work.isna().any(axis=1)  # distribution checks use these: imputed values distort them
+    work, missing_repair = handle_missing(work, {c: by_name[c].kind for c in variables}, time_series_flag, seed)
+    if missing_repair:
+        repairs.append(missing_repair)
+    if len(work) < 10:
+        raise InputError(f"Data file '{ds.path}' has fewer than 10 complete rows after handling missing values.")
+    if time_series_obj is not None:
+        time_series_obj = time_series_obj.loc[work.index].reset_index(drop=True)
+    if domain_obj is not None:
+        domain_obj = domain_obj.loc[work.index].reset_index(drop=True)
+    complete_rows = complete_rows.loc[work.index].to_numpy()
+    work = work.reset_index(drop=True)
+
+    findings: dict[str, Finding] = {}
+    findings["sample_size"] = Finding("sample_size", len(work), {"n": len(work), "p": len(variables)},
+                                      f"{len(work)} rows and {len(variables)} analysis variables")
+    findings["data_type"] = data_type_finding([by_name[c] for c in variables])
+    findings["missingness"] = Finding(
+        "missingness", round(float(df[variables].isna().mean().mean()), 4),
+        {c: by_name[c].missing_fraction for c in variables if by_name[c].missing_fraction > 0},
+        "no missing values" if not missing_repair else missing_repair["reason"],
+    )
+    findings["collinearity"], dropped = collinearity(work, keep)
+    for c in dropped:
+        repairs.append({"column": c, "repair": "dropped", "reason": findings["collinearity"].evidence["dropped"][c]})
+        by_name[c].used = False
+    work = work.drop(columns=dropped)
+    variables = list(work.columns)
+
+    rng = np.random.default_rng(seed)
+    cont = [c for c in variables if by_name[c].kind == "continuous"]
+    # linearity and Gaussianity are judged on the rows that were complete before imputation (when there
+    # are enough of them): filled-in values pile up at one value or along a regression line and would
+    # make Gaussian noise look non-Gaussian, steering the planner to the wrong family
+    rows = np.ones(len(work), dtype=bool)
+    if missing_repair and missing_repair["repair"] == "imputation" and complete_rows.sum() >= 50:
+        rows = np.asarray(complete_rows)
+    checked = work.loc[rows, cont].reset_index(drop=True)
+    groups = None if domain_obj is None else domain_codes(domain_obj)[rows]
+    disc = [c for c in variables if by_name[c].kind in ("binary", "discrete", "categorical")]
+    covariates = discrete_design(work.loc[rows], disc,
+                                 {c for c in disc if by_name[c].kind == "categorical" or by_name[c].n_unique > 5})
+    findings["linearity"] = linearity_check(checked, rng, groups=groups, covariates=covariates) if len(cont) >= 2 else Finding(
+        "linearity", None, {}, "not tested: fewer than two continuous variables")
+    findings["gaussianity"] = gaussianity_check(checked, groups) if len(cont) >= 2 else Finding(
+        "gaussianity", None, {}, "not tested: fewer than two continuous variables")
+    if len(checked) < len(work) and len(cont) >= 2:
+        for name in ("linearity", "gaussianity"):
+            findings[name].evidence["rows_checked"] = f"{len(checked)} rows complete before imputation"
+    findings["time_series"] = time_series_check(work, time_series_flag, time_index)
+    findings["heterogeneity"] = Finding(
+        "heterogeneity", domain_index is not None,
+        {"domain_index": domain_index, "n_domains": int(domain_obj.nunique()) if domain_obj is not None else None},
+        f"domain index '{domain_index}' with {int(domain_obj.nunique())} domains" if domain_obj is not None
+        else "no domain/regime index column (name one with --domain-index if the data pools several settings)",
+    )
+
+    profile = Profile(
+        n_rows=len(work), n_columns=int(ds.frame.shape[1]), columns=columns, findings=findings, repairs=repairs,
+        variables=variables, time_index=time_index, domain_index=domain_index,
+    )
+    return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj)
+
+
+def _did_you_mean(name: str, columns: list[str]) -> str:
+    close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+    if close:
+        return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+    return f" (its columns are: {short(shown) if len(shown) > 300 else shown})"
