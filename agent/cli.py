@@ -1,4 +1,4 @@
-"""The `causalpilot` command line (also `python -m causalpilot`), as fixed by ../shared/CONTRACT.md.
+"""The `causalpilot` command line (also `python -m causalpilot`), as fixed by docs/CONTRACT.md.
 
 Exit codes: 0 done; 2 bad input or usage (one sentence on stderr, no traceback); 1 internal error
 (traceback only with --debug); 130 interrupted.
