@@ -350,7 +350,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
             ctx = build_context(run_id=run_id, version=__version__, seed=opts.seed, planner=planner.name,
                                 data_name=Path(ds.path).name if ds.path else "a DataFrame", data_sha256=ds.sha256,
                                 question=opts.question, profile=profile.to_dict(), graph=graph, effects=effects,
-                                decisions=decision_dicts, background_notes=bg_notes, graph_png=png)
+                                decisions=decision_dicts, background_notes=bg_notes, graph_png=png,
+                                forbidden=_user_forbidden(opts.background, profile.variables))
             ctx["narrative"] = None
             if llm is not None:
                 from causalpilot.agent.planners.llm import narrative_facts
@@ -395,6 +396,12 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
         _remember(opts, run_id, out, ds, run_info, graph, effects, say)
     say(f"[5/5] report written: {out / 'report.html'}" if out is not None else "[5/5] done (no files written)")
     return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
+
+
+def _user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:
+    """The edges the user's own background knowledge forbids (not those an LLM planner added)."""
+    bg = resolve_background(spec, columns)
+    return [] if bg is None else [tuple(e) for e in bg.forbidden]
 
 
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,
