@@ -20,8 +20,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from causalpilot.agent import __version__
-from causalpilot.agent.outputs import json_text, prepare_out_dir, write_atomic
+from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Planner, Request
+from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
 from causalpilot.tools.errors import InputError
@@ -285,6 +286,56 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
 
 
+def check_options(opts: AnalysisOptions) -> None:
+    """The usage errors that need no data, raised as :class:`InputError` before anything is loaded:
+    half an effect request, the same column as treatment and outcome, an unknown algorithm, an
+    option that needs an effect with none asked for, an output path that is a file."""
+    if bool(opts.treatment) != bool(opts.outcome):
+        given, missing = ("--treatment", "--outcome") if opts.treatment else ("--outcome", "--treatment")
+        raise InputError(f"Give both --treatment and --outcome to estimate an effect ({given} was given without "
+                         f"{missing}).")
+    if opts.treatment and opts.treatment == opts.outcome:
+        raise InputError(f"--treatment and --outcome name the same column '{opts.treatment}'; an effect needs two.")
+    if opts.algorithm:
+        from causalpilot.tools.registry import get_algorithm
+
+        get_algorithm(opts.algorithm)
+    if not (opts.treatment or opts.question):
+        if opts.cate_by:
+            raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
+        if opts.what_if:
+            raise InputError("--what-if needs an outcome (--outcome, with --treatment).")
+    if opts.out:
+        check_out_dir(opts.out)
+
+
+def check_columns(opts: AnalysisOptions, ds: Dataset, reads_question: bool) -> None:
+    """The usage errors that need only the table's header, raised as :class:`InputError` before
+    profiling: a treatment, outcome, --cate-by, --time-index, --domain-index or --what-if column the
+    data lack, a malformed --what-if, and (``reads_question``: the rules planner, which has no other
+    way to find the pair) a --question that asks for an effect whose treatment and outcome cannot be
+    matched to columns (tools.inference.question.read_question)."""
+    from causalpilot.tools.profiling import _did_you_mean  # the same suggestion profiling would make
+
+    columns = [str(c) for c in ds.frame.columns]
+    where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
+    for col in [opts.treatment, opts.outcome, opts.time_index, opts.domain_index, *(opts.cate_by or [])]:
+        if col is not None and col not in columns:
+            raise InputError(f"Column '{col}' is not in {where}{_did_you_mean(col, columns)}.")
+    resolve_background(opts.background, columns)  # an unreadable file or an unknown column in it
+    if opts.what_if:
+        from causalpilot.tools.inference.gcm_queries import parse_assignment
+
+        parse_assignment(opts.what_if, columns)
+    if reads_question and opts.question and not opts.treatment:
+        from causalpilot.tools.inference.question import read_question
+
+        reading = read_question(opts.question, columns)
+        if reading.asked and not reading.pairs:
+            raise InputError(f"Cannot read the effect asked about in --question: {reading.explain_failure()}; name "
+                             "the pair with --treatment COL --outcome COL.")
+
+
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structure: FoundStructure | None = None,
                  dataset: Dataset | None = None, write: bool = True, report: bool = True) -> RunResult:
     """The whole run: load -> profile -> plan -> discover -> infer -> report, then the memory.
@@ -297,17 +348,19 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     in Python needs only the graph). Raises :class:`InputError` for unusable input."""
     timer = Timer()
     say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
+    planner = planner or get_planner(opts.planner)
+    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
 
     with timer.step("load"):
         ds: Dataset = dataset if dataset is not None else load_table(opts.data)
+    check_columns(opts, ds, reads_question=llm is None)
     run_id = make_run_id(ds.sha256)
     data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
-    say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {data_label}")
+    say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
-    planner = planner or get_planner(opts.planner)
-    llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
     if llm is not None:
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
