@@ -182,12 +182,19 @@ def _scope(r: dict[str, Any], eff: dict[str, Any]) -> dict[str, Any]:
     return eff
 
 
+def is_structural_zero(eff: dict[str, Any]) -> bool:
+    """The effect is zero by the graph alone: no causal path from treatment to outcome, in the graph or
+    in every orientation it leaves open."""
+    parts = eff.get("estimates") or []
+    return bool(eff.get("structural_zero") or (parts and all(p.get("structural_zero") for p in parts)))
+
+
 def forbidden_behind(eff: dict[str, Any], graph: CausalGraph | None, forbidden: list[tuple[str, str]]) -> list[str]:
     """The user's forbidden edges ("a -> b") that could have carried the effect of eff's treatment on
     its outcome in a graph with no causal path between them: a is the treatment or reachable from it,
     and b is the outcome or reaches it (along edges that may point that way). Empty when the effect is
     not a structural zero or no prohibition is involved."""
-    if not eff.get("structural_zero") or not forbidden:
+    if not is_structural_zero(eff) or not forbidden:
         return []
     t, y = eff["treatment"], eff["outcome"]
     import networkx as nx
@@ -221,6 +228,12 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
                 + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
     change = eff.get("treatment_change") or f"raising {t} by one unit"
     scale = eff.get("outcome_scale") or y
+    if is_structural_zero(eff):
+        if forbidden_cause:
+            return (f"The effect of {t} on {y} is 0 because you forbade {', '.join(forbidden_cause)}: without "
+                    f"{'that edge' if len(forbidden_cause) == 1 else 'those edges'} the graph has no causal path from "
+                    f"{t} to {y}. This follows from your prohibition, not from the data.")
+        return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     if est is None and rng:
         s = (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
              f"leave open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
@@ -233,12 +246,6 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
         return s
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
-    if eff.get("structural_zero"):
-        if forbidden_cause:
-            return (f"The effect of {t} on {y} is 0 because you forbade {', '.join(forbidden_cause)}: without "
-                    f"{'that edge' if len(forbidden_cause) == 1 else 'those edges'} the graph has no causal path from "
-                    f"{t} to {y}. This follows from your prohibition, not from the data.")
-        return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     s = f"{change[0].upper()}{change[1:]} changes {scale} by {number(est)} on average"
     if lo is not None and hi is not None:
         s += f" (95% interval {interval(lo, hi)})"
