@@ -29,6 +29,17 @@ def data(tmp_path):
     return path
 
 
+@pytest.fixture()
+def discoveries(monkeypatch):
+    """One entry per time the session ran discovery (agent.loop.find_structure) rather than reusing a graph."""
+    import causalpilot.agent.loop as loop
+
+    calls = []
+    real = loop.find_structure
+    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
 def session(data, tmp_path, script, **kw):
     out = io.StringIO()
     s = ChatSession(str(data), out=str(tmp_path / "chat"), bootstrap=0, stdin=io.StringIO(script), stdout=out,
@@ -70,12 +81,8 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
     assert (eff["treatment"], eff["outcome"]) == ("smoking", "age") and len(s.graphs) == 3
 
 
-def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(data, tmp_path, monkeypatch):
-    import causalpilot.agent.loop as loop
-
-    calls = []
-    real = loop.find_structure
-    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(data, tmp_path, discoveries):
+    calls = discoveries
     script = "effect of smoking on cancer\neffect of age on cancer\nforbid cancer -> age\neffect of age on smoking\n/quit\n"
     s, text = session(data, tmp_path, script)
     # g1 (first run), g2 smoking -> cancer (reused), g3 age -> cancer (reused), g4 new background, g5 (reused)
@@ -172,12 +179,8 @@ def test_require_after_forbid_replaces_the_prohibition_and_says_so(data, tmp_pat
     assert any((e.source, e.target, e.type) == ("smoking", "cancer", "directed") for e in s.result.graph.edges)
 
 
-def test_a_prohibition_already_in_force_is_not_called_a_reused_graph(data, tmp_path, monkeypatch):
-    import causalpilot.agent.loop as loop
-
-    calls = []
-    real = loop.find_structure
-    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+def test_a_prohibition_already_in_force_is_not_called_a_reused_graph(data, tmp_path, discoveries):
+    calls = discoveries
     script = "effect of smoking on cancer\nforbid edges into age\nforbid cancer -> age\nforbid smoking -> age\n/quit\n"
     s, text = session(data, tmp_path, script)
     answers = text.split("Forbidding every edge into age.")[1]
