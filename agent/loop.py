@@ -22,6 +22,7 @@ import numpy as np
 from causalpilot.agent import __version__
 from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import Decision, DiscoveryPlan, Planner, Request
+from causalpilot.agent.progress import Progress, duration, heartbeat, silent
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
@@ -147,15 +148,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     """
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
     started = time.perf_counter()
-    graph = run_algorithm(plan.algorithm, di, plan.params)
+    with heartbeat(f"running {plan.algorithm}", say):
+        graph = run_algorithm(plan.algorithm, di, plan.params)
     took = time.perf_counter() - started
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
     if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
         workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
         minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
-        say(f"      one {plan.algorithm} run took {took:.0f} s; {plan.bootstrap} bootstrap resamples on {workers} "
-            f"worker(s) will take about {minutes:.0f} min (--bootstrap 0 skips them)")
+        say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
+            f"worker(s) will take about {duration(minutes * 60)} (--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
         from causalpilot.tools.portfolio import run_portfolio
@@ -166,8 +168,10 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         from causalpilot.tools.bootstrap import block_length
 
         block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
+    progress = Progress("bootstrap", plan.bootstrap, say)
     boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
-                     n_jobs=n_jobs, block=block)
+                     n_jobs=n_jobs, block=block, progress=progress.update)
+    progress.close()
     graph = annotate(graph, boot)
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
         from causalpilot.tools.discovery.additive_noise import orient_by_additive_noise
@@ -221,12 +225,13 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
     """
     timer = timer or Timer()
-    say = say or (lambda *_: None)
-    with timer.step("profile"):
+    say = say or silent
+    with timer.step("profile"), heartbeat("profiling", say):
         prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
                                        time_series=time_series, domain_index=domain_index, keep=list(keep or []))
     profile = prepared.profile
-    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
+    say(f"[2/5] profiled in {duration(timer.timings['profile'])}: {profile.findings['data_type'].summary}; "
+        f"{profile.findings['linearity'].summary}")
 
     background = resolve_background(background, profile.variables)
     llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
@@ -282,7 +287,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             + "; the rest stay undirected. Assumes additive noise "
             "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
             "confidence of their adjacency"), found["tests"], by="data"))
-    say(f"[4/5] discovered {len(graph.edges)} edges")
+    say(f"[4/5] discovered {len(graph.edges)} edges in {duration(timer.timings['discover'])}")
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
 
 
@@ -347,7 +352,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     only kept in ``RunResult.artifacts``. ``report``: render the report and figure (``discover()``
     in Python needs only the graph). Raises :class:`InputError` for unusable input."""
     timer = Timer()
-    say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say = silent if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
     planner = planner or get_planner(opts.planner)
     llm = planner if hasattr(planner, "review_graph") else None  # the LLM planner's extra steps
@@ -382,7 +387,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     out = (prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))) if write else None
 
     effects: list[dict] = []
-    with timer.step("infer"):
+    with timer.step("infer"), heartbeat("estimating effects", say):
         from causalpilot.tools.inference.run import run_inference
 
         effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
