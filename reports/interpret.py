@@ -151,7 +151,7 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
         text += f" would leave an effect of {number(sens.get('new_effect'))}"
         text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
     elif not short:
-        text += " (no measured confounder was adjusted for, so there is none to compare that strength with)"
+        text += " (nothing was adjusted for, so no measured confounder to compare that with)"
     return text if short else text + "."
 
 

@@ -57,3 +57,16 @@ def test_long_node_names_are_broken_at_separators_and_shrunk_to_fit():
     text, size = node_label("satisfaction", 9)  # no separator: one line, smaller font, never a split word
     assert text == "satisfaction" and 5 <= size < 9
     assert node_label("a_very_long_variable_name_indeed", 9)[1] == 5.0
+
+
+def test_an_arc_that_skips_a_row_keeps_clear_of_the_nodes_it_does_not_touch():
+    """cholesterol -> heart_risk over two rows: bent the default way its arc ended beside blood_pressure
+    and read as cholesterol -> blood_pressure; the bend is chosen so the arc keeps clear of it."""
+    from causalpilot.reports.figures import _curve_passes_near
+
+    pos = {"smoking": (-1.6, 0.0), "bmi": (0.0, 0.0), "cholesterol": (1.6, 0.0), "blood_pressure": (-0.8, -1.2),
+           "heart_risk": (-1.4, -2.4)}
+    edge = Edge("cholesterol", "heart_risk", "directed")
+    assert _curve_passes_near(pos, "cholesterol", "heart_risk", 0.25)  # the old bend
+    rad = _bend(pos, edge)
+    assert rad != 0 and not _curve_passes_near(pos, "cholesterol", "heart_risk", rad)
