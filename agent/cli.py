@@ -80,17 +80,17 @@ def default_planner() -> str:
     return "llm" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "rules"
 
 
-def _finish(result: Any, quiet: bool) -> None:
+def _finish(result: Any, quiet: bool, background: Optional[str] = None) -> None:
     if quiet:
         print(result.out)
         return
-    from causalpilot.reports.interpret import graph_summary
+    from causalpilot.agent.loop import user_forbidden
+    from causalpilot.reports.interpret import effect_sentence, forbidden_behind, graph_summary
 
     print(graph_summary(result.graph))
+    forbidden = user_forbidden(background, result.graph.nodes) if result.effects else []
     for eff in result.effects:
-        from causalpilot.reports.interpret import effect_sentence
-
-        print(effect_sentence(eff))
+        print(effect_sentence(eff, forbidden_behind(eff, result.graph, forbidden)))
     print(f"Results: {result.out}  (report.html, report.md, graph.json, effects.json, run.json)")
 
 
@@ -126,7 +126,7 @@ def analyse(
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if))
-    _finish(result, quiet)
+    _finish(result, quiet, background)
 
 
 @app.command("discover")

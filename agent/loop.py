@@ -409,7 +409,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
                                 data_name=Path(ds.path).name if ds.path else "a DataFrame", data_sha256=ds.sha256,
                                 question=opts.question, profile=profile.to_dict(), graph=graph, effects=effects,
                                 decisions=decision_dicts, background_notes=bg_notes, graph_png=png,
-                                forbidden=_user_forbidden(opts.background, profile.variables))
+                                forbidden=user_forbidden(opts.background, profile.variables))
             ctx["narrative"] = None
             if llm is not None:
                 from causalpilot.agent.planners.llm import narrative_facts
@@ -456,7 +456,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
 
 
-def _user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:
+def user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:
     """The edges the user's own background knowledge forbids (not those an LLM planner added)."""
     bg = resolve_background(spec, columns)
     return [] if bg is None else [tuple(e) for e in bg.forbidden]

@@ -96,3 +96,19 @@ def test_the_sensitivity_is_read_for_every_orientation_of_an_unidentified_effect
     assert "Adjusting for nothing (estimate 0.952): a hidden confounder would have to explain 56%" in text
     assert "Adjusting for age (estimate 0.735): a hidden confounder would have to explain 47%" in text
     assert "would leave an effect of 0.517, so the conclusion holds" in text
+
+
+def test_a_zero_is_credited_only_to_the_prohibitions_that_could_have_carried_the_effect():
+    from causalpilot.reports.interpret import effect_sentence, forbidden_behind
+
+    g = CausalGraph(nodes=["age", "smoking", "cancer", "income"], graph_type="CPDAG", algorithm="pc", edges=[
+        Edge("age", "smoking", "directed"), Edge("age", "cancer", "directed"), Edge("cancer", "smoking", "directed")])
+    forbidden = [("smoking", "cancer"), ("age", "income"), ("cancer", "age")]
+    zero = {"treatment": "smoking", "outcome": "cancer", "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+            "structural_zero": True, "notes": []}
+    because = forbidden_behind(zero, g, forbidden)
+    assert because == ["smoking -> cancer"]  # neither other prohibition lies between smoking and cancer
+    assert effect_sentence(zero, because).startswith("The effect of smoking on cancer is 0 because you forbade "
+                                                     "smoking -> cancer")
+    assert effect_sentence(zero, []).startswith("According to the graph, smoking does not cause cancer")
+    assert forbidden_behind({**zero, "structural_zero": False, "estimate": 0.4}, g, forbidden) == []
