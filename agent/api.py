@@ -1,4 +1,4 @@
-"""The Python API: :func:`analyse` and :func:`discover` for data scientists (``../shared/CONTRACT.md``).
+"""The Python API: :func:`analyse` and :func:`discover` for data scientists (``docs/CONTRACT.md``).
 
 The CLI is a thin layer over the same calls: ``causalpilot analyse data.csv --treatment T --outcome Y``
 and ``causalpilot.analyse(df, treatment="T", outcome="Y")`` run the same loop

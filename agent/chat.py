@@ -14,6 +14,7 @@ A line ending in a backslash continues on the next line.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 from dataclasses import dataclass, field
@@ -36,11 +37,17 @@ HELP = """Commands:
 Requests (work without an LLM):
   load FILE             analyse a data file
   use ALGORITHM         e.g. use fci   (see `causalpilot algorithms`)
+  use pc with alpha 0.01 and the kci test
+                        an algorithm with its settings
+  set alpha to 0.01     also: use the kci test, bootstrap 50, no bootstrap, seed 3
   forbid A -> B         rule out the edge A -> B;  forbid edges into A / out of A
   require A -> B        insist on the edge A -> B
   effect of X on Y      estimate the causal effect of X on Y
+  treatment X / outcome Y
+                        the same, one side at a time
   compare G1 G2         the edge differences between two kept graphs
   rerun                 run the analysis again with the current settings
+A request that fails changes nothing: the session stays as it was.
 With an LLM configured, plain sentences ("what is the effect of smoking on cancer?") work too.
 End a line with \\ to continue it on the next line."""
 
@@ -54,6 +61,65 @@ class Settings:
     required: list[tuple[str, str]] = field(default_factory=list)
     treatment: str | None = None
     outcome: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the algorithm's alpha, indep_test / ci_test
+    bootstrap: int | None = None  # None: the planner's choice
+    seed: int = 0
+
+    def discovery_key(self, data: str | None) -> tuple:
+        """Everything the graph depends on (the effect asked about aside)."""
+        return (data, self.algorithm, tuple(sorted(self.params.items())), tuple(self.forbidden),
+                tuple(self.required), self.bootstrap, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, "forbidden": [list(e) for e in self.forbidden],
+                "required": [list(e) for e in self.required], "treatment": self.treatment, "outcome": self.outcome,
+                "params": dict(self.params), "bootstrap": self.bootstrap, "seed": self.seed}
+
+
+# the settings of `analyse` that a sentence can carry, one clause each ("alpha 0.01", "the kci test", ...)
+_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)"
+_SETTING_CLAUSES = [
+    ("set_alpha", rf"(?:an?\s+|the\s+)?(?:alpha|significance(?:\s+level)?)\s*(?:=|:|of|to|at|is)?\s*{_NUMBER}"),
+    ("set_indep_test", r"(?:an?\s+|the\s+)?(?:indep(?:endence)?|ci|conditional\s+independence)?[\s_-]*test\s*"
+                       r"(?:=|:|to|is)?\s*([\w-]+)"),
+    ("set_indep_test", r"(?:an?\s+|the\s+)?([\w-]+)(?:\s+(?:indep(?:endence)?\s+|ci\s+)?test)?"),
+    ("set_bootstrap", r"(\d+)\s+(?:bootstrap\s+)?resamples?|(?:the\s+)?bootstrap\s*(?:=|:|of|to|with|is)?\s*(\d+)"
+                      r"(?:\s+resamples?)?|(\d+)\s+bootstraps?|(no)\s+bootstrap"),
+    ("set_seed", r"(?:the\s+)?(?:random\s+)?seed\s*(?:=|:|of|to|is)?\s*(\d+)"),
+    ("set_treatment", r"(?:the\s+)?treatment\s*(?:=|:|to|is)?\s*(.+)"),
+    ("set_outcome", r"(?:the\s+)?outcome\s*(?:=|:|to|is)?\s*(.+)"),
+]
+
+
+def _ci_tests() -> set[str]:
+    from causalpilot.tools.discovery.time_series import TS_CI_TESTS
+    from causalpilot.tools.registry import CI_TESTS
+
+    return set(CI_TESTS) | set(TS_CI_TESTS)
+
+
+def setting_actions(text: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """The grammar's reading of settings ("alpha 0.01 and the kci test", "bootstrap 50, seed 3"):
+    one action per clause, or None unless every clause is a setting. A bare word counts as a test
+    only when it names an independence test (registry.CI_TESTS or tigramite's)."""
+    clauses = [c.strip() for c in re.split(r"\s*(?:,|;|\band\b)\s*", text) if c.strip()]
+    if not clauses:
+        return None
+    tests = _ci_tests()
+    actions: list[tuple[str, dict[str, Any]]] = []
+    for clause in clauses:
+        for kind, pattern in _SETTING_CLAUSES:
+            m = re.fullmatch(pattern, clause, re.I)
+            if not m:
+                continue
+            value = next(g for g in m.groups() if g is not None)
+            if kind == "set_indep_test" and value.lower() not in tests and "test" not in clause.lower():
+                continue  # "use fci" is an algorithm, not a test
+            actions.append((kind, {"value": value}))
+            break
+        else:
+            return None
+    return actions
 
 
 def graph_diff(a: CausalGraph, b: CausalGraph) -> dict[str, list[str]]:
@@ -70,6 +136,16 @@ def graph_diff(a: CausalGraph, b: CausalGraph) -> dict[str, list[str]]:
             "changed": changed}
 
 
+def _whole(text: str, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{what[:1].upper() + what[1:]} must be a whole number, got '{text}'.") from None
+    if value < 0:
+        raise InputError(f"{what[:1].upper() + what[1:]} cannot be negative, got {value}.")
+    return value
+
+
 def _pair(text: str) -> tuple[str, str] | None:
     m = re.fullmatch(r"\s*(.+?)\s*(?:->|-->|→)\s*(.+?)\s*", text)
     return (m.group(1), m.group(2)) if m else None
@@ -81,13 +157,14 @@ class ChatSession:
                  stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
                  llm_model: Any = None, planner_factory: Callable[[], Any] | None = None):
         self.data = data
-        self.seed, self.planner_name, self.bootstrap = seed, planner, bootstrap
+        self.planner_name = planner
         self.memory_path, self.share_data = memory_path, share_data
         self.stdin, self.stdout, self.stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
         self.llm_model = llm_model  # injected in tests; else built from the environment when needed
         self.planner_factory = planner_factory
         self.out = Path(out) if out else None
-        self.settings = Settings()
+        self._initial = Settings(bootstrap=bootstrap, seed=seed)  # what `load FILE` starts from again
+        self.settings = copy.deepcopy(self._initial)
         self.graphs: dict[str, CausalGraph] = {}
         self.result: Any = None
         self.current: str | None = None
@@ -95,6 +172,7 @@ class ChatSession:
         self.history: list[dict[str, str]] = []
         self.transcripts: list[dict] = []
         self._discovery_key: tuple | None = None  # data and discovery settings of the last run
+        self._pair: tuple | None = None  # the effect the last run estimated
 
     # ------------------------------------------------------------------ I/O
     def say(self, text: str) -> None:
@@ -152,12 +230,16 @@ class ChatSession:
         return 0
 
     def safe(self, fn: Callable[[], str]) -> str:
-        """Run one turn; a bad request is answered, never fatal to the session."""
+        """Run one turn; a bad request is answered, never fatal to the session, and changes nothing:
+        the data file, the settings and the output folder are put back as they were before it."""
+        saved = (self.data, copy.deepcopy(self.settings), self.out)
         try:
             return fn()
         except InputError as exc:
+            self.data, self.settings, self.out = saved
             return f"error: {exc}"
         except Exception as exc:  # keep the session alive; say what happened
+            self.data, self.settings, self.out = saved
             return f"internal error: {type(exc).__name__}: {exc}"
 
     # ------------------------------------------------------------------ turns
@@ -212,10 +294,20 @@ class ChatSession:
         low = text.lower()
         if m := re.fullmatch(r"load\s+(.+)", text, re.I):
             self.data = m.group(1).strip()
-            self.settings = Settings()
+            self.settings = copy.deepcopy(self._initial)
             return self.analyse()
-        if m := re.fullmatch(r"(?:please\s+)?use\s+([\w-]+)(?:\s+instead)?", text, re.I):
-            return self.apply([("use_algorithm", {"algorithm": m.group(1)})])
+        lead = re.sub(r"^(?:please\s+)?(?:set|use|with|change)\s+", "", text, flags=re.I)
+        if lead != text or not re.match(r"(?:forbid|require|effect|compare|what|load)\b", text, re.I):
+            settings = setting_actions(lead)
+            if settings:
+                return self.apply(settings)
+        if m := re.fullmatch(r"(?:please\s+)?(?:use|run)\s+([\w-]+)(?:\s+instead)?(?:\s+with\s+(.+?))?(?:\s+instead)?",
+                             text, re.I):
+            settings = setting_actions(m.group(2)) if m.group(2) else []
+            if settings is None:
+                raise InputError(f"I could not read the settings '{m.group(2)}'; say e.g. 'use pc with alpha 0.01 "
+                                 "and the kci test'.")
+            return self.apply([("use_algorithm", {"algorithm": m.group(1)}), *settings])
         if m := re.fullmatch(r"forbid\s+(?:all\s+)?edges\s+(into|out of|from)\s+(.+)", text, re.I):
             kind = "forbid_edges_into" if m.group(1).lower() == "into" else "forbid_edges_out_of"
             return self.apply([(kind, {"column": m.group(2).strip()})])
@@ -256,51 +348,132 @@ class ChatSession:
         raise InputError(f"Column '{clean}' is not among the analysed variables ({', '.join(cols)}).")
 
     def apply(self, actions: list[tuple[str, dict[str, Any]]]) -> str:
-        """Validate and apply actions (from the grammar or the LLM), then rerun once if anything changed."""
-        from causalpilot.tools.registry import get_algorithm
+        """Validate and apply actions (from the grammar or the LLM), then rerun once if a setting changed.
 
-        notes, rerun, out = [], False, []
+        Raises InputError for an invalid action; the caller (``safe``) then restores the settings."""
+        notes: list[str] = []
+        out: list[str] = []
         s = self.settings
+        before = copy.deepcopy(s)
         for kind, args in actions:
-            if kind == "use_algorithm":
-                s.algorithm = get_algorithm(str(args["algorithm"])).name
-                notes.append(f"using {s.algorithm}")
-                rerun = True
-            elif kind in ("forbid_edge", "require_edge"):
-                a, b = self.column(args["source"]), self.column(args["target"])
-                if a == b:
-                    raise InputError("An edge needs two different columns.")
-                if kind == "forbid_edge":
-                    s.required = [e for e in s.required if e != (a, b)]
-                    s.forbidden = sorted(set(s.forbidden) | {(a, b)})
-                    notes.append(f"forbidding {a} -> {b}")
-                else:
-                    s.forbidden = [e for e in s.forbidden if e != (a, b)]
-                    s.required = sorted(set(s.required) | {(a, b)})
-                    notes.append(f"requiring {a} -> {b}")
-                rerun = True
-            elif kind in ("forbid_edges_into", "forbid_edges_out_of"):
-                c = self.column(args["column"])
-                new = {(x, c) if kind == "forbid_edges_into" else (c, x) for x in self.columns() if x != c}
-                s.required = [e for e in s.required if e not in new]
-                s.forbidden = sorted(set(s.forbidden) | new)
-                notes.append(f"forbidding every edge {'into' if kind == 'forbid_edges_into' else 'out of'} {c}")
-                rerun = True
-            elif kind == "estimate_effect":
-                t, o = self.column(args["treatment"]), self.column(args["outcome"])
-                if t == o:
-                    raise InputError("Treatment and outcome must be different columns.")
-                s.treatment, s.outcome = t, o
-                notes.append(f"estimating the effect of {t} on {o}")
-                rerun = True
-            elif kind == "compare_graphs":
+            if kind == "compare_graphs":
                 out.append(self.compare(str(args["first"]), str(args["second"])))
             else:
-                raise InputError(f"Unknown action '{kind}'.")
-        if rerun:
-            head = "; ".join(notes)
-            out.insert(0, (head[:1].upper() + head[1:] + ".\n" if head else "") + self.analyse())
+                notes.append(self._apply_one(kind, args))
+        changed = s != before
+        head = "; ".join(n for n in notes if n)
+        head = head[:1].upper() + head[1:] + "." if head else ""
+        if changed and bool(s.treatment) != bool(s.outcome):
+            missing = "outcome" if s.treatment else "treatment"
+            out.insert(0, f"{head}\nName the {missing} too (e.g. '{missing} COLUMN') to estimate the effect.")
+        elif changed:
+            out.insert(0, (head + "\n" if head else "") + self.analyse())
+        elif head:
+            out.insert(0, head + "\nNothing changed, so nothing was rerun.")
         return "\n".join(out) or "Nothing to change."
+
+    def _apply_one(self, kind: str, args: dict[str, Any]) -> str:
+        """Apply one action to the settings; return what it did, in words."""
+        from causalpilot.tools.registry import get_algorithm
+
+        s = self.settings
+        if kind == "use_algorithm":
+            s.algorithm = get_algorithm(str(args["algorithm"])).name
+            spec = get_algorithm(s.algorithm)
+            dropped = [f"{k} {v}" for k, v in s.params.items() if k not in spec.defaults]
+            s.params = {k: v for k, v in s.params.items() if k in spec.defaults}
+            return f"using {s.algorithm}" + (f" ({', '.join(dropped)} does not apply to it and is dropped)"
+                                             if dropped else "")
+        if kind in ("forbid_edge", "require_edge"):
+            a, b = self.column(args["source"]), self.column(args["target"])
+            if a == b:
+                raise InputError("An edge needs two different columns.")
+            mine, other = (s.forbidden, s.required) if kind == "forbid_edge" else (s.required, s.forbidden)
+            verb = "forbidding" if kind == "forbid_edge" else "requiring"
+            if (a, b) in mine:
+                return f"the edge {a} -> {b} is already {'forbidden' if kind == 'forbid_edge' else 'required'}"
+            replaced = (a, b) in other
+            other[:] = [e for e in other if e != (a, b)]
+            mine[:] = sorted(set(mine) | {(a, b)})
+            if replaced:
+                earlier = "requirement" if kind == "forbid_edge" else "prohibition"
+                return f"{verb} {a} -> {b}: this replaces your earlier {earlier} of {a} -> {b}"
+            return f"{verb} {a} -> {b}"
+        if kind in ("forbid_edges_into", "forbid_edges_out_of"):
+            c = self.column(args["column"])
+            into = kind == "forbid_edges_into"
+            new = {(x, c) if into else (c, x) for x in self.columns() if x != c}
+            where = "into" if into else "out of"
+            if new <= set(s.forbidden):
+                return f"every edge {where} {c} is already forbidden"
+            replaced = sorted(e for e in s.required if e in new)
+            s.required = [e for e in s.required if e not in new]
+            s.forbidden = sorted(set(s.forbidden) | new)
+            return f"forbidding every edge {where} {c}" + (
+                f": this replaces your earlier requirement of {', '.join(f'{x} -> {y}' for x, y in replaced)}"
+                if replaced else "")
+        if kind == "estimate_effect":
+            t, o = self.column(args["treatment"]), self.column(args["outcome"])
+            if t == o:
+                raise InputError("Treatment and outcome must be different columns.")
+            s.treatment, s.outcome = t, o
+            return f"estimating the effect of {t} on {o}"
+        if kind in ("set_treatment", "set_outcome"):
+            col = self.column(str(args["value"]))
+            side = "treatment" if kind == "set_treatment" else "outcome"
+            if col == (s.outcome if side == "treatment" else s.treatment):
+                raise InputError("Treatment and outcome must be different columns.")
+            setattr(s, side, col)
+            return f"setting the {side} to {col}"
+        if kind in ("set_alpha", "set_indep_test"):
+            return self._set_param(kind, str(args["value"]))
+        if kind == "set_bootstrap":
+            value = str(args["value"]).lower()
+            b = 0 if value == "no" else _whole(value, "bootstrap resamples")
+            if not 0 <= b <= 10_000:
+                raise InputError(f"Bootstrap resamples must be between 0 and 10000, got {b}.")
+            s.bootstrap = b
+            return f"using {b} bootstrap resamples" if b else "running no bootstrap"
+        if kind == "set_seed":
+            s.seed = _whole(str(args["value"]), "a seed")
+            return f"using seed {s.seed}"
+        raise InputError(f"Unknown action '{kind}'.")
+
+    def _set_param(self, kind: str, value: str) -> str:
+        """alpha or the independence test, for the algorithm asked for (or the one that made the current
+        graph, which is then kept: the parameter is its own)."""
+        from causalpilot.tools.registry import check_ci_test, get_algorithm
+
+        s = self.settings
+        algo = s.algorithm or (self.result.graph.algorithm if self.result is not None else None)
+        if algo is None:
+            raise InputError("Name the algorithm with its settings, e.g. 'use pc with alpha 0.01'.")
+        spec = get_algorithm(algo)
+        kept = "" if s.algorithm else f" (keeping {spec.name}, whose setting it is)"
+        if kind == "set_alpha":
+            try:
+                alpha = float(value)
+            except ValueError:
+                raise InputError(f"alpha must be a number between 0 and 1, got '{value}'.") from None
+            if not 0 < alpha < 1:
+                raise InputError(f"alpha must be between 0 and 1, got {value}.")
+            if "alpha" not in spec.defaults:
+                raise InputError(f"{spec.name} takes no alpha; say e.g. 'use pc with alpha {value}'.")
+            s.algorithm, s.params["alpha"] = spec.name, alpha
+            return f"setting alpha to {alpha:g}{kept}"
+        key = "ci_test" if "ci_test" in spec.defaults else "indep_test"
+        if key not in spec.defaults:
+            raise InputError(f"{spec.name} uses no independence test; say e.g. 'use pc with the {value} test'.")
+        name = value.lower()
+        if key == "indep_test":
+            name = check_ci_test(name)
+        else:
+            from causalpilot.tools.discovery.time_series import TS_CI_TESTS
+
+            if name not in TS_CI_TESTS:
+                raise InputError(f"{spec.name} takes tigramite's tests: {', '.join(TS_CI_TESTS)}; got '{value}'.")
+        s.algorithm, s.params[key] = spec.name, name
+        return f"using the {name} test{kept}"
 
     def compare(self, first: str, second: str) -> str:
         g1, g2 = self._graph(first), self._graph(second)
@@ -358,25 +531,29 @@ class ChatSession:
 
             planner = LLMPlanner(model=self.llm_model, share_data=self.share_data)
         planner = planner or get_planner(self.planner_name)
-        discovery_key = (self.data, s.algorithm, tuple(s.forbidden), tuple(s.required))
+        discovery_key = s.discovery_key(self.data)
+        pair = (s.treatment, s.outcome) if s.treatment and s.outcome else (None, None)
         reuse = self._reusable(planner) if self._discovery_key == discovery_key else None
-        previous = self.current
+        previous, previous_pair = self.current, self._pair
         self.result = run_analysis(AnalysisOptions(
-            data=self.data, out=str(base / name), seed=self.seed, planner=self.planner_name, treatment=s.treatment,
-            outcome=s.outcome, background=knowledge, algorithm=s.algorithm,
-            bootstrap=self.bootstrap, quiet=True, memory_path=self.memory_path, command="chat",
+            data=self.data, out=str(base / name), seed=s.seed, planner=self.planner_name, treatment=pair[0],
+            outcome=pair[1], background=knowledge, algorithm=s.algorithm, params=dict(s.params),
+            bootstrap=s.bootstrap, quiet=True, memory_path=self.memory_path, command="chat",
             share_data=self.share_data), planner=planner, structure=reuse)
-        self._discovery_key = discovery_key
+        self._discovery_key, self._pair = discovery_key, pair
         self.graphs[name] = self.result.graph
         self.current = name
         self.session_key = self.session_key or self.result.run_id
         self._keep(name, self.result.graph)
-        from causalpilot.reports.interpret import effect_sentence, graph_summary
+        from causalpilot.reports.interpret import effect_sentence, forbidden_behind, graph_summary
 
-        reused = reuse is not None and self.result.found is reuse
-        lines = [f"[{name}] " + (f"the graph of {previous}, reused: only the effect asked about changed."
-                                 if reused else graph_summary(self.result.graph))]
-        lines += [effect_sentence(e) for e in self.result.effects]
+        if reuse is not None and self.result.found is reuse:
+            why = ("only the effect asked about changed" if pair != previous_pair else
+                   "nothing the graph depends on changed")
+            lines = [f"[{name}] the graph of {previous}, reused: {why}."]
+        else:
+            lines = [f"[{name}] {graph_summary(self.result.graph)}"]
+        lines += [effect_sentence(e, forbidden_behind(e, self.result.graph, s.forbidden)) for e in self.result.effects]
         lines.append(f"Kept as '{name}'; report in {self.result.out}.")
         return "\n".join(lines)
 
@@ -419,9 +596,7 @@ class ChatSession:
         write_json(self.out, "chat_history.json", {
             "data": self.data, "session": self.session_key, "history": self.history,
             "graphs": {n: f"{self.session_key}/graph/{n}" for n in self.graphs},
-            "settings": {"algorithm": self.settings.algorithm, "forbidden": [list(e) for e in self.settings.forbidden],
-                         "required": [list(e) for e in self.settings.required],
-                         "treatment": self.settings.treatment, "outcome": self.settings.outcome},
+            "settings": self.settings.to_dict(),
             "llm": self.transcripts})
         return self.out / "chat_history.json"
 

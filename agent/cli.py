@@ -1,4 +1,4 @@
-"""The `causalpilot` command line (also `python -m causalpilot`), as fixed by ../shared/CONTRACT.md.
+"""The `causalpilot` command line (also `python -m causalpilot`), as fixed by docs/CONTRACT.md.
 
 Exit codes: 0 done; 2 bad input or usage (one sentence on stderr, no traceback); 1 internal error
 (traceback only with --debug); 130 interrupted.
@@ -44,7 +44,21 @@ app = typer.Typer(
     help="An autonomous causal analysis agent: hand it a CSV, get a causal graph, effects and a report.",
 )
 memory_app = typer.Typer(help="The keyed store of past runs and graphs.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(memory_app, name="memory")
+app.add_typer(memory_app, name="memory", short_help="The keyed store of past runs and graphs.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from causalpilot import __version__
+
+        print(f"causalpilot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                               help="Print the version and exit.")) -> None:
+    pass
 
 # options shared by analyse and discover -------------------------------------------------------
 OUT = typer.Option(None, "--out", help="Output directory (default ./causalpilot-out/<run-id>).")
@@ -66,17 +80,17 @@ def default_planner() -> str:
     return "llm" if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL") else "rules"
 
 
-def _finish(result: Any, quiet: bool) -> None:
+def _finish(result: Any, quiet: bool, background: Optional[str] = None) -> None:
     if quiet:
         print(result.out)
         return
-    from causalpilot.reports.interpret import graph_summary
+    from causalpilot.agent.loop import user_forbidden
+    from causalpilot.reports.interpret import effect_sentence, forbidden_behind, graph_summary
 
     print(graph_summary(result.graph))
+    forbidden = user_forbidden(background, result.graph.nodes) if result.effects else []
     for eff in result.effects:
-        from causalpilot.reports.interpret import effect_sentence
-
-        print(effect_sentence(eff))
+        print(effect_sentence(eff, forbidden_behind(eff, result.graph, forbidden)))
     print(f"Results: {result.out}  (report.html, report.md, graph.json, effects.json, run.json)")
 
 
@@ -115,7 +129,7 @@ def analyse(
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
         no_order=no_order))
-    _finish(result, quiet)
+    _finish(result, quiet, background)
 
 
 @app.command("discover")
@@ -191,9 +205,16 @@ def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-
     if as_json:
         print(json.dumps([s.describe() for s in specs.values()], indent=2))
         return
+    import shutil
+    import textwrap
+
+    width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     for name in sorted(specs):
         s = specs[name]
-        print(f"{name:16s} {s.family:12s} -> {s.output:7s} {s.profile[:90]}...")
+        print(f"{name}  ({s.family}; output: {s.output} graph)")
+        print(textwrap.fill(" ".join(s.profile.split()), width=width, initial_indent="    ", subsequent_indent="    ",
+                            break_on_hyphens=False, break_long_words=False))
+        print()
 
 
 @app.command("eval")
@@ -237,9 +258,7 @@ def evaluate(
 
 @memory_app.command("list")
 def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "--limit")) -> None:
-    """Past runs, newest first."""
-    import datetime as dt
-
+    """Past runs, newest first (created: ISO 8601 local time)."""
     from causalpilot.memory.store import MemoryStore
 
     with MemoryStore(memory) as store:
@@ -248,16 +267,15 @@ def memory_list(memory: Optional[str] = MEMORY, limit: int = typer.Option(50, "-
             print(f"No runs in memory yet ({store.path}).")
             return
         for r in runs:
-            when = dt.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M")
             s = r["summary"]
-            print(f"{r['run_id']}  {when}  {r['command']:8s} {s.get('algorithm', ''):14s} "
+            print(f"{r['run_id']}  {r['created_at']}  {r['command']:8s} {s.get('algorithm', ''):14s} "
                   f"{s.get('n_edges', '')!s:>3} edges  {os.path.basename(r['data_path'] or '')}")
 
 
 @memory_app.command("show")
 def memory_show(key: str = typer.Argument(..., help="A run id, or an item key such as RUN/graph."),
                 memory: Optional[str] = MEMORY) -> None:
-    """One run (with its item keys) or one item, as JSON."""
+    """One run (with its item keys) or one item, as JSON (created: epoch seconds; created_at: ISO 8601)."""
     from causalpilot.memory.store import MemoryStore
 
     with MemoryStore(memory) as store:
@@ -278,6 +296,19 @@ def _check_bootstrap(b: int | None) -> int | None:
         raise InputError(f"--bootstrap must be between 0 and 10000, got {b}.")
     return b
 
+
+def _full_command_help(typer_app: typer.Typer) -> None:
+    """List each command with its whole description, wrapped to the terminal, in `--help`: click cuts
+    a description to one line ending in '...' unless it is given as the command's short help."""
+    import inspect
+
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None:
+            info.short_help = " ".join((info.help or inspect.getdoc(info.callback) or "").split())
+
+
+_full_command_help(app)
+_full_command_help(memory_app)
 
 _REEXEC = "import sys; sys.path.pop(0); from causalpilot.agent.cli import main; main()"
 
@@ -307,9 +338,9 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         print(f"causalpilot: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except _NO_ARGS as exc:
+    except _NO_ARGS as exc:  # `causalpilot` or `causalpilot memory` alone: the help is the answer
         print(exc.ctx.get_help() if exc.ctx else str(exc))
-        sys.exit(2)
+        sys.exit(0)
     except _USAGE as exc:
         msg = exc.format_message().strip().rstrip(".")
         print(f"causalpilot: error: {msg}. (Try 'causalpilot --help'.)", file=sys.stderr)

@@ -20,8 +20,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from causalpilot.agent import __version__
-from causalpilot.agent.outputs import json_text, prepare_out_dir, write_atomic
+from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import AssistedPlanner, Decision, DiscoveryPlan, Planner, Request
+from causalpilot.agent.progress import Progress, duration, heartbeat, silent
+from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
 from causalpilot.tools.errors import InputError
@@ -147,15 +149,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     """
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
     started = time.perf_counter()
-    graph = run_algorithm(plan.algorithm, di, plan.params)
+    with heartbeat(f"running {plan.algorithm}", say):
+        graph = run_algorithm(plan.algorithm, di, plan.params)
     took = time.perf_counter() - started
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
     if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
         workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
         minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
-        say(f"      one {plan.algorithm} run took {took:.0f} s; {plan.bootstrap} bootstrap resamples on {workers} "
-            f"worker(s) will take about {minutes:.0f} min (--bootstrap 0 skips them)")
+        say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
+            f"worker(s) will take about {duration(minutes * 60)} (--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
         from causalpilot.tools.portfolio import run_portfolio
@@ -166,8 +169,10 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         from causalpilot.tools.bootstrap import block_length
 
         block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
+    progress = Progress("bootstrap", plan.bootstrap, say)
     boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
-                     n_jobs=n_jobs, block=block)
+                     n_jobs=n_jobs, block=block, progress=progress.update)
+    progress.close()
     graph = annotate(graph, boot)
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
         from causalpilot.tools.discovery.additive_noise import orient_by_additive_noise
@@ -247,12 +252,13 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
     """
     timer = timer or Timer()
-    say = say or (lambda *_: None)
-    with timer.step("profile"):
+    say = say or silent
+    with timer.step("profile"), heartbeat("profiling", say):
         prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
                                        time_series=time_series, domain_index=domain_index, keep=list(keep or []))
     profile = prepared.profile
-    say(f"[2/5] profiled: {profile.findings['data_type'].summary}; {profile.findings['linearity'].summary}")
+    say(f"[2/5] profiled in {duration(timer.timings['profile'])}: {profile.findings['data_type'].summary}; "
+        f"{profile.findings['linearity'].summary}")
 
     background = resolve_background(background, profile.variables)
     user_background = background
@@ -313,8 +319,58 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             + "; the rest stay undirected. Assumes additive noise "
             "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
             "confidence of their adjacency"), found["tests"], by="data"))
-    say(f"[4/5] discovered {len(graph.edges)} edges")
+    say(f"[4/5] discovered {len(graph.edges)} edges in {duration(timer.timings['discover'])}")
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
+
+
+def check_options(opts: AnalysisOptions) -> None:
+    """The usage errors that need no data, raised as :class:`InputError` before anything is loaded:
+    half an effect request, the same column as treatment and outcome, an unknown algorithm, an
+    option that needs an effect with none asked for, an output path that is a file."""
+    if bool(opts.treatment) != bool(opts.outcome):
+        given, missing = ("--treatment", "--outcome") if opts.treatment else ("--outcome", "--treatment")
+        raise InputError(f"Give both --treatment and --outcome to estimate an effect ({given} was given without "
+                         f"{missing}).")
+    if opts.treatment and opts.treatment == opts.outcome:
+        raise InputError(f"--treatment and --outcome name the same column '{opts.treatment}'; an effect needs two.")
+    if opts.algorithm:
+        from causalpilot.tools.registry import get_algorithm
+
+        get_algorithm(opts.algorithm)
+    if not (opts.treatment or opts.question):
+        if opts.cate_by:
+            raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
+        if opts.what_if:
+            raise InputError("--what-if needs an outcome (--outcome, with --treatment).")
+    if opts.out:
+        check_out_dir(opts.out)
+
+
+def check_columns(opts: AnalysisOptions, ds: Dataset, reads_question: bool) -> None:
+    """The usage errors that need only the table's header, raised as :class:`InputError` before
+    profiling: a treatment, outcome, --cate-by, --time-index, --domain-index or --what-if column the
+    data lack, a malformed --what-if, and (``reads_question``: the rules planner, which has no other
+    way to find the pair) a --question that asks for an effect whose treatment and outcome cannot be
+    matched to columns (tools.inference.question.read_question)."""
+    from causalpilot.tools.profile.prepare import did_you_mean  # the same suggestion the profile makes
+
+    columns = [str(c) for c in ds.frame.columns]
+    where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
+    for col in [opts.treatment, opts.outcome, opts.time_index, opts.domain_index, *(opts.cate_by or [])]:
+        if col is not None and col not in columns:
+            raise InputError(f"Column '{col}' is not in {where}{did_you_mean(col, columns)}.")
+    resolve_background(opts.background, columns)  # an unreadable file or an unknown column in it
+    if opts.what_if:
+        from causalpilot.tools.inference.gcm_queries import parse_assignment
+
+        parse_assignment(opts.what_if, columns)
+    if reads_question and opts.question and not opts.treatment:
+        from causalpilot.tools.inference.question import read_question
+
+        reading = read_question(opts.question, columns)
+        if reading.asked and not reading.pairs:
+            raise InputError(f"Cannot read the effect asked about in --question: {reading.explain_failure()}; name "
+                             "the pair with --treatment COL --outcome COL.")
 
 
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structure: FoundStructure | None = None,
@@ -328,18 +384,20 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     only kept in ``RunResult.artifacts``. ``report``: render the report and figure (``discover()``
     in Python needs only the graph). Raises :class:`InputError` for unusable input."""
     timer = Timer()
-    say = (lambda *_: None) if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    say = silent if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
+    planner = planner or get_planner(opts.planner)
+    llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
 
     with timer.step("load"):
         ds: Dataset = dataset if dataset is not None else load_table(opts.data)
+    check_columns(opts, ds, reads_question=llm is None)
     run_id = make_run_id(ds.sha256)
     data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
-    say(f"[1/5] loaded {ds.n_rows} rows x {ds.n_cols} columns from {data_label}")
+    say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
-    planner = planner or get_planner(opts.planner)
-    llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
     if llm is not None:
         llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
@@ -362,7 +420,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     out = (prepare_out_dir(opts.out) if opts.out else prepare_out_dir(default_out(run_id))) if write else None
 
     effects: list[dict] = []
-    with timer.step("infer"):
+    with timer.step("infer"), heartbeat("estimating effects", say):
         from causalpilot.tools.inference.run import run_inference
 
         effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
@@ -383,7 +441,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
             ctx = build_context(run_id=run_id, version=__version__, seed=opts.seed, planner=planner.name,
                                 data_name=Path(ds.path).name if ds.path else "a DataFrame", data_sha256=ds.sha256,
                                 question=opts.question, profile=profile.to_dict(), graph=graph, effects=effects,
-                                decisions=decision_dicts, background_notes=bg_notes, graph_png=png)
+                                decisions=decision_dicts, background_notes=bg_notes, graph_png=png,
+                                forbidden=user_forbidden(opts.background, profile.variables))
             ctx["narrative"] = None
             if llm is not None:
                 from causalpilot.agent.planners.llm import narrative_facts
@@ -428,6 +487,12 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
         _remember(opts, run_id, out, ds, run_info, graph, effects, say)
     say(f"[5/5] report written: {out / 'report.html'}" if out is not None else "[5/5] done (no files written)")
     return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
+
+
+def user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:
+    """The edges the user's own background knowledge forbids (not those an LLM planner added)."""
+    bg = resolve_background(spec, columns)
+    return [] if bg is None else [tuple(e) for e in bg.forbidden]
 
 
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,

@@ -16,10 +16,17 @@ from typing import Any
 from causalpilot.tools.errors import InputError
 
 
-def prepare_out_dir(out: str | Path) -> Path:
+def check_out_dir(out: str | Path) -> Path:
+    """Raise :class:`InputError` if ``out`` cannot be an output directory as it stands (an existing
+    file); creates nothing. Returns the expanded path."""
     p = Path(out).expanduser()
     if p.exists() and not p.is_dir():
         raise InputError(f"Output path '{out}' exists and is not a directory.")
+    return p
+
+
+def prepare_out_dir(out: str | Path) -> Path:
+    p = check_out_dir(out)
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

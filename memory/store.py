@@ -126,15 +126,25 @@ class MemoryStore:
 
     def get(self, key: str) -> dict[str, Any] | None:
         """A run (by run id) with its item keys, or an item (by item key) with its payload."""
-        r = self._conn.execute("SELECT kind, run_id, payload FROM items WHERE key = ?", (key,)).fetchone()
+        r = self._conn.execute("SELECT kind, run_id, created, payload FROM items WHERE key = ?", (key,)).fetchone()
         if r:
-            return {"key": key, "kind": r[0], "run_id": r[1], "payload": json.loads(r[2])}
+            return {"key": key, "kind": r[0], "run_id": r[1], "created": r[2], "created_at": iso_time(r[2]),
+                    "payload": json.loads(r[3])}
         r = self._conn.execute(
             "SELECT run_id, created, data_path, data_sha256, command, status, summary FROM runs WHERE run_id = ?",
             (key,)).fetchone()
         return None if r is None else {**_run_row(r), "items": self.keys(key)}
 
 
+def iso_time(epoch: float) -> str:
+    """An epoch time (seconds) as ISO 8601 local time with its UTC offset, to the second
+    (``2026-11-23T09:15:00+01:00``)."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
 def _run_row(r: tuple) -> dict[str, Any]:
-    return {"run_id": r[0], "created": r[1], "data_path": r[2], "data_sha256": r[3], "command": r[4],
-            "status": r[5], "summary": json.loads(r[6] or "{}")}
+    """A run as a dict: ``created`` in epoch seconds and ``created_at`` as ISO 8601 local time."""
+    return {"run_id": r[0], "created": r[1], "created_at": iso_time(r[1]), "data_path": r[2], "data_sha256": r[3],
+            "command": r[4], "status": r[5], "summary": json.loads(r[6] or "{}")}

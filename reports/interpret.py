@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from causalpilot.reports.numbers import interval, number
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.graph import CausalGraph, Edge
 
@@ -53,6 +54,10 @@ ORIENTATION_READING = {
     "domain_change": "the direction follows from mechanisms that change across domains",
     "llm_review": "the direction comes from the LLM's review of uncertain edges",
 }
+
+
+def _p(value: float) -> str:
+    return "< 1e-15" if value < 1e-15 else f"= {number(value, 2)}"
 
 
 def edge_sentence(e: Edge) -> str:
@@ -109,16 +114,113 @@ def graph_summary(g: CausalGraph) -> str:
 def _contrast_text(c: dict[str, Any]) -> str:
     if c.get("estimate") is None and c.get("estimate_range"):
         lo, hi = c["estimate_range"]
-        return f"between {lo:+.3g} and {hi:+.3g} (not identified from the graph alone)"
+        return f"between {number(lo, sign=True)} and {number(hi, sign=True)} (not identified from the graph alone)"
     if c.get("structural_zero"):
         return "0 (no causal path in the graph)"
-    text = f"{c['estimate']:+.3g}"
+    text = number(c["estimate"], sign=True)
     if c.get("ci_low") is not None and c.get("ci_high") is not None:
-        text += f" (95% interval {c['ci_low']:.3g} to {c['ci_high']:.3g})"
+        text += f" (95% interval {interval(c['ci_low'], c['ci_high'])})"
     return text
 
 
-def effect_sentence(eff: dict[str, Any]) -> str:
+def _sensitivity(refutations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r for r in refutations or [] if r["name"].startswith("unobserved")), None)
+
+
+def _excludes_zero(lo: Any, hi: Any) -> bool | None:
+    return None if lo is None or hi is None else not lo <= 0 <= hi
+
+
+def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
+    """How strong a hidden common cause of treatment and outcome would have to be to change the
+    conclusion, in words (Cinelli & Hazlett's 2020 robustness value and benchmark, computed in
+    tools.inference.refute). ``eff`` is an effect or one orientation's estimate: ``estimate``,
+    ``ci_low``, ``ci_high``, ``refutations``, and ``treatment``/``outcome`` where known. ``short``:
+    a phrase for a table cell instead of a sentence. None when no sensitivity analysis ran."""
+    sens = _sensitivity(eff.get("refutations", []))
+    t, y = eff.get("treatment", "the treatment"), eff.get("outcome", "the outcome")
+    excludes = _excludes_zero(eff.get("ci_low"), eff.get("ci_high"))
+    if excludes is False:
+        return ("the interval already includes 0: no hidden confounder is needed" if short else
+                "The 95% interval already includes zero, so no hidden confounder is needed to make the data "
+                "consistent with no effect.")
+    if sens is None or sens.get("robustness_value") is None or excludes is None:
+        return None
+    text = (f"{'a' if short else 'A'} hidden confounder would have to explain {sens['robustness_value']:.0%} of the "
+            f"remaining variation of both {t} and {y} to make the interval include zero")
+    if sens.get("benchmark"):
+        text += f"; one as strong as {sens['benchmark']}"
+        if not short:
+            text += (f" (which explains {sens.get('benchmark_r2_treatment', 0):.0%} of {t}'s and "
+                     f"{sens.get('benchmark_r2_outcome', 0):.0%} of {y}'s remaining variation)")
+        text += f" would leave an effect of {number(sens.get('new_effect'))}"
+        text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
+    elif not short:
+        text += " (nothing was adjusted for, so no measured confounder to compare that with)"
+    return text if short else text + "."
+
+
+def refutation_reading(r: dict[str, Any], eff: dict[str, Any]) -> str:
+    """What one refutation check tests, and for the hidden-confounder analysis what it found, in words
+    (see tools.inference.refute)."""
+    name = r["name"]
+    if name.startswith("placebo"):
+        return "the treatment randomly permuted: the effect should vanish"
+    if name.startswith("random_common_cause"):
+        return "a random common cause added: the estimate should not move"
+    if name.startswith("data_subset"):
+        return "random 80% subsets of the rows: the estimate should stay put"
+    if name.startswith("unobserved"):
+        return sensitivity_reading({**_scope(r, eff), "refutations": [r]}, short=True) or r.get("reading") or ""
+    return r.get("reading") or ""
+
+
+def _scope(r: dict[str, Any], eff: dict[str, Any]) -> dict[str, Any]:
+    """The estimate a refutation of ``eff`` belongs to: one orientation's (its name ends in
+    "[adjusting for ...]"), one level's ("[level vs reference]"), else the effect's own."""
+    tags = [(f"[adjusting for {', '.join(p.get('adjustment_set') or []) or 'nothing'}]", p)
+            for p in eff.get("estimates") or []]
+    tags += [(f"[{c.get('level')} vs {c.get('reference')}]", c) for c in eff.get("contrasts") or []]
+    for tag, part in tags:
+        if r["name"].endswith(tag):
+            return {**part, "treatment": eff["treatment"], "outcome": eff["outcome"]}
+    return eff
+
+
+def is_structural_zero(eff: dict[str, Any]) -> bool:
+    """The effect is zero by the graph alone: no causal path from treatment to outcome, in the graph or
+    in every orientation it leaves open."""
+    parts = eff.get("estimates") or []
+    return bool(eff.get("structural_zero") or (parts and all(p.get("structural_zero") for p in parts)))
+
+
+def forbidden_behind(eff: dict[str, Any], graph: CausalGraph | None, forbidden: list[tuple[str, str]]) -> list[str]:
+    """The user's forbidden edges ("a -> b") that could have carried the effect of eff's treatment on
+    its outcome in a graph with no causal path between them: a is the treatment or reachable from it,
+    and b is the outcome or reaches it (along edges that may point that way). Empty when the effect is
+    not a structural zero or no prohibition is involved."""
+    if not is_structural_zero(eff) or not forbidden:
+        return []
+    t, y = eff["treatment"], eff["outcome"]
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from([t, y])
+    for e in (graph.edges if graph is not None else []):
+        if e.type in ("directed", "partially_directed"):
+            g.add_edge(e.source, e.target)
+        elif e.type in ("undirected", "nondirected"):
+            g.add_edges_from([(e.source, e.target), (e.target, e.source)])
+    from_t = {t} | (nx.descendants(g, t) if t in g else set())
+    to_y = {y} | (nx.ancestors(g, y) if y in g else set())
+    return [f"{a} -> {b}" for a, b in forbidden if a in from_t and b in to_y]
+
+
+def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = None) -> str:
+    """The effect in words, with its interval, adjustment and sensitivity to hidden confounding.
+
+    ``forbidden_cause``: the user's prohibitions behind a zero effect (:func:`forbidden_behind`); the
+    zero is then said to follow from them, not from the data."""
     est, lo, hi = eff.get("estimate"), eff.get("ci_low"), eff.get("ci_high")
     t, y = eff["treatment"], eff["outcome"]
     rng = eff.get("estimate_range")
@@ -131,17 +233,27 @@ def effect_sentence(eff: dict[str, Any]) -> str:
                 + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
     change = eff.get("treatment_change") or f"raising {t} by one unit"
     scale = eff.get("outcome_scale") or y
+    if is_structural_zero(eff):
+        if forbidden_cause:
+            return (f"The effect of {t} on {y} is 0 because you forbade {', '.join(forbidden_cause)}: without "
+                    f"{'that edge' if len(forbidden_cause) == 1 else 'those edges'} the graph has no causal path from "
+                    f"{t} to {y}. This follows from your prohibition, not from the data.")
+        return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     if est is None and rng:
-        return (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
-                f"leave open, {change} changes {scale} by between {rng[0]:.3g} and {rng[1]:.3g} "
-                f"(95% intervals together span {lo:.3g} to {hi:.3g}).")
+        s = (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
+             f"leave open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
+             f"(95% intervals together span {interval(lo, hi)}).")
+        for p in eff.get("estimates") or []:
+            words = None if p.get("structural_zero") else sensitivity_reading({**p, "treatment": t, "outcome": y})
+            if words and _excludes_zero(p.get("ci_low"), p.get("ci_high")):
+                adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
+                s += f" Adjusting for {adj} (estimate {number(p.get('estimate'))}): {words[0].lower()}{words[1:]}"
+        return s
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
-    if eff.get("structural_zero"):
-        return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
-    s = f"{change[0].upper()}{change[1:]} changes {scale} by {est:.3g} on average"
+    s = f"{change[0].upper()}{change[1:]} changes {scale} by {number(est)} on average"
     if lo is not None and hi is not None:
-        s += f" (95% interval {lo:.3g} to {hi:.3g})"
+        s += f" (95% interval {interval(lo, hi)})"
         if lo <= 0 <= hi:
             s += "; the interval includes zero, so the data are consistent with no effect"
     s += "."
@@ -149,15 +261,10 @@ def effect_sentence(eff: dict[str, Any]) -> str:
     s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
     naive = eff.get("naive_estimate")
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
-        s += f" Without adjustment the association would be {naive:.3g}: confounding accounts for the difference."
-    sens = next((r for r in eff.get("refutations", []) if r["name"].startswith("unobserved")), None)
-    excludes_zero = lo is not None and hi is not None and not lo <= 0 <= hi
-    if sens and sens.get("robustness_value") is not None and excludes_zero:  # else nothing to explain away
-        s += (f" A hidden confounder would have to explain {sens['robustness_value']:.0%} of the remaining variation "
-              f"of both {t} and {y} to make the interval include zero")
-        if sens.get("benchmark"):
-            s += f"; one as strong as {sens['benchmark']} would leave an effect of {sens['new_effect']:.3g}"
-        s += "."
+        s += f" Without adjustment the association would be {number(naive)}: confounding accounts for the difference."
+    words = sensitivity_reading(eff) if _excludes_zero(lo, hi) else None  # "includes zero" is said above
+    if words:
+        s += " " + words
     failed = [r["name"] for r in eff.get("refutations", []) if r.get("passed") is False]
     if failed:
         s += f" Refutation checks failed: {', '.join(failed)}; treat this estimate with suspicion."

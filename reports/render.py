@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from causalpilot.reports import interpret
+from causalpilot.reports.numbers import number
 from causalpilot.tools.graph import CausalGraph
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,12 +51,16 @@ def _env(kind: str) -> Environment:
 
 
 def _num(v: Any) -> str:
-    return "—" if v is None else f"{v:.4g}"
+    """A number in a table: four significant digits, thousands separators (reports.numbers)."""
+    return number(v, 4)
 
 
 def build_context(*, run_id: str, version: str, seed: int, planner: str, data_name: str, data_sha256: str,
                   question: str | None, profile: dict[str, Any], graph: CausalGraph, effects: list[dict],
-                  decisions: list[dict], background_notes: list[str], graph_png: bytes) -> dict[str, Any]:
+                  decisions: list[dict], background_notes: list[str], graph_png: bytes,
+                  forbidden: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Everything the templates print. ``forbidden``: the user's forbidden edges, so that an effect of
+    zero that only a prohibition produced is said to come from it (interpret.forbidden_behind)."""
     edges = []
     for e in graph.edges:
         text = e.describe()
@@ -68,25 +73,32 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
     effs = []
     for eff in effects:
         split = "per level (below)" if eff.get("contrasts") else "per lag (below)" if eff.get("lags") else None
+        because = interpret.forbidden_behind(eff, graph, list(forbidden or []))
         effs.append({
             **eff,
-            "reading": interpret.effect_sentence(eff),
+            "reading": interpret.effect_sentence(eff, because),
             "estimate_text": split or _num(eff.get("estimate")),
             "ci_text": "—" if split else f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]",
             "adjustment_text": ("one per orientation (below)" if eff.get("estimates") else
                                 "per lag (below)" if eff.get("lags") else
                                 ", ".join(eff.get("adjustment_set") or []) or "∅"),
-            "refutations": [{**r, "new_effect_text": _num(r.get("new_effect")), "p_text": _num(r.get("p_value")),
-                             "passed_text": {True: "yes", False: "NO", None: "n/a"}[r.get("passed")]}
+            # the hidden-confounder analysis has a new effect only against a measured benchmark
+            "refutations": [{**r, "new_effect_text": _num(r.get("new_effect") if not r["name"].startswith(
+                                 "unobserved") or r.get("benchmark") else None), "p_text": _num(r.get("p_value")),
+                             "passed_text": {True: "yes", False: "NO", None: "n/a"}[r.get("passed")],
+                             "meaning": interpret.refutation_reading(r, eff)}
                             for r in eff.get("refutations", [])],
+            "orientations": [{**p, "estimate_text": _num(p.get("estimate")),
+                              "ci_text": f"[{_num(p.get('ci_low'))}, {_num(p.get('ci_high'))}]"}
+                             for p in eff.get("estimates") or []],
             "notes": eff.get("notes", []),
         })
     decs = [{**d, "choice_text": choice_text(d["choice"])} for d in decisions]
     findings = [{"name": k.replace("_", " "), "summary": v.get("summary", "")} for k, v in profile["findings"].items()]
     gsum = interpret.graph_summary(graph)
-    summary = gsum
-    if effs:
-        summary += " " + " ".join(e["reading"] for e in effs)
+    # the one summary of the report: the answer to the question first, then what the graph says; the
+    # sections below give the details without repeating it
+    summary = [*(e["reading"] for e in effs), gsum]
     unread = [d["reason"] for d in decisions if d.get("step") == "inference.pairs" and not d.get("choice")]
     return {
         "run_id": run_id, "version": version, "seed": seed, "planner": planner,

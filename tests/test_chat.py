@@ -29,6 +29,17 @@ def data(tmp_path):
     return path
 
 
+@pytest.fixture()
+def discoveries(monkeypatch):
+    """One entry per time the session ran discovery (agent.loop.find_structure) rather than reusing a graph."""
+    import causalpilot.agent.loop as loop
+
+    calls = []
+    real = loop.find_structure
+    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
 def session(data, tmp_path, script, **kw):
     out = io.StringIO()
     s = ChatSession(str(data), out=str(tmp_path / "chat"), bootstrap=0, stdin=io.StringIO(script), stdout=out,
@@ -83,12 +94,8 @@ def collider_data(tmp_path):
     return path
 
 
-def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(collider_data, tmp_path, monkeypatch):
-    import causalpilot.agent.loop as loop
-
-    calls = []
-    real = loop.find_structure
-    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(collider_data, tmp_path, discoveries):
+    calls = discoveries
     script = "effect of smoking on cancer\neffect of age on cancer\nforbid cough -> age\neffect of cancer on cough\n/quit\n"
     s, text = session(collider_data, tmp_path, script)
     # g1 (first run), g2 smoking -> cancer (reused), g3 age -> cancer (reused), g4 new background, g5 (reused):
@@ -102,14 +109,10 @@ def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(colli
     assert json.loads((tmp_path / "chat" / "g3" / "effects.json").read_text())[0]["treatment"] == "age"
 
 
-def test_an_effect_question_on_an_open_edge_finds_the_graph_again(data, tmp_path, monkeypatch):
+def test_an_effect_question_on_an_open_edge_finds_the_graph_again(data, tmp_path, discoveries):
     """In the complete triangle every edge is undirected: asking for smoking's effect on cancer adds
     "cancer does not cause smoking", which changes the graph, so it is not reused."""
-    import causalpilot.agent.loop as loop
-
-    calls = []
-    real = loop.find_structure
-    monkeypatch.setattr(loop, "find_structure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = discoveries
     s, text = session(data, tmp_path, "effect of smoking on cancer\n/quit\n")
     assert len(calls) == 2 and "reused" not in text
     e = s.graphs["g2"].edge_between("smoking", "cancer")
@@ -181,3 +184,78 @@ def test_chat_cli_against_a_local_openai_server(data, tmp_path, monkeypatch, cap
     assert "Using fci." in text and "[g2] fci found" in text and "bye." in text
     hist = json.loads((tmp_path / "cli" / "chat_history.json").read_text())
     assert hist["settings"]["algorithm"] == "fci" and hist["llm"][0]["stages"][0]["stage"] == "chat"
+
+
+def test_a_failed_request_leaves_the_session_as_it_was(data, tmp_path):
+    script = ("use fci\nforbid edges into age\nload nosuchfile.csv\nuse pc with alpha 2\n"
+              "effect of smoking on cancer\n/quit\n")
+    s, text = session(data, tmp_path, script)
+    assert "Data file 'nosuchfile.csv' does not exist" in text and "alpha must be between 0 and 1" in text
+    # the failed load kept the data and settings; the half-applied 'use pc ...' was undone
+    assert s.data == str(data) and s.settings.algorithm == "fci" and s.settings.params == {}
+    assert s.settings.forbidden == sorted({("smoking", "age"), ("cancer", "age")})
+    assert list(s.graphs) == ["g1", "g2", "g3", "g4"] and s.graphs["g4"].algorithm == "fci"
+    eff = s.result.effects[0]  # a later request works on the earlier data and settings
+    assert (eff["treatment"], eff["outcome"]) == ("smoking", "cancer") and s.result.graph.graph_type == "PAG"
+
+
+def test_require_after_forbid_replaces_the_prohibition_and_says_so(data, tmp_path):
+    s, text = session(data, tmp_path, "forbid smoking -> cancer\nrequire smoking -> cancer\n/quit\n")
+    assert "Requiring smoking -> cancer: this replaces your earlier prohibition of smoking -> cancer." in text
+    assert s.settings.forbidden == [] and s.settings.required == [("smoking", "cancer")]
+    assert any((e.source, e.target, e.type) == ("smoking", "cancer", "directed") for e in s.result.graph.edges)
+
+
+def test_a_prohibition_already_in_force_is_not_called_a_reused_graph(data, tmp_path, discoveries):
+    calls = discoveries
+    script = "effect of smoking on cancer\nforbid edges into age\nforbid cancer -> age\nforbid smoking -> age\n/quit\n"
+    s, text = session(data, tmp_path, script)
+    answers = text.split("Forbidding every edge into age.")[1]
+    assert "reused" not in answers  # a new background is rediscovered, and a repeated one reruns nothing
+    assert "The edge cancer -> age is already forbidden.\nNothing changed, so nothing was rerun." in answers
+    assert len(calls) == 2 and list(s.graphs) == ["g1", "g2", "g3"]
+
+
+def test_a_zero_effect_that_the_users_prohibition_makes_is_said_to_come_from_it(data, tmp_path):
+    s, text = session(data, tmp_path, "effect of smoking on cancer\nforbid smoking -> cancer\n/quit\n")
+    said = "The effect of smoking on cancer is 0 because you forbade smoking -> cancer"
+    reply = text.split("Forbidding smoking -> cancer.")[1]
+    assert said in reply and "not from the data" in reply and "According to the graph" not in reply
+    assert "changes cancer by 0" not in reply
+    assert said in (tmp_path / "chat" / "g3" / "report.md").read_text()
+
+
+def test_the_offline_grammar_reads_the_settings_of_analyse(data, tmp_path):
+    script = "\n".join(["use pc with alpha 0.01 and the fisherz test", "bootstrap 3", "set the seed to 2",
+                        "treatment smoking", "outcome cancer", "use ges", "no bootstrap", "/quit"]) + "\n"
+    s, text = session(data, tmp_path, script)
+    g2 = s.graphs["g2"]
+    assert g2.algorithm == "pc" and g2.parameters["alpha"] == 0.01 and g2.parameters["indep_test"] == "fisherz"
+    run = json.loads((tmp_path / "chat" / "g3" / "run.json").read_text())
+    assert run["discovery"]["bootstrap"]["replicates"] == 3 and run["seed"] == 0
+    assert json.loads((tmp_path / "chat" / "g4" / "run.json").read_text())["seed"] == 2
+    # the treatment alone asks for the outcome; with both, the effect is estimated on the same graph
+    assert "Setting the treatment to smoking.\nName the outcome too" in text
+    assert "the graph of g4, reused: only the effect asked about changed" in text
+    assert "Using ges (alpha 0.01, indep_test fisherz does not apply to it and is dropped)." in text
+    assert s.settings.to_dict() == {"algorithm": "ges", "forbidden": [], "required": [], "treatment": "smoking",
+                                    "outcome": "cancer", "params": {}, "bootstrap": 0, "seed": 2}
+    eff = s.result.effects[0]
+    assert (eff["treatment"], eff["outcome"]) == ("smoking", "cancer") and s.result.graph.algorithm == "ges"
+
+
+@pytest.mark.parametrize("text, actions", [
+    ("alpha 0.01 and the kci test", [("set_alpha", "0.01"), ("set_indep_test", "kci")]),
+    ("alpha = 0.2, bootstrap 50; seed 7", [("set_alpha", "0.2"), ("set_bootstrap", "50"), ("set_seed", "7")]),
+    ("kci", [("set_indep_test", "kci")]),
+    ("the independence test to rcit", [("set_indep_test", "rcit")]),
+    ("100 bootstrap resamples", [("set_bootstrap", "100")]),
+    ("no bootstrap", [("set_bootstrap", "no")]),
+    ("treatment new drug and outcome recovery", [("set_treatment", "new drug"), ("set_outcome", "recovery")]),
+    ("fci", None), ("pc with alpha 0.01", None), ("rerun", None), ("the meaning of life", None),
+])
+def test_setting_sentences(text, actions):
+    from causalpilot.agent.chat import setting_actions
+
+    got = setting_actions(text)
+    assert (None if got is None else [(k, a["value"]) for k, a in got]) == actions

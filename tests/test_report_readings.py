@@ -38,3 +38,82 @@ def test_an_interval_that_already_includes_zero_gets_no_robustness_sentence():
     assert "hidden confounder" not in effect_sentence(null)
     real = {**null, "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6, "refutations": [{**sens, "robustness_value": 0.3}]}
     assert "would have to explain 30%" in effect_sentence(real)
+
+
+def test_numbers_are_written_as_people_write_them():
+    from causalpilot.reports.numbers import number
+
+    assert number(1794.2) == "1,794" and number(1794) == "1,794" and number(12_000) == "12,000"
+    assert number(0.73494) == "0.735" and number(0.73494, 4) == "0.7349" and number(-0.005291) == "-0.00529"
+    assert number(0.5) == "0.5" and number(1.0) == "1" and number(-0.0) == "0" and number(0.99996) == "1"
+    assert number(123456789.4) == "123,456,789" and number(0.0001) == "0.0001"  # the plain range's ends
+    assert number(2e9) == "2e+09" and number(1.5e-5) == "1.5e-05"  # far outside it, an exponent
+    assert number(0.2, sign=True) == "+0.2" and number(None) == "—" and number(float("nan")) == "n/a"
+
+
+def _income_data(n=800, seed=5):
+    """age -> smoking -> income, age -> income: a total effect of smoking on income of 1,000 per unit."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    age = rng.normal(50, 10, size=n)
+    smoking = 0.5 * age + rng.normal(size=n) * 5
+    income = 1000 * smoking + 800 * age + rng.normal(size=n) * 3000
+    return pd.DataFrame({"age": age, "smoking": smoking, "income": income})
+
+
+def test_report_md_writes_numbers_plainly_says_the_summary_once_and_reads_the_sensitivity(tmp_path):
+    import re
+
+    import causalpilot
+    from causalpilot.reports.interpret import graph_summary
+    from causalpilot.reports.numbers import number
+
+    r = causalpilot.analyse(_income_data(), treatment="smoking", outcome="income", bootstrap=0, memory=False,
+                            background={"tiers": [["age"], ["smoking"], ["income"]]}, out=tmp_path / "o")
+    md = (tmp_path / "o" / "report.md").read_text()
+    eff = r.effects.iloc[0]
+    assert 960 < eff["estimate"] < 1060 and eff["adjustment_set"] == ["age"]  # the known effect, identified
+    assert not re.search(r"\d[eE][+-]\d", md)  # no 1.01e+03 anywhere
+    assert f"changes income by {number(eff['estimate'])} on average" in md and re.search(r"\| 1,0\d\d \| \[9", md)
+    # the summary is said once: the graph's reading and the effect's each appear one time
+    assert md.count(graph_summary(r.graph)) == 1 and md.count("changes income by") == 1
+    # how strong a hidden confounder would have to be, in words, in the summary and beside the check
+    sens = md.split("| unobserved_common_cause (partial R2) |")[1].splitlines()[0]
+    assert "would have to explain" in sens and "one as strong as age would leave an effect of" in sens
+    assert re.search(r"A hidden confounder would have to explain \d+% of the remaining variation of both smoking "
+                     r"and income to make the interval include zero; one as strong as age", md)
+
+
+def test_the_sensitivity_is_read_for_every_orientation_of_an_unidentified_effect():
+    from causalpilot.reports.interpret import effect_sentence
+
+    def sens(rv, **kw):
+        return [{"name": "unobserved_common_cause (partial R2)", "robustness_value": rv, **kw}]
+
+    eff = {"treatment": "t", "outcome": "y", "estimate": None, "estimate_range": [0.735, 0.952], "ci_low": 0.69,
+           "ci_high": 1.0, "estimates": [
+               {"adjustment_set": [], "estimate": 0.952, "ci_low": 0.9, "ci_high": 1.0, "refutations": sens(0.56)},
+               {"adjustment_set": ["age"], "estimate": 0.735, "ci_low": 0.69, "ci_high": 0.78, "refutations": sens(
+                   0.47, benchmark="age", new_effect=0.5172, passed=True)}]}
+    text = effect_sentence(eff)
+    assert "Adjusting for nothing (estimate 0.952): a hidden confounder would have to explain 56%" in text
+    assert "Adjusting for age (estimate 0.735): a hidden confounder would have to explain 47%" in text
+    assert "would leave an effect of 0.517, so the conclusion holds" in text
+
+
+def test_a_zero_is_credited_only_to_the_prohibitions_that_could_have_carried_the_effect():
+    from causalpilot.reports.interpret import effect_sentence, forbidden_behind
+
+    g = CausalGraph(nodes=["age", "smoking", "cancer", "income"], graph_type="CPDAG", algorithm="pc", edges=[
+        Edge("age", "smoking", "directed"), Edge("age", "cancer", "directed"), Edge("cancer", "smoking", "directed")])
+    forbidden = [("smoking", "cancer"), ("age", "income"), ("cancer", "age")]
+    zero = {"treatment": "smoking", "outcome": "cancer", "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+            "structural_zero": True, "notes": []}
+    because = forbidden_behind(zero, g, forbidden)
+    assert because == ["smoking -> cancer"]  # neither other prohibition lies between smoking and cancer
+    assert effect_sentence(zero, because).startswith("The effect of smoking on cancer is 0 because you forbade "
+                                                     "smoking -> cancer")
+    assert effect_sentence(zero, []).startswith("According to the graph, smoking does not cause cancer")
+    assert forbidden_behind({**zero, "structural_zero": False, "estimate": 0.4}, g, forbidden) == []

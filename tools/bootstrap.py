@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from scipy.stats import binom
@@ -86,17 +86,26 @@ def _one(name: str, data: DiscoveryInput, params: dict, seed_seq: np.random.Seed
 
 
 def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, n_jobs: int = 1,
-              block: int | None = None) -> BootstrapResult:
-    """Run ``name`` on B resamples in parallel and return edge frequencies."""
+              block: int | None = None, progress: Callable[[int], None] | None = None) -> BootstrapResult:
+    """Run ``name`` on B resamples in parallel and return edge frequencies.
+
+    ``progress``, if given, is called with the number of resamples finished so far after each one
+    (in resample order when they run in parallel); it cannot change the result."""
     if B <= 0:
         return BootstrapResult(0, {})
     children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
     if n_jobs == 1:
-        graphs = [_one(name, data, params, s, block) for s in children]
+        runs: Iterable = (_one(name, data, params, s, block) for s in children)
     else:
         from joblib import Parallel, delayed
 
-        graphs = Parallel(n_jobs=n_jobs)(delayed(_one)(name, data, params, s, block) for s in children)
+        runs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_one)(name, data, params, s, block)
+                                                                for s in children)
+    graphs = []
+    for g in runs:
+        graphs.append(g)
+        if progress is not None:
+            progress(len(graphs))
     ok = [g for g in graphs if g is not None]
     edges: Counter = Counter()
     for g in ok:

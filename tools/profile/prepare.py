@@ -57,7 +57,7 @@ def profile_and_prepare(
     for col in [time_index, domain_index, *keep]:
         if col is not None and col not in df.columns:
             where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
-            raise InputError(f"Column '{col}' is not in {where}{_did_you_mean(col, list(df.columns))}.")
+            raise InputError(f"Column '{col}' is not in {where}{did_you_mean(col, list(df.columns))}.")
 
     repairs += infinite_to_missing(df)
     columns = profile_columns(df)
@@ -168,7 +168,7 @@ def profile_and_prepare(
     return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj)
 
 
-def _did_you_mean(name: str, columns: list[str]) -> str:
+def did_you_mean(name: str, columns: list[str]) -> str:
     close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
     if close:
         return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
