@@ -213,22 +213,25 @@ def test_a_prohibition_already_in_force_is_not_called_a_reused_graph(data, tmp_p
     answers = text.split("Forbidding every edge into age.")[1]
     assert "reused" not in answers  # a new background is rediscovered, and a repeated one reruns nothing
     assert "The edge cancer -> age is already forbidden.\nNothing changed, so nothing was rerun." in answers
-    assert len(calls) == 2 and list(s.graphs) == ["g1", "g2", "g3"]
+    # g1, g2 (the effect question orients the open smoking - cancer edge: found again), g3 (new background)
+    assert len(calls) == 3 and list(s.graphs) == ["g1", "g2", "g3"]
 
 
-def test_a_zero_effect_that_the_users_prohibition_makes_is_said_to_come_from_it(data, tmp_path):
-    s, text = session(data, tmp_path, "effect of smoking on cancer\nforbid smoking -> cancer\n/quit\n")
-    said = "The effect of smoking on cancer is 0 because you forbade smoking -> cancer"
-    reply = text.split("Forbidding smoking -> cancer.")[1]
+def test_a_zero_effect_that_the_users_prohibition_makes_is_said_to_come_from_it(collider_data, tmp_path):
+    # cough's only link is to cancer: forbidding cancer -> cough (with "cough does not cause cancer", which
+    # asking for the effect assumes) leaves no path, so the zero is the prohibition's, not the data's
+    s, text = session(collider_data, tmp_path, "effect of cancer on cough\nforbid cancer -> cough\n/quit\n")
+    said = "The effect of cancer on cough is 0 because you forbade cancer -> cough"
+    reply = text.split("Forbidding cancer -> cough.")[1]
     assert said in reply and "not from the data" in reply and "According to the graph" not in reply
-    assert "changes cancer by 0" not in reply
+    assert "changes cough by 0" not in reply
     assert said in (tmp_path / "chat" / "g3" / "report.md").read_text()
 
 
-def test_the_offline_grammar_reads_the_settings_of_analyse(data, tmp_path):
+def test_the_offline_grammar_reads_the_settings_of_analyse(collider_data, tmp_path):
     script = "\n".join(["use pc with alpha 0.01 and the fisherz test", "bootstrap 3", "set the seed to 2",
                         "treatment smoking", "outcome cancer", "use ges", "no bootstrap", "/quit"]) + "\n"
-    s, text = session(data, tmp_path, script)
+    s, text = session(collider_data, tmp_path, script)  # smoking -> cancer is compelled: the graph is reused
     g2 = s.graphs["g2"]
     assert g2.algorithm == "pc" and g2.parameters["alpha"] == 0.01 and g2.parameters["indep_test"] == "fisherz"
     run = json.loads((tmp_path / "chat" / "g3" / "run.json").read_text())

@@ -169,6 +169,7 @@ def profile_and_prepare(
 
 
 def did_you_mean(name: str, columns: list[str]) -> str:
+    """The end of an 'unknown column' sentence: up to three close names (difflib), else the columns."""
     close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
     if close:
         return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
