@@ -131,15 +131,15 @@ def is_no_tools_error(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- tool-call formats
-_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+_TAGGED = r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)"  # patterns for re.findall/match/sub with re.S
+_FENCE = r"^```(?:json)?\s*(.*?)\s*```$"
 
 
 def _strip(text: str) -> str:
     text = text.strip()
     if text.startswith("[TOOL_CALLS]"):  # Mistral's marker
         text = text[len("[TOOL_CALLS]"):].strip()
-    m = _FENCE.match(text)
+    m = re.match(_FENCE, text, flags=re.S)
     return m.group(1).strip() if m else text
 
 
@@ -163,7 +163,7 @@ def calls_in_text(text: str, tools: set[str]) -> tuple[list[dict], str] | None:
     A ``<tool_call>`` block that is not valid JSON is kept as a call with its raw text as arguments,
     so the agent reports it to the model as a malformed call instead of taking it for an answer.
     """
-    blocks = _TAGGED.findall(text)
+    blocks = re.findall(_TAGGED, text, flags=re.S)
     if blocks:
         calls = []
         for b in blocks:
@@ -175,7 +175,7 @@ def calls_in_text(text: str, tools: set[str]) -> tuple[list[dict], str] | None:
                 name = re.search(r'"name"\s*:\s*"([^"]+)"', b)
                 call = {"name": name.group(1) if name else "unparsed_tool_call", "arguments": b}
             calls.append(call)
-        return calls, _TAGGED.sub("", text).strip()
+        return calls, re.sub(_TAGGED, "", text, flags=re.S).strip()
     body = _strip(text)
     if not body or body[0] not in "[{":
         return None

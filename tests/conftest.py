@@ -22,6 +22,10 @@ def _isolated_home(tmp_path, monkeypatch):
 @pytest.fixture()
 def llm_env(monkeypatch):
     """Point the LLM client at a local fake server: ``llm_env(srv.url, timeout=..., model=None)``."""
+    from causalpilot.agent import llm_server
+
+    llm_server._models.clear()  # a fake server may get the port of an earlier test's: ask it afresh
+
     def configure(url, timeout="2", retries="1", steps="6", model="fake-model"):
         monkeypatch.setenv("OPENAI_BASE_URL", url)
         monkeypatch.setenv("OPENAI_API_KEY", "test-key")

@@ -35,6 +35,9 @@ def test_replay_without_a_server_gives_byte_identical_results(fmt, data, tmp_pat
     answered = len(srv.requests)
     # the server is gone; no cache either, so every answer must come from the transcript
     monkeypatch.setenv("CAUSALPILOT_LLM_CACHE", "0")
+    if fmt == "no_tools":  # and no LLM configuration is needed to replay
+        for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "CAUSALPILOT_MODEL"):
+            monkeypatch.delenv(var)
     code, _, err = run_cli(["analyse", data, "--out", again, *ANALYSE, "--replay", first / "transcript.json"], capsys)
     assert code == 0, err
     assert "notice" not in err and len(srv.requests) == answered
