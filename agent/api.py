@@ -151,7 +151,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         memory: the memory database file; None = the default store (as the CLI); False = do not record.
         quiet: no progress lines on stderr (default True; False prints what the CLI prints).
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
-            ("X=1.5"), ``share_data`` (bool), ``no_order`` (bool: do not assume that the outcome does
+            ("X=1.5"), ``share_data`` (rows the LLM may see: an int, default 5, 0 for none; True
+            means 50), ``no_order`` (bool: do not assume that the outcome does
             not cause the treatment).
 
     Returns:
@@ -167,6 +168,9 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     if unknown:
         raise InputError(f"analyse() got an unknown option '{unknown[0]}'.")
     _check_choice("planner", planner, ("rules", "llm"))
+    share_data = extra.get("share_data")
+    if share_data is not None and not isinstance(share_data, (bool, int)):
+        raise InputError(f"share_data must be a number of rows (or True/False), got {share_data!r}.")
     ds = _dataset(data)
     cate_by = extra.get("cate_by")
     if isinstance(cate_by, str):
@@ -176,7 +180,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         treatment=treatment, outcome=outcome, time_index=time_index, time_series=bool(time_series),
         domain_index=domain_index, question=question, background=background, algorithm=algorithm,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
-        memory_path=memory, command="analyse", share_data=bool(extra.get("share_data", False)),
+        memory_path=memory, command="analyse", share_data=share_data,
         cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)))
     return AnalysisResult(run_analysis(opts, dataset=ds, write=out is not None))
 

@@ -153,7 +153,7 @@ def _pair(text: str) -> tuple[str, str] | None:
 
 class ChatSession:
     def __init__(self, data: str | None = None, *, out: str | None = None, seed: int = 0, planner: str = "rules",
-                 bootstrap: int | None = None, memory_path: str | None = None, share_data: bool = False,
+                 bootstrap: int | None = None, memory_path: str | None = None, share_data: int | bool | None = None,
                  stdin: TextIO | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
                  llm_model: Any = None, planner_factory: Callable[[], Any] | None = None):
         self.data = data

@@ -46,7 +46,8 @@ def interpret(message: str, columns: list[str], graphs: list[str], model: Any = 
     from langchain_core.tools import StructuredTool
 
     cfg = cfg or LLMConfig.from_env()
-    model = model or make_chat_model(cfg)
+    transcript = Transcript(config=cfg.public())
+    model = model or make_chat_model(cfg, transcript)
     counters = Counters(cfg)
     actions: list[tuple[str, dict]] = []
 
@@ -111,7 +112,6 @@ def interpret(message: str, columns: list[str], graphs: list[str], model: Any = 
         mk(func=compare_graphs, name="compare_graphs", args_schema=CompareArg,
            description="Show the edge differences between two kept graphs."),
     ]
-    transcript = Transcript(config=cfg.public())
     prompt = render_prompt("chat", variables=columns, graphs=graphs, message=message)
     messages = run_agent(model, tools, system=render_prompt("system"), prompt=prompt, cfg=cfg, stage="chat",
                          transcript=transcript, counters=counters)

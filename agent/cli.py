@@ -73,7 +73,9 @@ TIME_SERIES = typer.Option(False, "--time-series", help="Treat rows as consecuti
 DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the domain/regime of each row.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
 BOOTSTRAP = typer.Option(None, "--bootstrap", "-B", help="Bootstrap resamples for edge confidence (0 = none).")
-SHARE_DATA = typer.Option(False, "--share-data", help="Let the LLM see up to 50 data rows (default: profile + 5 rows).")
+SHARE_DATA = typer.Option(None, "--share-data", help="Data rows the LLM may see, a seeded random sample (default 5; "
+                          "0 sends none and no category labels; --share-data alone: 50).")
+SHARE_DATA_ALONE = 50  # `--share-data` with no number, as the flag meant before it took one
 
 
 def default_planner() -> str:
@@ -113,7 +115,9 @@ def analyse(
     quiet: bool = QUIET,
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
-    share_data: bool = SHARE_DATA,
+    share_data: Optional[int] = SHARE_DATA,
+    replay: Optional[str] = typer.Option(None, "--replay", help="Re-run an LLM analysis from its transcript.json, "
+                                         "with no server: the recorded answers in order (same DATA and options)."),
     cate_by: Optional[str] = typer.Option(None, "--cate-by", help="COL[,COL]: effects within groups of these columns."),
     what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
     no_order: bool = typer.Option(False, "--no-order", help="Do not assume that the outcome does not cause the "
@@ -123,10 +127,11 @@ def analyse(
     from causalpilot.agent.loop import AnalysisOptions, run_analysis
 
     result = run_analysis(AnalysisOptions(
-        data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
+        data=data, out=out, seed=seed, planner=planner or ("llm" if replay else default_planner()),
+        treatment=treatment, outcome=outcome,
         time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
-        memory_path=memory, command="analyse", share_data=share_data,
+        memory_path=memory, command="analyse", share_data=share_data, replay=replay,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
         no_order=no_order))
     _finish(result, quiet, background)
@@ -183,7 +188,7 @@ def chat(
     planner: Optional[str] = typer.Option(None, "--planner", help="rules | llm (default: llm if configured, else rules)."),
     bootstrap: Optional[int] = BOOTSTRAP,
     memory: Optional[str] = MEMORY,
-    share_data: bool = SHARE_DATA,
+    share_data: Optional[int] = SHARE_DATA,
     debug: bool = DEBUG,
 ) -> None:
     """Terminal chat session over the same tools; refine the analysis in plain words (/help inside)."""
@@ -192,6 +197,11 @@ def chat(
     name = planner or default_planner()
     if name not in ("rules", "llm"):
         raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
+    if name == "llm":  # a model the server does not serve: one sentence before the session starts
+        from causalpilot.agent.llm_runtime import LLMConfig
+        from causalpilot.agent.llm_server import resolve_model
+
+        resolve_model(LLMConfig.from_env())
     ChatSession(data, out=out, seed=seed, planner=name, bootstrap=_check_bootstrap(bootstrap), memory_path=memory,
                 share_data=share_data).run()
 
@@ -310,6 +320,18 @@ def _full_command_help(typer_app: typer.Typer) -> None:
 _full_command_help(app)
 _full_command_help(memory_app)
 
+
+def _share_data_alone(args: list[str]) -> list[str]:
+    """``--share-data`` not followed by a number means SHARE_DATA_ALONE rows (typer options cannot
+    take an optional value, so the number is filled in before parsing)."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        out.append(a)
+        if a == "--share-data" and (i + 1 == len(args) or not args[i + 1].lstrip("-").isdigit()):
+            out.append(str(SHARE_DATA_ALONE))
+    return out
+
+
 _REEXEC = "import sys; sys.path.pop(0); from causalpilot.agent.cli import main; main()"
 
 
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map every outcome to the contract's exit codes."""
     if argv is None:  # the console script, not a caller passing arguments (tests)
         _fix_hash_seed()
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _share_data_alone(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args
     try:
         rv = app(args=args, prog_name="causalpilot", standalone_mode=False)

@@ -7,7 +7,15 @@ The planner and the chat both go through :func:`run_agent`, which builds a langc
 - a bounded number of model calls (steps) and of tokens, and a total wall-clock budget that is
   enforced from outside the agent thread, so a hung server can never block the run;
 - malformed tool calls (invalid JSON arguments, wrong arguments, unknown tool names, proposals the
-  validator rejects) are fed back to the model as error messages, at most ``max_tool_errors`` times.
+  validator rejects) are fed back to the model as error messages, at most ``max_tool_errors`` times;
+- a prompt the server finds too long for its context (a 400) is retried once with the compact
+  prompt the caller supplies;
+- each stage stands alone: a failed stage does not stop the next one, unless the server could not
+  be reached at all (then the later stages of the analysis are skipped instead of waiting again).
+
+The HTTP layer under the client (:mod:`causalpilot.agent.llm_cache`) caches, records and replays
+every request, reads the tool-call formats of local servers and falls back to JSON mode for servers
+without tool support (:mod:`causalpilot.agent.llm_server`).
 
 Any breach raises :class:`LLMFailure`; callers fall back to the rules planner. Model output is
 only ever read as data: tool arguments are validated by pydantic schemas and the tools themselves,
@@ -20,9 +28,11 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-DEFAULT_MODEL = "gpt-4o-mini"  # used only when CAUSALPILOT_MODEL is not set
+DEFAULT_MODEL = "gpt-4o-mini"  # used only when CAUSALPILOT_MODEL is not set and the server does not decide
+ROWS_DEFAULT = 5  # data rows the model sees unless --share-data says otherwise
+ROWS_FLAG = 50  # what --share-data (or share_data=True) without a number means
 
 
 class LLMFailure(RuntimeError):
@@ -34,6 +44,30 @@ def _env_float(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+def _env_price(name: str) -> float | None:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        from causalpilot.tools.errors import InputError
+
+        raise InputError(f"{name} must be a price in USD per million tokens (a number >= 0), got '{text}'.")
+    return value
+
+
+def rows_to_share(value: Any) -> int:
+    """--share-data as a number of rows: True means ROWS_FLAG, False or None the default ROWS_DEFAULT."""
+    if value is None or value is False:
+        return ROWS_DEFAULT
+    if value is True:
+        return ROWS_FLAG
+    return int(value)
 
 
 @dataclass
@@ -51,9 +85,20 @@ class LLMConfig:
     max_tool_errors: int = 3  # malformed or rejected tool calls fed back before giving up
     max_tokens: int = 1500  # per completion
     token_budget: int = 80_000  # prompt + completion tokens in one agent run
-    share_data: bool = False  # send more than 5 rows (only with --share-data)
+    share_data: int = ROWS_DEFAULT  # data rows the model may see (--share-data N; 0 sends none)
+    data_seed: int = 0  # seeds which rows those are (derived from --seed)
     temperature: float = 0.0
     seed: int | None = 0
+    model_named: bool = False  # the model was named (CAUSALPILOT_MODEL), not defaulted
+    model_source: str = ""  # how the model was settled against the server (agent.llm_server.resolve_model)
+    cache: bool = True  # answer repeated identical requests from the on-disk cache (CAUSALPILOT_LLM_CACHE=0: off)
+    cache_dir: str | None = None  # default: llm-cache beside the memory database
+    price_in: float | None = None  # USD per million prompt tokens (CAUSALPILOT_PRICE_IN)
+    price_out: float | None = None  # USD per million completion tokens (CAUSALPILOT_PRICE_OUT)
+    replay: Any = None  # an agent.llm_cache.Replay: answers come from a recorded transcript, no server
+
+    def __post_init__(self) -> None:
+        self.share_data = rows_to_share(self.share_data)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "LLMConfig":
@@ -67,47 +112,109 @@ class LLMConfig:
             budget_s=_env_float("CAUSALPILOT_LLM_BUDGET", cls.budget_s),
             run_budget_s=_env_float("CAUSALPILOT_LLM_RUN_BUDGET", cls.run_budget_s),
             max_steps=int(_env_float("CAUSALPILOT_LLM_MAX_STEPS", cls.max_steps)),
+            model_named=bool(env.get("CAUSALPILOT_MODEL")),
+            cache=env.get("CAUSALPILOT_LLM_CACHE", "1").strip().lower() not in ("0", "false", "no", "off"),
+            price_in=_env_price("CAUSALPILOT_PRICE_IN"),
+            price_out=_env_price("CAUSALPILOT_PRICE_OUT"),
         )
         for k, v in overrides.items():
             setattr(cfg, k, v)
+        if "model" in overrides:
+            cfg.model_named = True
+        cfg.share_data = rows_to_share(cfg.share_data)
         return cfg
 
     def configured(self) -> bool:
-        return bool(self.api_key or self.base_url)
+        return bool(self.api_key or self.base_url or self.replay is not None)
 
     def public(self) -> dict[str, Any]:
         """The configuration as recorded in run.json (never the key)."""
-        return {"model": self.model, "base_url": self.base_url, "timeout_s": self.timeout_s,
+        return {"model": self.model, "model_source": self.model_source, "base_url": self.base_url,
+                "timeout_s": self.timeout_s,
                 "max_retries": self.max_retries, "budget_s": self.budget_s, "run_budget_s": self.run_budget_s,
                 "max_steps": self.max_steps,
                 "max_tool_errors": self.max_tool_errors, "max_tokens": self.max_tokens,
-                "token_budget": self.token_budget, "share_data": self.share_data}
+                "token_budget": self.token_budget, "share_data": rows_to_share(self.share_data),
+                "data_seed": self.data_seed,
+                "temperature": self.temperature, "seed": self.seed, "cache": self.cache and self.replay is None,
+                "replay": None if self.replay is None else self.replay.path}
 
 
-def make_chat_model(cfg: LLMConfig):
-    """A ChatOpenAI client for any OpenAI-compatible server."""
+def make_chat_model(cfg: LLMConfig, transcript: "Transcript | None" = None):
+    """A ChatOpenAI client for any OpenAI-compatible server, over the recording HTTP layer.
+
+    Settles the model against the server's list first (:func:`agent.llm_server.resolve_model`,
+    which raises InputError for a model the server does not serve). Every exchange is recorded in
+    ``transcript.exchanges``; with ``cfg.replay`` no server is contacted at all.
+    """
+    import httpx
     from langchain_openai import ChatOpenAI
 
+    from causalpilot.agent.llm_cache import transport_for
+    from causalpilot.agent.llm_server import resolve_model
+
+    resolve_model(cfg)
+    ledger = transcript if transcript is not None else Transcript(config=cfg.public())
+    client = httpx.Client(transport=transport_for(cfg, ledger), timeout=cfg.timeout_s)
+    base_url = "http://replay.invalid/v1" if cfg.replay is not None else cfg.base_url
     # local servers (vLLM, Ollama, llama.cpp) need no key, but the openai client insists on one
     key = cfg.api_key or "not-needed"
-    return ChatOpenAI(model=cfg.model, base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_s,
+    return ChatOpenAI(model=cfg.model, base_url=base_url, api_key=key, timeout=cfg.timeout_s,
                       max_retries=cfg.max_retries, max_tokens=cfg.max_tokens, temperature=cfg.temperature,
-                      seed=cfg.seed)
+                      seed=cfg.seed, http_client=client)
 
 
 @dataclass
 class Transcript:
-    """Every message of every LLM stage, saved as transcript.json beside the report."""
+    """Every message of every LLM stage and every HTTP exchange, saved as transcript.json beside the report."""
 
     config: dict[str, Any] = field(default_factory=dict)
     stages: list[dict[str, Any]] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # one per HTTP request (agent.llm_cache)
+    data_sent: dict[str, Any] = field(default_factory=lambda: {"rows": [], "columns": [], "labels": []})
+    stage: str = ""  # the stage now running; labels the exchanges
+    stopped: str | None = None  # why later stages are skipped (no LLM configured, the server unreachable)
 
     def add(self, stage: str, messages: Sequence[Any], *, seconds: float, outcome: str, tokens: int = 0) -> None:
         self.stages.append({"stage": stage, "outcome": outcome, "seconds": round(seconds, 3), "tokens": tokens,
                             "messages": [message_to_dict(m) for m in messages]})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config, "stages": self.stages}
+        return {"config": self.config, "stages": self.stages, "exchanges": self.exchanges,
+                "data_sent": self.data_sent}
+
+    def usage(self, cfg: "LLMConfig") -> dict[str, Any]:
+        """Tokens per request, per stage and in total, and the cost at the configured prices."""
+        from causalpilot.agent.llm_cache import usage_summary
+
+        return usage_summary(self.exchanges, cfg.price_in, cfg.price_out)
+
+    def begin(self, stage: str) -> None:
+        """Label the exchanges that follow with ``stage``, or refuse when an earlier stage found no server."""
+        if self.stopped is not None:
+            raise LLMFailure(f"skipped: {self.stopped}")
+        self.stage = stage
+
+    def note_failure(self, exc: BaseException | None) -> None:
+        """Remember a server that cannot be reached (refused, timed out, 5xx or 429 after the retries)."""
+        if exc is not None and _unreachable(exc):
+            self.stopped = f"the server did not answer in an earlier stage ({_describe(exc)})"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - the llm extra brings it
+        return False
+    return isinstance(exc, (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError))
+
+
+def _context_error(exc: BaseException | None) -> bool:
+    from causalpilot.agent.llm_server import is_context_error
+
+    return exc is not None and getattr(exc, "status_code", None) == 400 and is_context_error(str(exc))
 
 
 def message_to_dict(m: Any) -> dict[str, Any]:
@@ -200,12 +307,35 @@ def _guard(counters: Counters):
 
 
 def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg: LLMConfig, stage: str,
-              transcript: Transcript, counters: Counters | None = None) -> list[Any]:
-    """Run one bounded ReAct episode; return its messages or raise :class:`LLMFailure`."""
+              transcript: Transcript, counters: Counters | None = None,
+              compact: Callable[[], str] | None = None) -> list[Any]:
+    """Run one bounded ReAct episode; return its messages or raise :class:`LLMFailure`.
+
+    ``compact``: a function giving a shorter prompt (fewer rows and columns, a shorter catalogue),
+    tried once when the server answers that ``prompt`` does not fit the model's context.
+    """
+    counters = counters or Counters(cfg)
+    transcript.begin(stage)
+    try:
+        return _episode(model, tools, system, prompt, cfg, stage, transcript, counters)
+    except LLMFailure as exc:
+        if compact is None or not _context_error(exc.__cause__):
+            transcript.note_failure(exc.__cause__)
+            raise
+    counters.cancelled.clear()
+    counters.messages = []
+    try:
+        return _episode(model, tools, system, compact(), cfg, stage, transcript, counters)
+    except LLMFailure as exc:
+        transcript.note_failure(exc.__cause__)
+        raise
+
+
+def _episode(model: Any, tools: Sequence[Any], system: str, prompt: str, cfg: LLMConfig, stage: str,
+             transcript: Transcript, counters: Counters) -> list[Any]:
     from langchain.agents import create_agent
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    counters = counters or Counters(cfg)
     agent = create_agent(model, list(tools), system_prompt=system, middleware=[_guard(counters)])
     first = HumanMessage(prompt)
     counters.messages.extend([SystemMessage(system), first])
@@ -258,8 +388,27 @@ def final_text(messages: Sequence[Any]) -> str:
 
 
 def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage: str, transcript: Transcript,
-                    run_deadline: float | None = None) -> str:
-    """One plain completion within the time budget (used for the structured narrative)."""
+                    run_deadline: float | None = None, compact: Callable[[], str] | None = None) -> str:
+    """One plain completion within the time budget (used for the structured narrative).
+
+    ``compact`` as in :func:`run_agent`: a shorter prompt tried once after a context-size 400.
+    """
+    transcript.begin(stage)
+    try:
+        return _completion(model, system, prompt, cfg, stage, transcript, run_deadline)
+    except LLMFailure as exc:
+        if compact is None or not _context_error(exc.__cause__):
+            transcript.note_failure(exc.__cause__)
+            raise
+    try:
+        return _completion(model, system, compact(), cfg, stage, transcript, run_deadline)
+    except LLMFailure as exc:
+        transcript.note_failure(exc.__cause__)
+        raise
+
+
+def _completion(model: Any, system: str, prompt: str, cfg: LLMConfig, stage: str, transcript: Transcript,
+                run_deadline: float | None) -> str:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     msgs = [SystemMessage(system), HumanMessage(prompt)]
@@ -271,12 +420,12 @@ def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage:
         except BaseException as exc:
             box["error"] = exc
 
-    t0 = time.monotonic()
-    worker = threading.Thread(target=work, name=f"llm-{stage}", daemon=True)
-    worker.start()
     wait = cfg.budget_s if run_deadline is None else min(cfg.budget_s, run_deadline - time.monotonic())
     if wait <= 0:
         raise LLMFailure("time budget spent (CAUSALPILOT_LLM_RUN_BUDGET)")
+    t0 = time.monotonic()
+    worker = threading.Thread(target=work, name=f"llm-{stage}", daemon=True)
+    worker.start()
     worker.join(timeout=wait + 2.0)
     seconds = time.monotonic() - t0
     if worker.is_alive():
@@ -288,4 +437,3 @@ def call_model_text(model: Any, system: str, prompt: str, cfg: LLMConfig, stage:
     reply = box["msg"]
     transcript.add(stage, [*msgs, reply], seconds=seconds, outcome="finished")
     return final_text([reply])
-

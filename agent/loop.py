@@ -56,7 +56,8 @@ class AnalysisOptions:
     quiet: bool = False
     memory_path: str | os.PathLike | bool | None = None  # None: the default store; False: record nothing
     command: str = "analyse"
-    share_data: bool = False  # let the LLM see more than 5 rows of data
+    share_data: int | bool | None = None  # data rows the LLM may see (None: 5; 0: none; True: 50)
+    replay: str | None = None  # a transcript.json whose recorded answers replace the LLM server (--replay)
     cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
     what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
     no_order: bool = False  # do not assume that the outcome does not cause the treatment (--no-order)
@@ -388,18 +389,27 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
     planner = planner or get_planner(opts.planner)
     llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
+    if opts.replay and llm is None:
+        raise InputError("--replay replays an analysis made with the LLM planner; it cannot run with "
+                         f"--planner {planner.name}.")
+    if llm is not None:
+        _configure_llm(llm, opts)  # a model the server does not serve is an InputError before any work
 
     with timer.step("load"):
         ds: Dataset = dataset if dataset is not None else load_table(opts.data)
     check_columns(opts, ds, reads_question=llm is None)
     run_id = make_run_id(ds.sha256)
+    replay = llm.cfg.replay if llm is not None else None
+    if replay is not None:
+        if replay.data_sha256 and replay.data_sha256 != ds.sha256:
+            raise InputError(f"The transcript '{replay.path}' for --replay was recorded on other data "
+                             f"(sha256 {replay.data_sha256[:12]}…), not on {ds.path or 'this DataFrame'}.")
+        run_id = replay.run_id or run_id  # the replayed analysis keeps its id, so its report is the same
     data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
     say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
-    if llm is not None:
-        llm.cfg.share_data = llm.cfg.share_data or opts.share_data
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
                       algorithm=opts.algorithm, params=dict(opts.params), bootstrap=opts.bootstrap,
                       effect_order=not opts.no_order)
@@ -449,7 +459,13 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
 
                 story = llm.narrative(opts.question, narrative_facts(ctx, effects))
                 ctx["narrative"] = story.model_dump() if story else None
-                artifacts["transcript.json"] = json_text(llm.transcript_dict())
+                ctx["llm_usage"] = {"model": llm.cfg.model, **llm.transcript.usage(llm.cfg)}
+                if replay is not None and replay.unmatched:
+                    print(f"causalpilot: notice: {replay.unmatched} request(s) of this run were not in the replayed "
+                          "transcript (other options than the recorded run?); they got its remaining answers in "
+                          "recorded order.", file=sys.stderr, flush=True)
+                artifacts["transcript.json"] = json_text({**llm.transcript_dict(), "config": llm.cfg.public(),
+                                                          "run_id": run_id, "data_sha256": ds.sha256})
             md, html = render(ctx)
             artifacts.update({"graph.json": json_text(graph.to_dict()), "effects.json": json_text(effects),
                               "graph.png": png, "report.md": md, "report.html": html})
@@ -475,7 +491,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
         "libraries": library_versions(),
         # the string-hash salt some library code iterates by (agent.cli fixes it to 0 unless set)
         "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
-        **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason}} if llm is not None else {}),
+        **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason, "usage": llm.transcript.usage(llm.cfg),
+                    "data_sent": llm.transcript.data_sent}} if llm is not None else {}),
         "files": (["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
                   + (["transcript.json"] if llm is not None else [])) if report else ["run.json"],
     }
@@ -493,6 +510,27 @@ def user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:
     """The edges the user's own background knowledge forbids (not those an LLM planner added)."""
     bg = resolve_background(spec, columns)
     return [] if bg is None else [tuple(e) for e in bg.forbidden]
+
+
+def _configure_llm(llm: Any, opts: AnalysisOptions) -> None:
+    """Give the LLM planner the run's data-sharing settings and replay, and settle its model.
+
+    Raises InputError for an unreadable --replay transcript or a model the server does not serve
+    (agent.llm_server.resolve_model), before any data is read."""
+    from causalpilot.agent.llm_runtime import rows_to_share
+    from causalpilot.agent.llm_server import resolve_model
+
+    if opts.share_data is not None:
+        rows = rows_to_share(opts.share_data)
+        if not 0 <= rows <= 10_000:
+            raise InputError(f"--share-data must be a number of rows between 0 and 10000, got {rows}.")
+        llm.cfg.share_data = rows
+    llm.cfg.data_seed = derive_seed(opts.seed, "llm-rows")
+    if opts.replay:
+        from causalpilot.agent.llm_cache import Replay
+
+        Replay(opts.replay).configure(llm.cfg)
+    resolve_model(llm.cfg)
 
 
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,

@@ -17,3 +17,22 @@ def _isolated_home(tmp_path, monkeypatch):
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CAUSALPILOT_MODEL"):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture()
+def llm_env(monkeypatch):
+    """Point the LLM client at a local fake server: ``llm_env(srv.url, timeout=..., model=None)``."""
+    from causalpilot.agent import llm_server
+
+    llm_server._models.clear()  # a fake server may get the port of an earlier test's: ask it afresh
+
+    def configure(url, timeout="2", retries="1", steps="6", model="fake-model"):
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        if model:
+            monkeypatch.setenv("CAUSALPILOT_MODEL", model)
+        monkeypatch.setenv("CAUSALPILOT_LLM_TIMEOUT", timeout)
+        monkeypatch.setenv("CAUSALPILOT_LLM_RETRIES", retries)
+        monkeypatch.setenv("CAUSALPILOT_LLM_BUDGET", "20")
+        monkeypatch.setenv("CAUSALPILOT_LLM_MAX_STEPS", steps)
+    return configure

@@ -1,9 +1,12 @@
 """Offline stand-ins for an LLM: a scripted langchain chat model and a local OpenAI-compatible server.
 
-The server speaks just enough of ``POST /v1/chat/completions`` for the real ``openai`` client (through
-langchain_openai) to run against it on 127.0.0.1. In mode ``script`` it plays a plausible planner:
-it reads the stage from the prompt and answers with tool calls, then a final answer. The other
-modes inject faults (timeouts, 429, 500, invalid bodies, malformed or endless tool calls).
+The server speaks just enough of ``POST /v1/chat/completions`` and ``GET /v1/models`` for the real
+``openai`` client (through langchain_openai) to run against it on 127.0.0.1. In mode ``script`` it
+plays a plausible planner: it reads the stage from the prompt and answers with tool calls, then a
+final answer, in one of the tool-call formats of FORMATS (as OpenAI, Hermes/Qwen text, a bare JSON
+object, the legacy function_call field, arguments as an object, a server without tool support, a
+small context window). The other modes inject faults (timeouts, 429, 500, invalid bodies, malformed
+or endless tool calls).
 """
 
 from __future__ import annotations
@@ -57,13 +60,31 @@ def _data_blocks(text: str) -> list[Any]:
     return out
 
 
+def calls_made(msgs: list[dict]) -> list[str]:
+    """The tools called so far: standard tool_calls, or JSON actions written as text (JSON mode)."""
+    names = []
+    for m in msgs:
+        if m["role"] != "assistant":
+            continue
+        names += [tc["function"]["name"] for tc in m.get("tool_calls") or []]
+        for line in (m.get("content") or "").splitlines():
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and "name" in obj:
+                names.append(obj["name"])
+    return names
+
+
 def scripted_reply(body: dict) -> dict:
     """A plausible planner: stage read from the first user message; tools first, then a final answer."""
     msgs = body["messages"]
     user = next(m["content"] for m in msgs if m["role"] == "user")
+    made = calls_made(msgs)
+
     def called(*names: str) -> bool:  # did the model already make one of these calls (not just any call)?
-        return any(tc["function"]["name"] in names for m in msgs if m["role"] == "assistant"
-                   for tc in m.get("tool_calls") or [])
+        return any(n in names for n in made)
 
     if user.startswith("Task: plan"):
         if called("propose_plan"):
@@ -103,6 +124,51 @@ def scripted_reply(body: dict) -> dict:
     return {"content": "ok"}
 
 
+FORMATS = ["tool_calls", "hermes", "bare_json", "function_call", "object_args", "no_tools", "context"]
+NO_TOOLS = {"error": {"message": "registry.ollama.ai/library/tiny:1b does not support tools", "type": "api_error"}}
+TOO_LONG = {"error": {"message": "This model's maximum context length is 2048 tokens. However, you requested 5000 "
+                                 "tokens. Please reduce the length of the messages.",
+                      "type": "BadRequestError", "code": "context_length_exceeded"}}
+
+
+def in_format(fmt: str, reply: dict, body: dict) -> tuple[int, dict]:
+    """The scripted reply as a server of that format would send it: (status, body)."""
+    calls = reply.get("tool_calls") or []
+    if fmt in ("no_tools", "bare_json", "function_call"):  # formats of one call per turn: the next one not made yet
+        made = calls_made(body["messages"])
+        calls = [c for c in calls if c[0] not in made][:1] or calls[:1]
+    if fmt == "no_tools":
+        if body.get("tools"):
+            return 400, NO_TOOLS
+        if calls:  # JSON mode: one action object per turn
+            name, args = calls[0]
+            return 200, completion({"content": json.dumps({"name": name, "arguments": args})})
+        if reply.get("content") and any("cannot call tools natively" in (m.get("content") or "")
+                                        for m in body["messages"] if m["role"] == "system"):
+            return 200, completion({"content": json.dumps({"answer": reply["content"]})})
+        return 200, completion(reply)
+    if not calls or fmt in ("tool_calls", "context"):
+        return 200, completion(reply)
+    if fmt == "hermes":
+        text = "\n".join(f"<tool_call>\n{json.dumps({'name': n, 'arguments': a})}\n</tool_call>" for n, a in calls)
+        return 200, completion({"content": "Let me call the tools.\n" + text})
+    if fmt == "bare_json":
+        name, args = calls[0]
+        return 200, completion({"content": json.dumps({"name": name, "arguments": args})})
+    if fmt == "function_call":
+        out = completion({"content": None})
+        name, args = calls[0]
+        out["choices"][0]["message"]["function_call"] = {"name": name, "arguments": json.dumps(args)}
+        out["choices"][0]["finish_reason"] = "function_call"
+        return 200, out
+    if fmt == "object_args":
+        out = completion(reply)
+        for tc, (_, args) in zip(out["choices"][0]["message"]["tool_calls"], calls):
+            tc["function"]["arguments"] = args
+        return 200, out
+    raise ValueError(fmt)
+
+
 def completion(reply: dict, model: str = "fake-model") -> dict:
     msg: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if reply.get("tool_calls"):
@@ -119,8 +185,13 @@ def completion(reply: dict, model: str = "fake-model") -> dict:
 class FakeOpenAIServer:
     """``with FakeOpenAIServer(mode) as srv: os.environ['OPENAI_BASE_URL'] = srv.url``."""
 
-    def __init__(self, mode: str = "script", reply: Callable[[dict], dict] = scripted_reply, delay_s: float = 5.0):
-        self.mode, self.reply, self.delay_s = mode, reply, delay_s
+    def __init__(self, mode: str = "script", reply: Callable[[dict], dict] = scripted_reply, delay_s: float = 5.0,
+                 fmt: str = "tool_calls", models: list[str] | None = None, max_prompt_chars: int = 8000):
+        """``fmt``: one of FORMATS (mode ``script`` only); ``models``: what GET /models lists (None: 404);
+        ``max_prompt_chars``: the first user message beyond which format ``context`` answers 400."""
+        self.mode, self.reply, self.delay_s, self.fmt = mode, reply, delay_s, fmt
+        self.models, self.max_prompt_chars = models, max_prompt_chars
+        self.model_queries = 0
         self.requests: list[dict] = []
         self.statuses: list[int] = []
         self._lock = threading.Lock()
@@ -129,6 +200,28 @@ class FakeOpenAIServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):
+                with outer._lock:
+                    outer.model_queries += 1
+                if self.path.rstrip("/").endswith("/models") and outer.models is not None:
+                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "me"}
+                                                                 for m in outer.models]}, {})
+                else:
+                    self._send(404, {"error": {"message": "not found"}}, {})
+
+            def _send(self, status, payload, headers):
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for h, v in headers.items():
+                        self.send_header(h, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
@@ -142,17 +235,7 @@ class FakeOpenAIServer:
                     status, payload, headers = 200, completion({"content": "late"}), {}
                 with outer._lock:
                     outer.statuses.append(status)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for h, v in headers.items():
-                        self.send_header(h, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                self._send(status, payload, headers)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -161,6 +244,14 @@ class FakeOpenAIServer:
     def respond(self, body: dict, k: int) -> tuple[int, Any, dict]:
         m = self.mode
         if m == "script":
+            user = next((x.get("content") or "" for x in body["messages"] if x["role"] == "user"), "")
+            if self.fmt == "context" and len(user) > self.max_prompt_chars:
+                return 400, TOO_LONG, {}
+            status, payload = in_format(self.fmt, self.reply(body), body)
+            return status, payload, {}
+        if m == "plan_fails":  # every planning answer is an invalid plan; the other stages work
+            if next(x["content"] for x in body["messages"] if x["role"] == "user").startswith("Task: plan"):
+                return 200, completion({"tool_calls": [("propose_plan", {"algorithm": "magic", "reason": "x"})]}), {}
             return 200, completion(self.reply(body)), {}
         if m == "timeout":
             return -1, None, {}

@@ -21,8 +21,9 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from causalpilot.agent.llm_context import compact_plan_context, labelled_columns, profile_for_prompt, sample_rows
 from causalpilot.agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call_model_text, make_chat_model,
-                               run_agent)
+                                           rows_to_share, run_agent)
 from causalpilot.agent.planners.base import FIT_STEP, AssistedPlanner, Decision, DiscoveryPlan, Request, fit_decisions
 from causalpilot.agent.planners.rules import RulesPlanner
 from causalpilot.prompts import quote_data, render_prompt
@@ -34,8 +35,6 @@ from causalpilot.tools.profile import PreparedData, Profile
 from causalpilot.tools.registry import AlgorithmSpec, algorithms, check_ci_test, get_algorithm
 
 STRONG_P = 1e-3  # a dependence this significant is "strong evidence": no LLM claim overrides it
-ROWS_SHARED = 5  # data rows sent to the model unless the user passes --share-data
-ROWS_SHARED_MAX = 50
 MAX_REASON = 300
 # string parameters the planner may set, with their allowed values (others keep their defaults)
 CHOICES = {"score_func": {"local_score_BIC", "local_score_BDeu"}, "measure": {"pwling", "kernel"}}
@@ -152,11 +151,11 @@ class LLMPlanner(AssistedPlanner):
 
     name = "llm"
 
-    def __init__(self, cfg: LLMConfig | None = None, model: Any = None, share_data: bool = False,
+    def __init__(self, cfg: LLMConfig | None = None, model: Any = None, share_data: int | bool | None = None,
                  notice=None):
         self.cfg = cfg or LLMConfig.from_env()
-        if share_data:
-            self.cfg.share_data = True
+        if share_data is not None:
+            self.cfg.share_data = rows_to_share(share_data)
         self._model = model
         self.transcript = Transcript(config=self.cfg.public())
         self.prepared: PreparedData | None = None
@@ -174,8 +173,9 @@ class LLMPlanner(AssistedPlanner):
     def model(self):
         if self._model is None:
             if not self.cfg.configured():
+                self.transcript.stopped = "no LLM configured"
                 raise LLMFailure("no LLM configured (set OPENAI_API_KEY or OPENAI_BASE_URL)")
-            self._model = make_chat_model(self.cfg)
+            self._model = make_chat_model(self.cfg, self.transcript)
         return self._model
 
     def bind(self, prepared: PreparedData) -> None:
@@ -189,12 +189,12 @@ class LLMPlanner(AssistedPlanner):
         return StructuredTool.from_function(func=fn, name=name, description=description, args_schema=schema)
 
     def _rows(self) -> list[dict[str, Any]]:
-        if self.prepared is None:
-            return []
-        k = ROWS_SHARED_MAX if self.cfg.share_data else ROWS_SHARED
-        head = self.prepared.frame.head(k)
-        return [{c: (round(float(v), 4) if isinstance(v, (int, float, np.floating, np.integer)) else str(v))
-                 for c, v in row.items()} for row in head.to_dict(orient="records")]
+        """The seeded sample of rows the model may see (agent.llm_context); recorded as data_sent."""
+        rows, sent = sample_rows(self.prepared, self.cfg.share_data, self.cfg.data_seed)
+        if rows and self.prepared is not None:
+            sent["labels"] = labelled_columns(self.prepared.profile)  # labels go out only with rows
+        self.transcript.data_sent = sent
+        return rows
 
     def _counters(self) -> Counters:
         import time
@@ -319,6 +319,7 @@ class LLMPlanner(AssistedPlanner):
                              baseline.orient)
 
     def _ask_plan(self, profile: Profile, request: Request, baseline: DiscoveryPlan):
+        model = self.model  # no LLM configured: fail before anything is prepared for it
         counters = self._counters()
         state: dict[str, Any] = {}
         variables = list(profile.variables)
@@ -353,20 +354,18 @@ class LLMPlanner(AssistedPlanner):
             self._tool(propose_plan, "propose_plan", PlanProposal,
                        "Propose the discovery algorithm and its parameters; validated against the registry."),
         ]
-        prof = profile.to_dict()
-        prof["columns"] = [{k: c[k] for k in ("name", "kind", "n_unique", "missing_fraction", "used")}
-                           for c in prof["columns"]]
-        prof["findings"] = {k: {"value": v.get("value"), "summary": v.get("summary")} for k, v in prof["findings"].items()}
-        prompt = render_prompt("plan", question=request.question or "", variables=variables, profile=prof,
-                               rows=self._rows(),
-                               algorithms=[{k: v for k, v in a.describe().items() if k != "name"} | {"name": a.name}
-                                           | ({"warnings": list(w)} if w else {})
-                                           for a, w in fitting_algorithms(profile)],
-                               baseline={"algorithm": baseline.algorithm, "params": baseline.params},
-                               forced_algorithm=request.algorithm)
+        rows = self._rows()
+        context = dict(question=request.question or "", variables=variables,
+                       profile=profile_for_prompt(profile, with_labels=bool(rows)),
+                       rows=rows, algorithms=[{k: v for k, v in a.describe().items() if k != "name"} | {"name": a.name}
+                                              | ({"warnings": list(w)} if w else {})
+                                              for a, w in fitting_algorithms(profile)],
+                       baseline={"algorithm": baseline.algorithm, "params": baseline.params},
+                       forced_algorithm=request.algorithm)
         try:
-            run_agent(self.model, tools, system=render_prompt("system"), prompt=prompt, cfg=self.cfg,
-                      stage="plan", transcript=self.transcript, counters=counters)
+            run_agent(model, tools, system=render_prompt("system"), prompt=render_prompt("plan", **context),
+                      cfg=self.cfg, stage="plan", transcript=self.transcript, counters=counters,
+                      compact=lambda: render_prompt("plan", **compact_plan_context(context)))
         finally:
             self._last_errors = list(counters.error_log)
         if "effect" in state:
@@ -470,7 +469,7 @@ class LLMPlanner(AssistedPlanner):
                      background: Background | None = None) -> tuple[CausalGraph, list[Decision]]:
         """Let the model orient or prune edges with bootstrap confidence < 0.5, each change data-checked."""
         uncertain = [e for e in graph.edges if e.confidence is not None and e.confidence < UNSTABLE_BELOW and not e.lag]
-        if not uncertain or self.fallback_reason is not None or self.prepared is None:
+        if not uncertain or self.transcript.stopped is not None or self.prepared is None:
             return graph, []
         counters = self._counters()
         flags: dict[frozenset, tuple[str, str, str, str]] = {}
@@ -534,7 +533,7 @@ class LLMPlanner(AssistedPlanner):
     # ------------------------------------------------------------------ narrative
     def narrative(self, question: str | None, facts: dict[str, Any]) -> Narrative | None:
         """The report's narrative as a pydantic-validated object, or None (with a notice) on failure."""
-        if self.fallback_reason is not None:
+        if self.transcript.stopped is not None:  # no LLM configured, or no server answered an earlier stage
             return None
         prompt = render_prompt("narrative", question=question or "", facts=facts)
         try:

@@ -1,0 +1,84 @@
+"""Privacy by default: `--share-data N` rows, a seeded random sample, labels only with rows, data_sent recorded."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import run_cli
+from llm_fakes import FakeOpenAIServer
+
+LABELS = ["zebra-clinic", "yak-hospital", "quokka-ward", "seldom-ish", "often-ish"]
+
+
+@pytest.fixture()
+def mixed(tmp_path):
+    """A continuous chain with two text columns whose labels are distinctive strings."""
+    rng = np.random.default_rng(5)
+    n = 500
+    clinic = rng.choice(LABELS[:3], n)
+    habit = rng.choice(LABELS[3:], n)
+    x = rng.normal(size=n) + (clinic == "zebra-clinic")
+    y = 0.8 * x + rng.normal(size=n) + (habit == "often-ish")
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame({"clinic": clinic, "habit": habit, "x": x, "y": y}).to_csv(path, index=False)
+    return path
+
+
+def rows_in(body: dict) -> list[dict]:
+    prompt = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    blocks = [json.loads(b) for b in re.findall(r"<data>(.*?)</data>", prompt, flags=re.S)]
+    return next((b for b in blocks if isinstance(b, list) and b and isinstance(b[0], dict) and "x" in b[0]), [])
+
+
+def analyse(path, out, capsys, llm_env, *extra):
+    with FakeOpenAIServer("script", models=["fake-model"]) as srv:
+        llm_env(srv.url)
+        code, _, err = run_cli(["analyse", path, "--out", out, "-B", "0", *extra], capsys)
+    assert code == 0, err
+    return srv, json.loads((out / "run.json").read_text())
+
+
+@pytest.mark.timeout(120)
+def test_share_data_0_sends_no_rows_and_no_category_labels(mixed, tmp_path, capsys, llm_env):
+    srv, run = analyse(mixed, tmp_path / "o", capsys, llm_env, "--share-data", "0")
+    sent = json.dumps(srv.requests)
+    assert srv.requests and not any(label in sent for label in LABELS)
+    assert rows_in(srv.requests[0]) == []
+    assert run["llm"]["share_data"] == 0
+    assert run["llm"]["data_sent"] == {"rows": [], "columns": [], "labels": []}
+    assert "labels not shared" in sent  # the coding is described, without the labels
+    assert "zebra-clinic" in json.dumps(run["profile"])  # the local record keeps them
+
+
+@pytest.mark.timeout(120)
+def test_rows_are_a_seeded_sample_recorded_in_run_json(mixed, tmp_path, capsys, llm_env):
+    srv, run = analyse(mixed, tmp_path / "a", capsys, llm_env, "--share-data", "7", "--seed", "3")
+    sent = run["llm"]["data_sent"]
+    assert len(sent["rows"]) == 7 and sent["rows"] != list(range(7)) and sent["rows"] == sorted(sent["rows"])
+    assert sent["columns"] == ["clinic", "habit", "x", "y"] and sent["labels"] == ["clinic", "habit"]
+    frame = pd.read_csv(mixed)  # no row was dropped or reordered here, so positions are the file's rows
+    shown = rows_in(srv.requests[0])
+    assert [r["x"] for r in shown] == [round(float(v), 4) for v in frame.loc[sent["rows"], "x"]]
+    assert "zebra-clinic" in json.dumps(srv.requests[0])  # labels go out with the rows
+    _, same = analyse(mixed, tmp_path / "b", capsys, llm_env, "--share-data", "7", "--seed", "3")
+    _, other = analyse(mixed, tmp_path / "c", capsys, llm_env, "--share-data", "7", "--seed", "4")
+    assert same["llm"]["data_sent"] == sent and other["llm"]["data_sent"]["rows"] != sent["rows"]
+
+
+@pytest.mark.timeout(120)
+def test_share_data_defaults_to_5_rows_and_alone_means_50(mixed, tmp_path, capsys, llm_env):
+    srv, run = analyse(mixed, tmp_path / "d", capsys, llm_env)
+    assert len(rows_in(srv.requests[0])) == 5 == len(run["llm"]["data_sent"]["rows"])
+    srv, run = analyse(mixed, tmp_path / "e", capsys, llm_env, "--share-data")
+    assert len(rows_in(srv.requests[0])) == 50 == run["llm"]["share_data"]
+
+
+def test_a_negative_share_data_is_one_sentence(mixed, tmp_path, capsys, llm_env):
+    llm_env("http://127.0.0.1:9/v1")
+    code, _, err = run_cli(["analyse", mixed, "--out", tmp_path / "o", "--share-data", "-3"], capsys)
+    assert code == 2 and "--share-data must be a number of rows" in err
