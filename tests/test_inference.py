@@ -1,6 +1,7 @@
 """Acceptance tests for effect estimation on generated data with a known effect."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from causalpilot.tools.graph import CausalGraph, Edge
@@ -33,11 +34,11 @@ def test_binary_treatment_confounded_ate():
     g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("z", "y", "directed"),
                                       Edge("t", "y", "directed")], graph_type="DAG")
     eff = infer(_prep(df), g, "t", "y", seed=3)[0][0]
-    assert eff["method"] == "doubly_robust"
-    assert abs(eff["estimate"] - 2.0) < 0.2
-    assert eff["ci_low"] <= 2.0 <= eff["ci_high"]
-    placebo = eff["refutations"][0]
-    assert placebo["name"].startswith("placebo") and placebo["passed"] is True
+    assert eff.method == "doubly_robust"
+    assert abs(eff.estimate - 2.0) < 0.2
+    assert eff.ci_low <= 2.0 <= eff.ci_high
+    placebo = eff.refutations[0]
+    assert placebo.name.startswith("placebo") and placebo.passed is True
 
 
 def _promotion_data(seed, n=1000):
@@ -55,9 +56,9 @@ def test_binary_treatment_with_poor_overlap_is_doubly_robust_and_says_so():
     g = CausalGraph(list(df.columns), [Edge("footfall", "promotion", "directed"), Edge("footfall", "sales", "directed"),
                                        Edge("promotion", "sales", "directed")], graph_type="DAG")
     eff = infer(_prep(df), g, "promotion", "sales", seed=0)[0][0]
-    assert eff["method"] == "doubly_robust"
-    assert abs(eff["estimate"] - 12) < 2 and eff["ci_low"] <= 12 <= eff["ci_high"]
-    assert any("barely overlap" in n for n in eff["notes"]) and eff["poor_overlap"] > 0.3
+    assert eff.method == "doubly_robust"
+    assert abs(eff.estimate - 12) < 2 and eff.ci_low <= 12 <= eff.ci_high
+    assert any("barely overlap" in n for n in eff.notes) and eff.poor_overlap > 0.3
     # the data are a real test: clipped inverse-propensity weights alone miss by about the effect itself
     assert abs(propensity_weighting(df, "promotion", "sales", ["footfall"], ci=False).value - 12) > 5
 
@@ -86,15 +87,15 @@ def test_cpdag_range_contains_truth_and_null_effect():
     g = CausalGraph(["a", "x", "y", "w"], [Edge("a", "x", "undirected"), Edge("a", "y", "undirected"),
                                            Edge("x", "y", "undirected")], graph_type="CPDAG")
     eff = infer(_prep(df), g, "x", "y", seed=0)[0][0]
-    lo, hi = eff["estimate_range"]
-    assert lo - 0.1 <= 1.0 <= hi + 0.1 and eff["estimate"] is None
-    naive = eff["naive_estimate"]
+    lo, hi = eff.estimate_range
+    assert lo - 0.1 <= 1.0 <= hi + 0.1 and eff.estimate is None
+    naive = eff.naive_estimate
     assert abs(naive - 1.0) > 0.2  # naive regression is biased; the adjusted estimate in the set is not
-    assert any(abs(e["estimate"] - 1.0) < 0.1 for e in eff["estimates"])
+    assert any(abs(e.estimate - 1.0) < 0.1 for e in eff.estimates)
     g2 = CausalGraph(["a", "x", "y", "w"], [Edge("a", "x", "directed"), Edge("a", "y", "directed"),
                                             Edge("x", "y", "directed"), Edge("w", "y", "directed")], graph_type="DAG")
     null = infer(_prep(df), g2, "w", "y", seed=0)[0][0]
-    assert null["ci_low"] <= 0 <= null["ci_high"]
+    assert null.ci_low <= 0 <= null.ci_high
 
 
 def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_the_sign():
@@ -108,10 +109,10 @@ def test_sensitivity_fails_when_a_confounder_like_the_observed_one_would_flip_th
     frail = pd.DataFrame({"z": z, "t": t, "y": 0.3 * t + 3 * z + rng.normal(size=n)})
     e = linear_regression(frail, "t", "y", ["z"])
     sens = unobserved_confounder_sensitivity(frail, "t", "y", ["z"], e)
-    assert e.ci_low > 0 and sens["new_effect"] < 0 and sens["passed"] is False
+    assert e.ci_low > 0 and sens.new_effect < 0 and sens.passed is False
     robust = frail.assign(y=3 * t + 0.1 * z + rng.normal(size=n))
     e = linear_regression(robust, "t", "y", ["z"])
-    assert unobserved_confounder_sensitivity(robust, "t", "y", ["z"], e)["passed"] is True
+    assert unobserved_confounder_sensitivity(robust, "t", "y", ["z"], e).passed is True
 
 
 def test_refuters_give_the_same_result_in_one_process_or_several():
@@ -129,5 +130,90 @@ def test_refuters_give_the_same_result_in_one_process_or_several():
     two = refute(df, "t", "y", ["c"], e, linear_regression, seed=5, num_simulations=6, n_jobs=2)
     assert one == two
     placebo, common, subset = one[:3]
-    assert abs(placebo["new_effect"]) < 0.3 and placebo["passed"]  # the true effect is 2: a permuted t has none
-    assert abs(common["new_effect"] - 2.0) < 0.2 and abs(subset["new_effect"] - 2.0) < 0.2
+    assert abs(placebo.new_effect) < 0.3 and placebo.passed  # the true effect is 2: a permuted t has none
+    assert abs(common.new_effect - 2.0) < 0.2 and abs(subset.new_effect - 2.0) < 0.2
+
+
+def _hidden_confounder_graph(edges):
+    """A DAG whose node 'u' is not a column of the data: a hidden common cause of x and y."""
+    nodes = sorted({n for e in edges for n in e} - {"u"}) + ["u"]
+    return CausalGraph(nodes, [Edge(a, b, "directed") for a, b in [("u", "x"), ("u", "y"), *edges]], graph_type="DAG")
+
+
+def _frontdoor_data(n=3000, seed=0):
+    """x -> m1 -> y and x -> m2 -> y, u confounds x and y; the effect of x on y is 0.8 * 1.5 - 0.6 * 1.0 = 0.6."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=n)
+    x = u + rng.normal(size=n) + 3
+    m1, m2 = 0.8 * x + rng.normal(size=n), -0.6 * x + rng.normal(size=n) + 1
+    return pd.DataFrame({"x": x, "m1": m1, "m2": m2, "y": 1.5 * m1 + 1.0 * m2 + 2 * u + rng.normal(size=n)})
+
+
+def test_frontdoor_with_two_mediators_counts_both_paths():
+    from causalpilot.tools.inference.estimate import estimate_dowhy
+    from causalpilot.tools.inference.identify import FRONTDOOR, identify
+
+    df = _frontdoor_data()
+    graph = _hidden_confounder_graph([("x", "m1"), ("x", "m2"), ("m1", "y"), ("m2", "y")])
+    ident = identify(df, graph, "x", "y")
+    assert ident.kind == FRONTDOOR and ident.variables == ["m1", "m2"]
+    e = estimate_dowhy(df, ident, seed=0, n_boot=20)  # each resample re-fits DoWhy's estimators (slow)
+    assert abs(e.value - 0.6) < 0.1 and e.ci_low <= 0.6 <= e.ci_high
+    # the data are a real test: the first mediator alone gives its own path only (1.2), the naive slope is biased by u
+    a = np.polyfit(df.x, df.m1, 1)[0]
+    b = np.linalg.lstsq(np.column_stack([np.ones(len(df)), df.m1, df.x]), df.y, rcond=None)[0][1]
+    assert abs(a * b - 1.2) < 0.1 and abs(np.polyfit(df.x, df.y, 1)[0] - 0.6) > 0.8
+
+
+def test_frontdoor_with_one_mediator_is_dowhys_own_estimate():
+    import warnings
+
+    from causalpilot.tools.inference.estimate import estimate_dowhy
+    from causalpilot.tools.inference.identify import dowhy_model, identify
+
+    df = _frontdoor_data()[["x", "m1"]]
+    df = df.assign(y=1.5 * df.m1 + 2 * (df.x - 3) + np.random.default_rng(1).normal(size=len(df)))
+    graph = _hidden_confounder_graph([("x", "m1"), ("m1", "y")])
+    ident = identify(df, graph, "x", "y")
+    ours = estimate_dowhy(df, ident, seed=0, n_boot=10).value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = dowhy_model(df, graph, "x", "y").estimate_effect(ident.dowhy_estimand,
+                                                                   method_name="frontdoor.two_stage_regression").value
+    assert ours == pytest.approx(theirs, rel=1e-9) and abs(ours - 1.2) < 0.1
+
+
+def _iv_data(n=3000, seed=0):
+    """z1, z2 -> x -> y (1.2), u confounds x and y; every column has a mean far from zero."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=n)
+    z1, z2 = rng.normal(size=n) + 5, rng.binomial(1, 0.5, size=n) + 1.0
+    x = z1 + 0.7 * z2 + u + rng.normal(size=n) + 10
+    return pd.DataFrame({"z1": z1, "z2": z2, "x": x, "y": 1.2 * x + 2 * u + rng.normal(size=n) + 4})
+
+
+def test_instrument_identified_and_estimated_by_dowhy_through_infer():
+    df = _iv_data()[["z2", "x", "y"]]  # one two-valued instrument coded 1/2
+    eff, decisions = infer(_prep(df), _hidden_confounder_graph([("z2", "x"), ("x", "y")]), "x", "y", seed=0)
+    eff = eff[0]
+    assert eff.estimand == "iv" and eff.method == "iv.instrumental_variable" and eff.adjustment_set == ["z2"]
+    assert eff.identified and eff.ci_low <= 1.2 <= eff.ci_high and eff.ci_high - eff.ci_low < 1.0
+    assert decisions[0].choice == "iv.instrumental_variable"
+    assert abs(np.polyfit(df.x, df.y, 1)[0] - 1.2) > 0.3  # the naive slope is biased by u
+
+
+def test_two_instruments_with_nonzero_means():
+    from causalpilot.tools.inference.estimate import estimate_dowhy
+    from causalpilot.tools.inference.identify import IV, identify
+
+    df = _iv_data()
+    ident = identify(df, _hidden_confounder_graph([("z1", "x"), ("z2", "x"), ("x", "y")]), "x", "y")
+    assert ident.kind == IV and ident.variables == ["z1", "z2"]
+    e = estimate_dowhy(df, ident, seed=0, n_boot=40)
+    assert abs(e.value - 1.2) < 0.1 and e.ci_low <= 1.2 <= e.ci_high
+
+
+def test_hidden_confounder_with_no_front_door_or_instrument_is_not_identified():
+    df = _iv_data()[["x", "y"]]
+    eff = infer(_prep(df), _hidden_confounder_graph([("x", "y")]), "x", "y", seed=0)[0][0]
+    assert eff.estimand == "not identified" and eff.estimate is None and not eff.identified

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from causalpilot.tools.inference.estimators import Estimate
+from causalpilot.tools.inference.results import Refutation
 
 ALPHA = 0.05
 
@@ -35,11 +36,10 @@ def _significance(value: float, sims: list[float]) -> float:
     return float(res["p_value"])
 
 
-def _entry(name: str, new_effect: float, p: float | None, passed: bool | None, **extra) -> dict:
-    d = {"name": name, "new_effect": None if new_effect is None or not np.isfinite(new_effect) else round(float(new_effect), 6),
-         "p_value": None if p is None else round(float(p), 4), "passed": passed}
-    d.update(extra)
-    return d
+def _entry(name: str, new_effect: float, p: float | None, passed: bool | None, **extra) -> Refutation:
+    return Refutation(name=name, new_effect=None if new_effect is None or not np.isfinite(new_effect)
+                      else round(float(new_effect), 6), p_value=None if p is None else round(float(p), 4),
+                      passed=passed, **extra)
 
 
 def _altered(df: pd.DataFrame, t: str, adjust: list[str], kind: str, draw: np.ndarray):
@@ -77,9 +77,13 @@ def _draws(kind: str, n: int, rng: np.random.Generator, num: int) -> list[tuple[
 
 
 def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estimate,
-           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50, n_jobs: int = 1) -> list[dict]:
-    """The refuters' simulations run in ``n_jobs`` processes (-1: every core); the draws are taken in
-    one process first, so the result is the same for any ``n_jobs``."""
+           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50, n_jobs: int = 1) -> list[Refutation]:
+    """The four refutations of the back-door ``estimate`` of the effect of ``t`` on ``y`` adjusting for
+    ``adjust`` (columns of ``df``), in the order placebo, random common cause, data subset, unobserved
+    confounder. ``fn``: the estimator that gave it (a back-door estimator's signature), re-run
+    ``num_simulations`` times per simulated refuter with seeds drawn from ``seed``. The simulations run
+    in ``n_jobs`` processes (-1: every core); the draws are taken in one process first, so the result
+    is the same for any ``n_jobs``."""
     rng = np.random.default_rng(seed)
     sims: dict[str, list[float]] = {}
     for kind in ("placebo", "random_cause", "subset"):
@@ -114,7 +118,7 @@ def _partial_r2(y: np.ndarray, x: np.ndarray, others: np.ndarray) -> float:
 
 
 def unobserved_confounder_sensitivity(df: pd.DataFrame, t: str, y: str, adjust: list[str],
-                                      estimate: Estimate) -> dict:
+                                      estimate: Estimate) -> Refutation:
     T, Y = df[t].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
     Z = df[adjust].to_numpy(dtype=float) if adjust else np.zeros((len(df), 0))
     # the linear partialled-out model: t statistic of T in Y ~ T + Z
