@@ -34,6 +34,10 @@ Z975 = float(stats.norm.ppf(0.975))
 
 @dataclass
 class Estimate:
+    """A point estimate of an effect (the outcome's units per unit of the treatment) with its 95% interval.
+    ``ci_low``/``ci_high`` are NaN for a point-only re-run (``ci=False``); ``se`` and ``dof`` when the
+    estimator has them."""
+
     value: float
     ci_low: float
     ci_high: float
@@ -60,6 +64,8 @@ def _ols(y: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 def linear_regression(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0,
                       ci: bool = True) -> Estimate:
+    """OLS of ``y`` on ``t`` and the columns ``adjust`` of ``df``: the slope of ``t`` with its exact t
+    interval (homoskedastic errors). ``seed`` and ``ci`` are accepted for the common signature."""
     beta, cov, dof = _ols(df[y].to_numpy(dtype=float), _design(df, [t, *adjust]))
     se = float(np.sqrt(cov[1, 1]))
     q = float(stats.t.ppf(0.975, dof))
@@ -89,6 +95,9 @@ def _binary(df: pd.DataFrame, t: str) -> np.ndarray:
 
 def propensity_weighting(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0,
                          ci: bool = True) -> Estimate:
+    """Average effect of a binary ``t`` (its larger value is 'treated') by normalised inverse-propensity
+    weights (logistic propensity on ``adjust``, clipped to [PS_CLIP, 1 - PS_CLIP]); seeded bootstrap
+    interval unless ``ci`` is False."""
     T, Y = _binary(df, t), df[y].to_numpy(dtype=float)
     Z = _design(df, adjust)[:, 1:]
     est = _ipw_point(T, Y, Z)
@@ -151,7 +160,9 @@ def doubly_robust_ml(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: 
 
 
 def bootstrap(fn: Callable[[np.ndarray], float], n: int, est: float, seed: int, n_boot: int = N_BOOT) -> Estimate:
-    """Percentile interval over ``n_boot`` seeded resamples of the rows."""
+    """``est`` with the 95% percentile interval of ``fn`` over ``n_boot`` resamples (with replacement)
+    of the ``n`` row indices, drawn from numpy's generator seeded with ``seed``; ``fn`` takes the index
+    array. Non-finite draws are dropped (NaN bounds when none is left); ``se`` is the draws' spread."""
     rng = np.random.default_rng(seed)
     draws = np.array([fn(rng.integers(0, n, n)) for _ in range(n_boot)])
     draws = draws[np.isfinite(draws)]

@@ -28,6 +28,7 @@ class _Written:
     _KEYS: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``effects.json`` form: the ``_KEYS`` in order, optional ones left out when unset."""
         out: dict[str, Any] = {}
         for key in self._KEYS:
             name, optional = key.rstrip("?"), key.endswith("?")
