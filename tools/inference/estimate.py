@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.estimators import BACKDOOR_ESTIMATORS, N_BOOT, Estimate, bootstrap
 from causalpilot.tools.inference.identify import FRONTDOOR, IV, Identification, dowhy_model
 
@@ -59,7 +60,7 @@ def _iv_frame(df: pd.DataFrame, ident: Identification) -> pd.DataFrame:
     """The columns DoWhy's IV estimator sees (see the module docstring): centred for several
     instruments, a two-valued single instrument recoded 0/1."""
     cols = [ident.treatment, ident.outcome, *ident.variables]
-    data = df[cols].astype(float)
+    data = df[cols].astype(float).reset_index(drop=True)
     if len(ident.variables) > 1:
         return data - data.mean()
     z = data[ident.variables[0]]
@@ -68,19 +69,20 @@ def _iv_frame(df: pd.DataFrame, ident: Identification) -> pd.DataFrame:
     return data
 
 
-def _dowhy_estimators(df: pd.DataFrame, ident: Identification) -> tuple[pd.DataFrame, list]:
-    """(the data DoWhy estimates on, the fitted DoWhy estimators whose effects add up to the effect)."""
-    from causalpilot.tools.graph import CausalGraph
+def _dowhy_data(df: pd.DataFrame, ident: Identification) -> pd.DataFrame:
+    """The rows as DoWhy's estimator must see them: :func:`_iv_frame` for IV, as they are for front-door."""
+    return _iv_frame(df, ident) if ident.kind == IV else df.reset_index(drop=True)
 
-    data = _iv_frame(df, ident) if ident.kind == IV else df
+
+def _dowhy_estimators(data: pd.DataFrame, ident: Identification) -> list:
+    """The fitted DoWhy estimators whose effects add up to the effect (one per front-door mediator)."""
     estimands = _frontdoor_estimands(ident) if ident.kind == FRONTDOOR else [ident.dowhy_estimand]
     # the model only carries the data and the method registry: identification is already done
     model = dowhy_model(data, CausalGraph([ident.treatment, ident.outcome], [], "DAG"), ident.treatment,
                         ident.outcome)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = [model.estimate_effect(e, method_name=DOWHY_METHODS[ident.kind]).estimator for e in estimands]
-    return data, fitted
+        return [model.estimate_effect(e, method_name=DOWHY_METHODS[ident.kind]).estimator for e in estimands]
 
 
 def _refit_value(estimators: list, data: pd.DataFrame) -> float:
@@ -91,15 +93,17 @@ def _refit_value(estimators: list, data: pd.DataFrame) -> float:
 
 def estimate_dowhy(df: pd.DataFrame, ident: Identification, seed: int, n_boot: int = N_BOOT) -> Estimate:
     """A front-door or instrumental-variable effect (``ident.kind`` FRONTDOOR or IV, identified on a DAG)
-    through DoWhy's linear estimators, with a seeded percentile bootstrap interval (``n_boot`` resamples).
+    through DoWhy's linear estimators, with a seeded percentile bootstrap interval (``n_boot`` resamples
+    of the rows, each prepared and re-fitted as the full data are).
 
     ``df``: the analysed data; mediators, instruments, treatment and outcome must be its columns.
     Units: the outcome's per unit of the treatment. Raises ValueError for another kind.
     """
     if ident.kind not in DOWHY_METHODS or ident.dowhy_estimand is None:
         raise ValueError(f"estimate_dowhy takes a front-door or IV identification on a DAG, not '{ident.kind}'.")
-    data, estimators = _dowhy_estimators(df, ident)
+    data = _dowhy_data(df, ident)
+    estimators = _dowhy_estimators(data, ident)
     value = _refit_value(estimators, data)
     resample: Callable[[np.ndarray], float] = \
-        lambda idx: _refit_value(estimators, data.iloc[idx].reset_index(drop=True))
+        lambda idx: _refit_value(estimators, _dowhy_data(df.iloc[idx], ident))
     return bootstrap(resample, len(data), value, seed, n_boot)

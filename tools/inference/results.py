@@ -118,9 +118,9 @@ class LagFit(_Written):
 @dataclass(kw_only=True)
 class LagEstimate(_Written):
     """The effect of a one-off unit rise of X at t-k on Y at t. With one adjustment set its fit's values
-    are given directly; with several (open contemporaneous edges at X) ``estimate`` is None unless the
-    caller fills it, ``estimate_range`` and the interval span the fits, ``adjustment_set`` is None and
-    each fit is in ``estimates``."""
+    are given directly; with several (open contemporaneous edges at X) ``estimate`` and
+    ``adjustment_set`` are None, ``estimate_range`` and the interval span the fits, and each fit is in
+    ``estimates``."""
 
     lag: int
     estimate: float | None
