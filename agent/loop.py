@@ -431,10 +431,13 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
 
     effects: list[dict] = []
     with timer.step("infer"), heartbeat("estimating effects", say):
-        from causalpilot.tools.inference.run import run_inference
+        from causalpilot.tools.inference.run import EffectRequest, run_inference
 
-        effects, inf_decisions = run_inference(prepared, graph, opts, derive_seed(opts.seed, "infer"),
-                                               boot=boot, background=found.background)
+        request = EffectRequest(treatment=opts.treatment, outcome=opts.outcome, question=opts.question,
+                                cate_by=opts.cate_by, what_if=opts.what_if, n_jobs=opts.n_jobs,
+                                seed=derive_seed(opts.seed, "infer"))
+        found_effects, inf_decisions = run_inference(prepared, graph, request, boot=boot, background=found.background)
+        effects = [e.to_dict() for e in found_effects]  # effects.json, the report and the chat read the dicts
         decisions.extend(inf_decisions)
         for d in inf_decisions:
             if d.step == "inference.pairs" and not d.choice:

@@ -80,8 +80,8 @@ def test_unordered_category_among_adjusters_enters_as_indicators():
     g = CausalGraph(["plan", "dose", "response"], [Edge("plan", "dose", "directed"), Edge("plan", "response", "directed"),
                                                    Edge("dose", "response", "directed")], "DAG", "t")
     eff = infer(prep, g, "dose", "response", 0)[0][0]
-    assert eff["method"] == "linear_regression" and eff["adjustment_set"] == ["plan"]
-    assert abs(eff["estimate"] - 1.0) < 0.1 and eff["ci_low"] < 1.0 < eff["ci_high"]
+    assert eff.method == "linear_regression" and eff.adjustment_set == ["plan"]
+    assert abs(eff.estimate - 1.0) < 0.1 and eff.ci_low < 1.0 < eff.ci_high
 
 
 def test_batched_block_scores_equal_the_one_at_a_time_scores():

@@ -78,20 +78,19 @@ def test_an_unordered_treatment_gets_one_effect_per_level_against_the_most_commo
     graph = CausalGraph(["age", "region", "spend"], [Edge("age", "region", "directed"), Edge("age", "spend", "directed"),
                                                      Edge("region", "spend", "directed")], graph_type="DAG")
     eff = infer(prepared, graph, "region", "spend", seed=1)[0][0]
-    assert eff["reference_level"] == "north" and eff["estimate"] is None
-    by_level = {c["level"]: c for c in eff["contrasts"]}
-    assert by_level["south"]["ci_low"] <= 3.0 <= by_level["south"]["ci_high"]
-    assert by_level["east"]["ci_low"] <= 0.0 <= by_level["east"]["ci_high"]
-    assert by_level["south"]["adjustment_set"] == ["age"]
-    assert "unordered category" in effect_sentence(eff) and "south: +" in effect_sentence(eff)
+    assert eff.reference_level == "north" and eff.estimate is None
+    by_level = {c.level: c for c in eff.contrasts}
+    assert by_level["south"].ci_low <= 3.0 <= by_level["south"].ci_high
+    assert by_level["east"].ci_low <= 0.0 <= by_level["east"].ci_high
+    assert by_level["south"].adjustment_set == ["age"]
+    assert "unordered category" in effect_sentence(eff.to_dict()) and "south: +" in effect_sentence(eff.to_dict())
 
 
 def test_binary_labels_are_worded_as_a_switch_and_a_probability():
-    from types import SimpleNamespace
 
     from causalpilot.reports.interpret import effect_sentence
     from causalpilot.tools.graph import CausalGraph, Edge
-    from causalpilot.tools.inference.run import run_inference
+    from causalpilot.tools.inference.run import EffectRequest, run_inference
 
     rng = np.random.default_rng(9)
     n = 4000
@@ -101,7 +100,6 @@ def test_binary_labels_are_worded_as_a_switch_and_a_probability():
                           "noise": rng.normal(size=n)})
     prepared = profile_and_prepare(_ds(frame), seed=0)
     graph = CausalGraph(["coupon", "churned", "noise"], [Edge("coupon", "churned", "directed")], graph_type="DAG")
-    opts = SimpleNamespace(treatment="coupon", outcome="churned", question=None, cate_by=None, what_if=None)
-    eff = run_inference(prepared, graph, opts, seed=0)[0][0]
-    assert eff["ci_low"] <= -0.15 <= eff["ci_high"]
-    assert effect_sentence(eff).startswith("Switching coupon from no to yes changes the probability that churned is yes by")
+    eff = run_inference(prepared, graph, EffectRequest(treatment="coupon", outcome="churned", seed=0))[0][0]
+    assert eff.ci_low <= -0.15 <= eff.ci_high
+    assert effect_sentence(eff.to_dict()).startswith("Switching coupon from no to yes changes the probability that churned is yes by")

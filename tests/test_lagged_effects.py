@@ -28,15 +28,15 @@ TRUE_GRAPH = CausalGraph(
 
 def test_per_lag_total_effects_match_the_simulation():
     eff = lagged_effect(_series(), TRUE_GRAPH, "ad_spend", "sales")
-    by_lag = {x["lag"]: x for x in eff["lags"]}
+    by_lag = {x.lag: x for x in eff.lags}
     assert set(by_lag) == {1, 2}  # no contemporaneous path; lag 2 runs through sales' own past
     # lag 1: the direct 0.6; lag 2: 0.6 * 0.4 through sales(t-1) plus 0.6 * 0.5 through ad_spend(t-1)
-    assert by_lag[1]["ci_low"] <= 0.6 <= by_lag[1]["ci_high"]
-    assert by_lag[2]["ci_low"] <= 0.54 <= by_lag[2]["ci_high"]
-    assert "temperature(t-2)" in by_lag[1]["adjustment_set"]  # the confounder, shifted with the treatment
-    assert any("carries on beyond lag 2" in n for n in eff["notes"])
+    assert by_lag[1].ci_low <= 0.6 <= by_lag[1].ci_high
+    assert by_lag[2].ci_low <= 0.54 <= by_lag[2].ci_high
+    assert "temperature(t-2)" in by_lag[1].adjustment_set  # the confounder, shifted with the treatment
+    assert any("carries on beyond lag 2" in n for n in eff.notes)
     null = lagged_effect(_series(), TRUE_GRAPH, "sales", "ad_spend")
-    assert null.get("structural_zero") and null["estimate"] == 0.0
+    assert null.structural_zero and null.estimate == 0.0
 
 
 def test_analyse_estimates_a_lagged_effect_instead_of_calling_it_zero(tmp_path, capsys):
@@ -62,6 +62,30 @@ def test_circle_marked_lagged_edges_count_as_paths_and_parents():
                                                 None, e.lag) for e in TRUE_GRAPH.edges], "lagged", "lpcmci",
                         {"tau_max": 2})
     eff = lagged_effect(_series(), graph, "ad_spend", "sales")
-    assert not eff.get("structural_zero")
+    assert not eff.structural_zero
+    lag1 = next(x for x in eff.lags if x.lag == 1)
+    assert lag1.ci_low <= 0.6 <= lag1.ci_high and "temperature(t-2)" in lag1.adjustment_set
+
+
+def test_report_renders_a_lag_with_several_adjustment_sets():
+    """An undirected contemporaneous edge at the treatment gives each lag one fit per parent set: the entry
+    has ``estimates`` and ``adjustment_set: null``, and the report (strict templates) renders it."""
+    from causalpilot.reports.render import build_context, render
+    from causalpilot.tools.loading import Dataset
+    from causalpilot.tools.profile import profile_and_prepare
+
+    edges = [e for e in TRUE_GRAPH.edges if not (e.source == "temperature" and e.target == "ad_spend")]
+    graph = CausalGraph(TRUE_GRAPH.nodes, edges + [Edge("temperature", "ad_spend", "undirected", None, 0)], "lagged",
+                        "truth", {"tau_max": 2})
+    frame = _series(n=600)
+    eff = lagged_effect(frame, graph, "ad_spend", "sales").to_dict()
     lag1 = next(x for x in eff["lags"] if x["lag"] == 1)
-    assert lag1["ci_low"] <= 0.6 <= lag1["ci_high"] and "temperature(t-2)" in lag1["adjustment_set"]
+    assert lag1["adjustment_set"] is None and len(lag1["estimates"]) == 2 and lag1["estimate"] is None
+    assert lag1["estimate_range"][0] <= 0.6 + 0.1 and lag1["ci_low"] <= 0.6 <= lag1["ci_high"]
+    prepared = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="0", format="synthetic"), seed=0)
+    ctx = build_context(run_id="r", version="0", seed=0, planner="rules", data_name="series.csv", data_sha256="0",
+                        question=None, profile=prepared.profile.to_dict(), graph=graph, effects=[eff], decisions=[],
+                        background_notes=[], graph_png=b"")
+    md, html = render(ctx)
+    row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
+    assert "one per orientation" in row and "one per orientation" in html

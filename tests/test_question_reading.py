@@ -1,6 +1,5 @@
 """Reading a treatment and an outcome from a plain-language question (rules planner, no LLM)."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -36,7 +35,7 @@ def test_unmatched_or_ambiguous_phrases_are_reported_not_guessed():
 
 
 def test_unread_question_is_a_decision_and_not_silence():
-    from causalpilot.tools.inference.run import run_inference
+    from causalpilot.tools.inference.run import EffectRequest, run_inference
     from causalpilot.tools.loading import Dataset
     from causalpilot.tools.profile import profile_and_prepare
     from causalpilot.tools.graph import CausalGraph, Edge
@@ -46,11 +45,8 @@ def test_unread_question_is_a_decision_and_not_silence():
     frame = pd.DataFrame({"dose": x, "recovery": x + rng.normal(size=300)})
     prep = profile_and_prepare(Dataset(frame=frame, path="<t>", sha256="0", format="synthetic"), seed=0)
     g = CausalGraph(["dose", "recovery"], [Edge("dose", "recovery", "directed")], "DAG", "test")
-    opts = SimpleNamespace(treatment=None, outcome=None, question="Does the dose shorten stays?", cate_by=None,
-                           what_if=None)
-    effects, decisions = run_inference(prep, g, opts, 0)
+    effects, decisions = run_inference(prep, g, EffectRequest(question="Does the dose shorten stays?", seed=0))
     assert effects == [] and decisions[0].choice == [] and '"stays" matches no column' in decisions[0].reason
-    opts.question = "Does the dose improve recoveries?"
-    effects, decisions = run_inference(prep, g, opts, 0)
-    assert [(e["treatment"], e["outcome"]) for e in effects][:1] == [("dose", "recovery")]
-    assert 0.8 < effects[0]["estimate"] < 1.2
+    effects, decisions = run_inference(prep, g, EffectRequest(question="Does the dose improve recoveries?", seed=0))
+    assert [(e.treatment, e.outcome) for e in effects][:1] == [("dose", "recovery")]
+    assert 0.8 < effects[0].estimate < 1.2

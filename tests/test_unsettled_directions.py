@@ -4,7 +4,6 @@ Data with a known effect (x -> y, effect 1.0, confounded by a); the graph handed
 x - y edge the wrong way round, as a full-data run can when a v-structure is a coin flip.
 """
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ import pandas as pd
 from causalpilot.tools.background import Background, apply_to_graph
 from causalpilot.tools.bootstrap import BootstrapResult, unsettled_directions
 from causalpilot.tools.graph import CausalGraph, Edge, Orientation
-from causalpilot.tools.inference.run import run_inference
+from causalpilot.tools.inference.run import EffectRequest, run_inference
 from causalpilot.tools.profile import PreparedData
 
 
@@ -42,23 +41,23 @@ def _boot(y_to_x: float, x_to_y: float) -> BootstrapResult:
                                 ("y", "x", "directed", None): y_to_x, ("x", "y", "directed", None): x_to_y})
 
 
-OPTS = SimpleNamespace(treatment="x", outcome="y", question=None, cate_by=None, what_if=None)
+REQUEST = EffectRequest(treatment="x", outcome="y", seed=0)
 
 
 def test_a_split_direction_is_left_open_and_the_range_covers_the_true_effect():
     prepared = _data()
-    alone, _ = run_inference(prepared, _graph(), OPTS, seed=0)
-    assert alone[0].get("structural_zero") and alone[0]["estimate"] == 0.0  # the wrong direction decides alone
+    alone, _ = run_inference(prepared, _graph(), REQUEST)
+    assert alone[0].structural_zero and alone[0].estimate == 0.0  # the wrong direction decides alone
 
-    effects, decisions = run_inference(prepared, _graph(), OPTS, seed=0, boot=_boot(0.5, 0.5))
+    effects, decisions = run_inference(prepared, _graph(), REQUEST, boot=_boot(0.5, 0.5))
     eff = effects[0]
-    lo, hi = eff["estimate_range"]
-    assert eff["estimate"] is None and not eff["identified"]
-    assert lo <= 0.0 and any(abs(e["estimate"] - 1.0) < 0.1 for e in eff["estimates"])
+    lo, hi = eff.estimate_range
+    assert eff.estimate is None and not eff.identified
+    assert lo <= 0.0 and any(abs(e.estimate - 1.0) < 0.1 for e in eff.estimates)
     assert lo - 0.1 <= 1.0 <= hi + 0.1
     opened = next(d for d in decisions if d.step == "inference.unsettled_directions")
     assert opened.choice == ["y -> x"] and opened.evidence["y -> x"]["this_way"] == 0.5
-    assert "y -> x (that way round in 50%" in eff["notes"][0]
+    assert "y -> x (that way round in 50%" in eff.notes[0]
 
 
 def test_clear_majority_directions_and_directions_from_knowledge_stand():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from causalpilot.tools.decision import Decision
-from causalpilot.tools.graph import CausalGraph, dag_extension
+from causalpilot.tools.graph import dag_extension
 from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algorithm
 
 ALPHA_CANDIDATES = (0.01, 0.05, 0.1)

@@ -30,7 +30,7 @@ from causalpilot.prompts import quote_data, render_prompt
 from causalpilot.tools.background import Background, parse_background
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph, Edge, Orientation
+from causalpilot.tools.graph import CausalGraph, Orientation
 from causalpilot.tools.profile import PreparedData, Profile
 from causalpilot.tools.registry import AlgorithmSpec, algorithms, check_ci_test, get_algorithm
 

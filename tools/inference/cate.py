@@ -17,6 +17,11 @@ MIN_GROUP = 30
 
 def cate_by_groups(df: pd.DataFrame, t: str, y: str, adjust: list[str], method: str, by: list[str],
                    seed: int) -> list[dict]:
+    """One row per group of each covariate in ``by`` (module docstring): {'by', 'group', 'n', 'estimate',
+    'ci_low', 'ci_high'} in the outcome's units per unit of ``t``, estimated by the back-door estimator
+    ``method`` adjusting for ``adjust`` (less the columns constant in the group); a group with fewer than
+    MIN_GROUP rows or a constant treatment gets None and a 'note'. Raises :class:`causalpilot.InputError`
+    for a ``by`` column that is missing, the treatment or the outcome."""
     fn = est_mod.BACKDOOR_ESTIMATORS[method]
     out = []
     for col in by:

@@ -1,19 +1,24 @@
-"""Effect of a treatment on an outcome, identified from the discovered graph, with honest uncertainty.
+"""Effect of a treatment on an outcome from the discovered graph, with honest uncertainty: the orchestration.
 
-- A DAG: DoWhy identifies the estimand (back-door, else front-door, else instrumental variable).
-- A CPDAG/PAG whose edges at the treatment are not all oriented: the effect is estimated under every
-  parent set of the treatment that a consistent DAG allows (IDA) and reported as a set and a range;
-  ``estimate`` is only filled when all agree.
-- No (possibly) directed path from treatment to outcome: the graph implies a zero effect.
-Every estimate carries a 95% interval and the refutations of :mod:`causalpilot.tools.inference.refute`; the
-estimator choice is returned as a decision with its reason (it lands in run.json).
+Three steps, as DoWhy names them:
+1. identify (:mod:`causalpilot.tools.inference.identify`): the graph implies a zero effect; or DoWhy
+   identifies it on a DAG (back-door, else front-door, else instrumental variable); or, on a CPDAG/PAG
+   whose edges at the treatment are not all oriented, every parent set a consistent DAG allows is a
+   candidate back-door set (IDA), and the effect is reported as a set and a range, ``estimate`` only
+   filled when all agree;
+2. estimate (:mod:`causalpilot.tools.inference.estimate`): a back-door estimator chosen from the data
+   (:func:`causalpilot.tools.inference.estimators.choose_backdoor_estimator`) under each candidate set,
+   or DoWhy's front-door / IV estimator, each with a 95% interval;
+3. refute (:mod:`causalpilot.tools.inference.refute`): every back-door estimate is refuted.
+The estimator choice is returned as a decision with its reason (it lands in run.json). Time series
+(lagged graphs) go to :mod:`causalpilot.tools.inference.lagged`; an unordered categorical treatment is
+estimated level by level against its most common level.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -22,11 +27,12 @@ from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference import estimators as est_mod
-from causalpilot.tools.inference.graph_adapter import (bidirected_neighbours, candidate_parent_sets, connected, directed_digraph,
-                                           is_dag, open_neighbours, possibly_causal_path)
+from causalpilot.tools.inference.estimate import DOWHY_METHODS, estimate_backdoor, estimate_dowhy
+from causalpilot.tools.inference.graph_adapter import connected, possibly_causal_path
+from causalpilot.tools.inference.identify import BACKDOOR, ZERO, Identification, identify
 from causalpilot.tools.inference.refute import refute
+from causalpilot.tools.inference.results import BackdoorEffect, Effect, LevelContrast, LevelEffect, SetEstimate
 from causalpilot.tools.profile import PreparedData
-from causalpilot.tools.quiet import quiet_loggers
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
@@ -47,51 +53,33 @@ def _check(prepared: PreparedData, treatment: str, outcome: str) -> None:
         raise InputError("The treatment and the outcome must be different columns.")
 
 
-def identify_dag(df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str) -> dict[str, Any]:
-    """DoWhy's identification on a DAG: {'estimand': 'backdoor'|'frontdoor'|'iv'|None, 'variables': [...]}."""
-    with quiet_loggers("dowhy"), warnings.catch_warnings():  # its INFO/WARNING notes, for this call only
-        warnings.simplefilter("ignore")
-        from dowhy import CausalModel
-
-        model = CausalModel(data=df, treatment=treatment, outcome=outcome, graph=directed_digraph(graph))
-        ie = model.identify_effect(proceed_when_unidentifiable=True)
-    bd = ie.get_backdoor_variables()
-    if bd is not None:
-        return {"estimand": "backdoor", "variables": sorted(bd, key=graph.nodes.index)}
-    if ie.get_frontdoor_variables():
-        return {"estimand": "frontdoor", "variables": list(ie.get_frontdoor_variables())}
-    if ie.get_instrumental_variables():
-        return {"estimand": "iv", "variables": list(ie.get_instrumental_variables())}
-    return {"estimand": None, "variables": []}
+def _unestimated(ident: Identification) -> Effect:
+    """The entry of an effect that is not estimated from data: a structural zero, or not identified."""
+    if ident.kind == ZERO:
+        return Effect(treatment=ident.treatment, outcome=ident.outcome, estimand=ident.estimand, adjustment_set=[],
+                      method="graph", estimate=0.0, ci_low=0.0, ci_high=0.0, identified=True, structural_zero=True,
+                      notes=list(ident.notes))
+    return Effect(treatment=ident.treatment, outcome=ident.outcome, estimand=ident.estimand, adjustment_set=[],
+                  method="none", estimate=None, ci_low=None, ci_high=None, identified=False, notes=list(ident.notes))
 
 
-def _zero_effect(treatment: str, outcome: str, why: str) -> dict[str, Any]:
-    return {"treatment": treatment, "outcome": outcome, "estimand": "none (no causal path in the graph)",
-            "adjustment_set": [], "method": "graph", "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-            "refutations": [], "identified": True, "structural_zero": True, "notes": [why]}
-
-
-def _one_estimate(df: pd.DataFrame, t: str, y: str, adjust: list[str], method: str, seed: int,
-                  do_refute: bool = True, n_jobs: int | None = None) -> dict[str, Any]:
-    """One estimate with its refutations. ``n_jobs`` None: the refuters' simulations run on every core
-    when one estimate took PARALLEL_AFTER_S or more (boosted models: 25 s -> 11 s on 2 cores), else in
-    this process; their results are the same either way."""
-    fn = est_mod.BACKDOOR_ESTIMATORS[method]
+def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], method: str, seed: int,
+                         n_jobs: int | None = None) -> SetEstimate:
+    """Estimate under one adjustment set, then refute it. ``n_jobs`` None: the refuters' simulations run
+    on every core when the estimate took PARALLEL_AFTER_S or more (boosted models: 25 s -> 11 s on 2
+    cores), else in this process; their results are the same either way."""
     start = time.perf_counter()
-    e = fn(df, t, y, adjust, seed=seed)
+    e = estimate_backdoor(df, t, y, adjust, method, seed)
     if n_jobs is None:
         n_jobs = -1 if time.perf_counter() - start >= PARALLEL_AFTER_S else 1
-    refs = refute(df, t, y, adjust, e, fn, seed + 1, NUM_SIMULATIONS[method], n_jobs) if do_refute else []
-    out = {"adjustment_set": adjust, "estimate": _r(e.value), "ci_low": _r(e.ci_low), "ci_high": _r(e.ci_high),
-           "refutations": refs}
-    if e.poor_overlap is not None:
-        out["poor_overlap"] = round(e.poor_overlap, 4)
-    return out
+    refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, NUM_SIMULATIONS[method], n_jobs)
+    return SetEstimate(adjustment_set=adjust, estimate=_r(e.value), ci_low=_r(e.ci_low), ci_high=_r(e.ci_high),
+                       refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4))
 
 
-def overlap_note(treatment: str, per_set: list[dict[str, Any]]) -> str | None:
+def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
     """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1."""
-    worst = max((p.get("poor_overlap") or 0.0 for p in per_set), default=0.0)
+    worst = max((p.poor_overlap or 0.0 for p in per_set), default=0.0)
     if worst < POOR_OVERLAP_SHARE:
         return None
     lo, hi = est_mod.OVERLAP_BAND
@@ -147,7 +135,7 @@ def with_indicators(prepared: PreparedData, df: pd.DataFrame, names: list[str]
 
 
 def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
-               levels: list[str], n_jobs: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+               levels: list[str], n_jobs: int | None = None) -> tuple[list[Effect], list[Decision]]:
     """An unordered category has no 'one unit more': each level is compared with the most common one.
 
     Each contrast is the effect of a binary treatment (this level vs the reference) on the rows at
@@ -157,8 +145,9 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
     codes = df[treatment].round().astype(int)
     counts = codes.value_counts()
     ref = _reference_code(codes)
-    contrasts, refutations, decisions, notes = [], [], [], []
-    first: dict[str, Any] | None = None  # the first contrast's effect: its estimand, method and notes stand for all
+    contrasts: list[LevelContrast] = []
+    refutations, decisions, notes = [], [], []
+    first: Effect | None = None  # the first contrast's effect: its estimand, method and notes stand for all
     for code in sorted(counts.index):
         if code == ref:
             continue
@@ -172,141 +161,126 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
                            seed + 101 * int(code), n_jobs=n_jobs)
         e = effs[0]
         label = f"{levels[code]} vs {levels[ref]}"
-        contrasts.append({"level": levels[code], "reference": levels[ref], "rows": int(len(sub)),
-                          **{k: e.get(k) for k in ("estimate", "ci_low", "ci_high", "estimate_range", "adjustment_set",
-                                                   "identified", "structural_zero") if k in e}})
-        refutations += [{**r, "name": f"{r['name']} [{label}]"} for r in e.get("refutations", [])]
+        contrasts.append(LevelContrast(level=levels[code], reference=levels[ref], rows=int(len(sub)),
+                                       estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high,
+                                       estimate_range=getattr(e, "estimate_range", None),
+                                       adjustment_set=e.adjustment_set, identified=e.identified,
+                                       structural_zero=e.structural_zero))
+        refutations += [replace(r, name=f"{r.name} [{label}]") for r in e.refutations]
         if first is None:
             first, decisions = e, decs
     if first is None:
-        return [{"treatment": treatment, "outcome": outcome, "estimand": "not estimated", "adjustment_set": [],
-                 "method": "none", "estimate": None, "ci_low": None, "ci_high": None, "refutations": [],
-                 "identified": False, "notes": notes or ["no level had enough rows"]}], []
+        return [Effect(treatment=treatment, outcome=outcome, estimand="not estimated", adjustment_set=[],
+                       method="none", estimate=None, ci_low=None, ci_high=None, identified=False,
+                       notes=notes or ["no level had enough rows"])], []
     notes.insert(0, f"{treatment} is an unordered category ({len(levels)} levels), so 'one unit more' means nothing: "
                     f"each level is compared with the most common one, {levels[ref]}, on the rows at those two levels.")
-    return [{"treatment": treatment, "outcome": outcome, "estimand": first.get("estimand"),
-             "method": first.get("method"), "identified": all(c.get("identified") for c in contrasts),
-             "adjustment_set": first.get("adjustment_set"), "estimate": None, "ci_low": None, "ci_high": None,
-             "reference_level": levels[ref], "contrasts": contrasts, "refutations": refutations,
-             "notes": notes + [n for n in first.get("notes", []) if n not in notes]}], decisions
+    return [LevelEffect(treatment=treatment, outcome=outcome, estimand=first.estimand, method=first.method,
+                        identified=all(c.identified for c in contrasts), adjustment_set=first.adjustment_set,
+                        estimate=None, ci_low=None, ci_high=None, reference_level=levels[ref], contrasts=contrasts,
+                        refutations=refutations, notes=notes + [n for n in first.notes if n not in notes])], decisions
+
+
+def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str) -> tuple[list[Effect], list[Decision]]:
+    from causalpilot.tools.inference.lagged import lagged_effect
+
+    eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
+    if eff.structural_zero:
+        return [eff], []
+    return [eff], [Decision(
+        step="inference.estimator", choice=eff.method,
+        reason="time series: for each lag k with a causal path in the time-unrolled graph, least squares of "
+               f"{outcome} at t on {treatment} at t-k and its parents at t-k (back-door), Newey-West intervals",
+        evidence={"lags": [x.lag for x in eff.lags or []]})]
+
+
+def _by_dowhy(df: pd.DataFrame, ident: Identification, seed: int) -> tuple[list[Effect], list[Decision]]:
+    """Front-door or instrumental-variable effect: DoWhy's estimator, no refutations."""
+    e = estimate_dowhy(df, ident, seed)
+    method = DOWHY_METHODS[ident.kind]
+    decision = Decision(step="inference.estimator", choice=method,
+                        reason=f"no valid back-door set; DoWhy identified the effect by {ident.kind} through "
+                               f"{', '.join(ident.variables)} and estimates it with {method} (linear), with a "
+                               "seeded bootstrap interval", evidence={"estimand": ident.kind, "variables": ident.variables})
+    return [Effect(treatment=ident.treatment, outcome=ident.outcome, estimand=ident.estimand,
+                   adjustment_set=ident.variables, method=method, estimate=_r(e.value), ci_low=_r(e.ci_low),
+                   ci_high=_r(e.ci_high), identified=True,
+                   notes=["refutations are run for back-door estimates only"])], [decision]
+
+
+def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification, seed: int,
+              cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
+    """Back-door effect: choose the estimator, then estimate and refute under each candidate set."""
+    df, treatment, outcome = prepared.frame, ident.treatment, ident.outcome
+    all_adjust = sorted({c for s in ident.adjustment_sets for c in s if c != outcome}, key=graph.nodes.index)
+    method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust,
+                                                                 prepared.profile.value("linearity"))
+    decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence),
+                 Decision(step="inference.refutations", choice={"num_simulations": NUM_SIMULATIONS[method]},
+                          reason="placebo (permuted treatment), random common cause and 80% subsets re-run the "
+                                 "estimator this many times each; chosen so the three refuters take seconds, "
+                                 "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={})]
+
+    dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
+    per_set: list[SetEstimate] = []
+    for k, adjust in enumerate(ident.adjustment_sets):
+        if outcome in adjust:
+            per_set.append(SetEstimate(adjustment_set=adjust, estimate=0.0, ci_low=0.0, ci_high=0.0, structural_zero=True,
+                                       reading=f"in this orientation {outcome} is a cause of {treatment}, so the effect is 0"))
+            continue
+        expanded = [c for name in adjust for c in columns[name]]
+        est = _estimate_and_refute(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs)
+        per_set.append(replace(est, adjustment_set=adjust))
+
+    eff = BackdoorEffect(treatment=treatment, outcome=outcome, estimand=ident.estimand, method=method,
+                         identified=ident.identified, naive_estimate=_r(_naive(df, treatment, outcome)),
+                         adjustment_set=None, estimate=None, ci_low=None, ci_high=None, notes=list(ident.notes))
+    if len(per_set) == 1:
+        p = per_set[0]
+        eff = replace(eff, adjustment_set=p.adjustment_set, estimate=p.estimate, ci_low=p.ci_low, ci_high=p.ci_high,
+                      refutations=p.refutations, structural_zero=p.structural_zero, poor_overlap=p.poor_overlap)
+    else:
+        vals = [p.estimate for p in per_set]
+        agree = max(vals) - min(vals) <= 1e-9
+        eff = replace(eff, estimate=vals[0] if agree else None, estimate_range=[min(vals), max(vals)],
+                      ci_low=min(p.ci_low for p in per_set), ci_high=max(p.ci_high for p in per_set), estimates=per_set,
+                      refutations=[replace(r, name=f"{r.name} [adjusting for {', '.join(p.adjustment_set) or 'nothing'}]")
+                                   for p in per_set for r in p.refutations])
+        open_ = ident.open_edges
+        eff.notes.append(f"The effect is not identified from the graph alone: the edges {', '.join(f'{treatment} - {n}' for n in open_)} "
+                         f"have no established direction, and the {len(per_set)} orientations the data allow give "
+                         f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
+                         f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
+    note = overlap_note(treatment, per_set)
+    if note:
+        eff.notes.append(note)
+    if cate_by and eff.identified and not eff.structural_zero:
+        from causalpilot.tools.inference.cate import cate_by_groups
+
+        eff.cate = cate_by_groups(df, treatment, outcome, eff.adjustment_set, method, cate_by, seed + 31)
+    return [eff], decisions
 
 
 def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int = 0,
-          cate_by: list[str] | None = None, n_jobs: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(effects, decisions) for one treatment/outcome pair; ``n_jobs`` as for _one_estimate."""
+          cate_by: list[str] | None = None, n_jobs: int | None = None) -> tuple[list[Effect], list[Decision]]:
+    """(effects, decisions) for one treatment/outcome pair: identify, estimate, refute (module docstring).
+
+    ``prepared``: the analysed data and its profile; ``graph``: the final graph (DAG, CPDAG, PAG or
+    lagged; graph nodes that are not columns of the data are unobserved); ``seed``: every random draw
+    derives from it; ``cate_by``: covariates for group-wise effects (back-door effects only);
+    ``n_jobs``: processes for the refuters (see _estimate_and_refute). One :class:`Effect` per pair;
+    call ``to_dict()`` for its ``effects.json`` entry. Raises :class:`causalpilot.InputError` when a
+    column is missing, treatment and outcome coincide, or a ``cate_by`` column is unusable.
+    """
     _check(prepared, treatment, outcome)
     if graph.graph_type == "lagged":
-        from causalpilot.tools.inference.lagged import lagged_effect
-
-        eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
-        return [eff], [] if eff.get("structural_zero") else [Decision(
-            step="inference.estimator", choice=eff["method"],
-            reason="time series: for each lag k with a causal path in the time-unrolled graph, least squares of "
-                   f"{outcome} at t on {treatment} at t-k and its parents at t-k (back-door), Newey-West intervals",
-            evidence={"lags": [x["lag"] for x in eff["lags"]]})]
+        return _lagged(prepared, graph, treatment, outcome)
     levels = unordered_levels(prepared, treatment)
     if levels is not None and connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome):
         return _per_level(prepared, graph, treatment, outcome, seed, levels, n_jobs)
-    df = prepared.frame
-    linearity = prepared.profile.value("linearity")
-    decisions: list[Decision] = []
-
-    if not connected(graph, treatment, outcome):
-        eff = _zero_effect(treatment, outcome, f"{treatment} and {outcome} lie in separate parts of the graph: the data "
-                                               "show no dependence between them that the graph explains, so the "
-                                               "estimated causal effect is zero.")
-        return [eff], decisions
-    if not possibly_causal_path(graph, treatment, outcome):
-        eff = _zero_effect(treatment, outcome, f"No directed path leads from {treatment} to {outcome} in any DAG "
-                                               f"consistent with the graph ({outcome} is not downstream of "
-                                               f"{treatment}), so the effect is zero if the graph is right.")
-        return [eff], decisions
-
-    notes: list[str] = []
-    if is_dag(graph):
-        ident = identify_dag(df, graph, treatment, outcome)
-        if ident["estimand"] in ("frontdoor", "iv"):
-            fn = est_mod.frontdoor_two_stage if ident["estimand"] == "frontdoor" else est_mod.iv_2sls
-            e = fn(df, treatment, outcome, ident["variables"], seed=seed)
-            method = "frontdoor_two_stage" if ident["estimand"] == "frontdoor" else "iv_2sls"
-            decisions.append(Decision(step="inference.estimator", choice=method,
-                              reason=f"no valid back-door set; DoWhy identified the effect by {ident['estimand']} "
-                                        f"through {', '.join(ident['variables'])}", evidence=ident))
-            return [{"treatment": treatment, "outcome": outcome, "estimand": ident["estimand"],
-                     "adjustment_set": ident["variables"], "method": method, "estimate": _r(e.value),
-                     "ci_low": _r(e.ci_low), "ci_high": _r(e.ci_high), "refutations": [], "identified": True,
-                     "notes": ["refutations are run for back-door estimates only"]}], decisions
-        if ident["estimand"] is None:
-            return [{"treatment": treatment, "outcome": outcome, "estimand": "not identified", "adjustment_set": [],
-                     "method": "none", "estimate": None, "ci_low": None, "ci_high": None, "refutations": [],
-                     "identified": False, "notes": ["DoWhy found no back-door, front-door or instrument"]}], decisions
-        candidates = [ident["variables"]]
-        estimand = "backdoor (DoWhy, from the DAG)"
-    else:
-        hidden = bidirected_neighbours(graph, treatment)
-        if hidden:
-            notes.append(f"{treatment} shares a hidden common cause with {', '.join(hidden)} (<-> edge): "
-                         "adjustment cannot remove that confounding, so the estimates below may be biased.")
-        candidates = candidate_parent_sets(graph, treatment)
-        estimand = "backdoor (parents of the treatment)" if len(candidates) == 1 else \
-            "backdoor over the parent sets allowed by the graph (IDA)"
-        if graph.graph_type == "PAG":
-            notes.append("The graph is a PAG (hidden confounders allowed); parent-set adjustment assumes none act "
-                         "on the treatment.")
-
-    all_adjust = sorted({c for s in candidates for c in s if c != outcome}, key=graph.nodes.index)
-    method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust, linearity)
-    decisions.append(Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence))
-    decisions.append(Decision(step="inference.refutations", choice={"num_simulations": NUM_SIMULATIONS[method]},
-                      reason="placebo (permuted treatment), random common cause and 80% subsets re-run the "
-                                "estimator this many times each; chosen so the three refuters take seconds, "
-                                "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={}))
-
-    dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
-    per_set = []
-    for k, adjust in enumerate(candidates):
-        if outcome in adjust:
-            per_set.append({"adjustment_set": adjust, "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-                            "refutations": [], "structural_zero": True,
-                            "reading": f"in this orientation {outcome} is a cause of {treatment}, so the effect is 0"})
-            continue
-        expanded = [c for name in adjust for c in columns[name]]
-        per_set.append({**_one_estimate(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs),
-                        "adjustment_set": adjust})
-
-    eff: dict[str, Any] = {"treatment": treatment, "outcome": outcome, "estimand": estimand,
-                           "method": method, "identified": len(per_set) == 1,
-                           "naive_estimate": _r(_naive(df, treatment, outcome))}
-    if len(per_set) == 1:
-        p = per_set[0]
-        eff.update({"adjustment_set": p["adjustment_set"], "estimate": p["estimate"], "ci_low": p["ci_low"],
-                    "ci_high": p["ci_high"], "refutations": p["refutations"]})
-        if p.get("structural_zero"):
-            eff["structural_zero"] = True
-        if "poor_overlap" in p:
-            eff["poor_overlap"] = p["poor_overlap"]
-    else:
-        vals = [p["estimate"] for p in per_set]
-        agree = max(vals) - min(vals) <= 1e-9
-        open_ = open_neighbours(graph, treatment)
-        eff.update({
-            "adjustment_set": None, "estimate": vals[0] if agree else None,
-            "estimate_range": [min(vals), max(vals)],
-            "ci_low": min(p["ci_low"] for p in per_set), "ci_high": max(p["ci_high"] for p in per_set),
-            "estimates": per_set,
-            "refutations": [{**r, "name": f"{r['name']} [adjusting for {', '.join(p['adjustment_set']) or 'nothing'}]"}
-                            for p in per_set for r in p["refutations"]],
-        })
-        notes.append(f"The effect is not identified from the graph alone: the edges {', '.join(f'{treatment} - {n}' for n in open_)} "
-                     f"have no established direction, and the {len(per_set)} orientations the data allow give "
-                     f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
-                     f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
-    note = overlap_note(treatment, per_set)
-    if note:
-        notes.append(note)
-    eff["notes"] = notes
-    if cate_by and eff.get("identified") and not eff.get("structural_zero"):
-        from causalpilot.tools.inference.cate import cate_by_groups
-
-        eff["cate"] = cate_by_groups(df, treatment, outcome, eff["adjustment_set"], method, cate_by, seed + 31)
-    return [eff], decisions
+    ident = identify(prepared.frame, graph, treatment, outcome)  # 1. identify
+    if ident.kind == BACKDOOR:  # 2. estimate and 3. refute, under each candidate set
+        return _backdoor(prepared, graph, ident, seed, cate_by, n_jobs)
+    if ident.kind in DOWHY_METHODS:
+        return _by_dowhy(prepared.frame, ident, seed)
+    return [_unestimated(ident)], []

@@ -2,7 +2,9 @@
 
 They are small and fast on purpose: the refutations re-run an estimator dozens of times, and DoWhy's
 own estimator objects cost about a second each on a loaded machine (measured), so identification is
-done with DoWhy (see :mod:`causalpilot.tools.inference.identify`) and estimation here, with the same estimands:
+done with DoWhy (see :mod:`causalpilot.tools.inference.identify`) and back-door estimation here, with the
+same estimands (front-door and instrumental-variable estimation go through DoWhy's own estimators, in
+:mod:`causalpilot.tools.inference.estimate`):
 - ``linear_regression``: OLS of Y on T and the adjustment set; exact t interval.
 - ``doubly_robust``: binary T; augmented inverse-probability weighting (AIPW, Robins et al. 1994):
   a logistic propensity and a linear outcome model per arm; consistent when either model is right,
@@ -15,7 +17,6 @@ done with DoWhy (see :mod:`causalpilot.tools.inference.identify`) and estimation
   and for a planner that asks for it; the rules planner uses the doubly robust estimator.
 - ``double_ml``: cross-fitted partialling-out (Chernozhukov et al. 2018) with gradient-boosted
   nuisance models; interval from the orthogonal score's standard error.
-- ``frontdoor_two_stage`` / ``iv_2sls``: linear two-stage estimators; seeded bootstrap interval.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ Z975 = float(stats.norm.ppf(0.975))
 
 @dataclass
 class Estimate:
+    """A point estimate of an effect (the outcome's units per unit of the treatment) with its 95% interval.
+    ``ci_low``/``ci_high`` are NaN for a point-only re-run (``ci=False``); ``se`` and ``dof`` when the
+    estimator has them."""
+
     value: float
     ci_low: float
     ci_high: float
@@ -59,6 +64,8 @@ def _ols(y: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 def linear_regression(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0,
                       ci: bool = True) -> Estimate:
+    """OLS of ``y`` on ``t`` and the columns ``adjust`` of ``df``: the slope of ``t`` with its exact t
+    interval (homoskedastic errors). ``seed`` and ``ci`` are accepted for the common signature."""
     beta, cov, dof = _ols(df[y].to_numpy(dtype=float), _design(df, [t, *adjust]))
     se = float(np.sqrt(cov[1, 1]))
     q = float(stats.t.ppf(0.975, dof))
@@ -88,12 +95,15 @@ def _binary(df: pd.DataFrame, t: str) -> np.ndarray:
 
 def propensity_weighting(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0,
                          ci: bool = True) -> Estimate:
+    """Average effect of a binary ``t`` (its larger value is 'treated') by normalised inverse-propensity
+    weights (logistic propensity on ``adjust``, clipped to [PS_CLIP, 1 - PS_CLIP]); seeded bootstrap
+    interval unless ``ci`` is False."""
     T, Y = _binary(df, t), df[y].to_numpy(dtype=float)
     Z = _design(df, adjust)[:, 1:]
     est = _ipw_point(T, Y, Z)
     if not ci:  # point only, for refutation re-runs
         return Estimate(est, float("nan"), float("nan"))
-    return _bootstrap(lambda idx: _ipw_point(T[idx], Y[idx], Z[idx]), len(Y), est, seed)
+    return bootstrap(lambda idx: _ipw_point(T[idx], Y[idx], Z[idx]), len(Y), est, seed)
 
 
 def _arm_predictions(T: np.ndarray, Y: np.ndarray, Z: np.ndarray, flexible: bool,
@@ -149,8 +159,10 @@ def doubly_robust_ml(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: 
     return _aipw(df, t, y, adjust, seed, ci, flexible=True)
 
 
-def _bootstrap(fn: Callable[[np.ndarray], float], n: int, est: float, seed: int, n_boot: int = N_BOOT) -> Estimate:
-    """Percentile interval over ``n_boot`` seeded resamples of the rows."""
+def bootstrap(fn: Callable[[np.ndarray], float], n: int, est: float, seed: int, n_boot: int = N_BOOT) -> Estimate:
+    """``est`` with the 95% percentile interval of ``fn`` over ``n_boot`` resamples (with replacement)
+    of the ``n`` row indices, drawn from numpy's generator seeded with ``seed``; ``fn`` takes the index
+    array. Non-finite draws are dropped (NaN bounds when none is left); ``se`` is the draws' spread."""
     rng = np.random.default_rng(seed)
     draws = np.array([fn(rng.integers(0, n, n)) for _ in range(n_boot)])
     draws = draws[np.isfinite(draws)]
@@ -177,32 +189,6 @@ def double_ml(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0
     psi = (ry - theta * rt) * rt
     se = float(np.sqrt(np.mean(psi ** 2) / np.mean(rt ** 2) ** 2 / len(Y)))
     return Estimate(theta, theta - Z975 * se, theta + Z975 * se, se, len(Y) - 1)
-
-
-def _frontdoor_point(T: np.ndarray, M: np.ndarray, Y: np.ndarray) -> float:
-    a = _ols(M, np.column_stack([np.ones_like(T), T]))[0][1]
-    b = _ols(Y, np.column_stack([np.ones_like(T), M, T]))[0][1]
-    return float(a * b)
-
-
-def frontdoor_two_stage(df: pd.DataFrame, t: str, y: str, mediators: list[str], seed: int = 0) -> Estimate:
-    T, Y = df[t].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
-    M = df[mediators[0]].to_numpy(dtype=float)
-    est = _frontdoor_point(T, M, Y)
-    return _bootstrap(lambda i: _frontdoor_point(T[i], M[i], Y[i]), len(Y), est, seed)
-
-
-def _iv_point(T: np.ndarray, Zi: np.ndarray, Y: np.ndarray) -> float:
-    A = np.column_stack([np.ones(len(T)), Zi])
-    that = A @ _ols(T, A)[0]
-    return float(_ols(Y, np.column_stack([np.ones(len(T)), that]))[0][1])
-
-
-def iv_2sls(df: pd.DataFrame, t: str, y: str, instruments: list[str], seed: int = 0) -> Estimate:
-    T, Y = df[t].to_numpy(dtype=float), df[y].to_numpy(dtype=float)
-    Zi = _design(df, instruments)[:, 1:]
-    est = _iv_point(T, Zi, Y)
-    return _bootstrap(lambda i: _iv_point(T[i], Zi[i], Y[i]), len(Y), est, seed)
 
 
 BACKDOOR_ESTIMATORS: dict[str, Callable[..., Estimate]] = {

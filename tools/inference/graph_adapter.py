@@ -54,6 +54,7 @@ def open_neighbours(graph: CausalGraph, node: str) -> list[str]:
 
 
 def bidirected_neighbours(graph: CausalGraph, node: str) -> list[str]:
+    """Nodes joined to ``node`` by a bidirected edge (a hidden common cause), in edge order."""
     return [e.target if e.source == node else e.source for e in graph.edges
             if e.type == "bidirected" and node in (e.source, e.target)]
 
@@ -94,6 +95,7 @@ def possibly_causal_path(graph: CausalGraph, source: str, target: str) -> bool:
 
 
 def connected(graph: CausalGraph, a: str, b: str) -> bool:
+    """Whether a path of edges of any type and lag joins ``a`` and ``b`` (ignoring directions)."""
     g = nx.Graph()
     g.add_nodes_from(graph.nodes)
     g.add_edges_from((e.source, e.target) for e in graph.edges)

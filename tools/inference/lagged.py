@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import combinations
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.inference.results import LagEstimate, LagFit, LaggedEffect
 
 MAX_OPEN = 3  # undirected contemporaneous neighbours of X tried as parents (2^3 sets at most)
 
@@ -82,7 +81,7 @@ def _label(name: str, back: int) -> str:
     return name if back == 0 else f"{name}(t-{back})"
 
 
-def _fit(frame: pd.DataFrame, x: str, y: str, k: int, adjust: list[tuple[str, int]]) -> dict[str, Any]:
+def _fit(frame: pd.DataFrame, x: str, y: str, k: int, adjust: list[tuple[str, int]]) -> LagFit:
     """Y_t on X_{t-k} and the adjustment columns shifted by k; HAC interval."""
     import statsmodels.api as sm
 
@@ -93,13 +92,18 @@ def _fit(frame: pd.DataFrame, x: str, y: str, k: int, adjust: list[tuple[str, in
     X = sm.add_constant(data.drop(columns="__y").to_numpy(dtype=float), has_constant="add")
     fit = sm.OLS(data["__y"].to_numpy(dtype=float), X).fit(cov_type="HAC", cov_kwds={"maxlags": max(1, k + 1)})
     lo, hi = fit.conf_int(0.05)[1]
-    return {"estimate": round(float(fit.params[1]), 6), "ci_low": round(float(lo), 6), "ci_high": round(float(hi), 6),
-            "adjustment_set": [_label(n, lag + k) for n, lag in adjust], "rows": int(len(data))}
+    return LagFit(estimate=round(float(fit.params[1]), 6), ci_low=round(float(lo), 6), ci_high=round(float(hi), 6),
+                  adjustment_set=[_label(n, lag + k) for n, lag in adjust], rows=int(len(data)))
 
 
 def lagged_effect(frame: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str,
-                  linearity: str | None = None) -> dict[str, Any]:
-    """One effects.json entry: per lag k, the effect of a unit rise of the treatment at t-k on the outcome at t."""
+                  linearity: str | None = None) -> LaggedEffect:
+    """Per lag k, the effect of a one-off unit rise of ``treatment`` at t-k on ``outcome`` at t (module
+    docstring): ``frame`` holds the series, rows in time order, one column per node of the lagged
+    ``graph``; ``linearity`` is the profile's finding ('nonlinear' adds a note). Units: the outcome's per
+    unit of the treatment. No lag with a causal path gives a structural zero. A lag whose parent set
+    is left open by undirected contemporaneous edges has one fit per set (``estimates``), the range of
+    their estimates and no single ``adjustment_set``."""
     K = max(_max_lag(graph), 1)
     known, open_ = _parents(graph, treatment)
     notes = [f"Effects are per lag: a one-off unit rise of {treatment} at t-k and {outcome} at t, adjusting for the "
@@ -121,31 +125,22 @@ def lagged_effect(frame: pd.DataFrame, graph: CausalGraph, treatment: str, outco
         fits = []
         for adjust in sets:
             if k == 0 and any(n == outcome and lag == 0 for n, lag in adjust):
-                fits.append({"estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0, "adjustment_set": [outcome],
-                             "structural_zero": True})
+                fits.append(LagFit(estimate=0.0, ci_low=0.0, ci_high=0.0, adjustment_set=[outcome], structural_zero=True))
                 continue
             fits.append(_fit(frame, treatment, outcome, k, adjust))
-        entry: dict[str, Any] = {"lag": k}
-        if len(fits) == 1:
-            entry.update(fits[0])
-        else:
-            vals = [f["estimate"] for f in fits]
-            entry.update({"estimate": None, "estimate_range": [min(vals), max(vals)],
-                          "ci_low": min(f["ci_low"] for f in fits), "ci_high": max(f["ci_high"] for f in fits),
-                          "estimates": fits})
-        lags.append(entry)
-    base = {"treatment": treatment, "outcome": outcome, "adjustment_set": None, "refutations": [],
-            "estimate": None, "ci_low": None, "ci_high": None}
+        lags.append(LagEstimate.from_fits(k, fits))
+    base = {"treatment": treatment, "outcome": outcome}
     if not lags:
-        return {**base, "estimand": "none (no causal path in the time-unrolled graph)", "method": "graph",
-                "estimate": 0.0, "ci_low": 0.0, "ci_high": 0.0, "adjustment_set": [], "identified": True,
-                "structural_zero": True,
-                "notes": [f"No directed path leads from {treatment} at any lag 0-{K} to {outcome} in the time-unrolled "
-                          "graph, so the effect is zero if the graph is right."]}
+        return LaggedEffect(**base, estimand="none (no causal path in the time-unrolled graph)", method="graph",
+                            estimate=0.0, ci_low=0.0, ci_high=0.0, adjustment_set=[], identified=True,
+                            structural_zero=True,
+                            notes=[f"No directed path leads from {treatment} at any lag 0-{K} to {outcome} in the "
+                                   "time-unrolled graph, so the effect is zero if the graph is right."])
     if _reaches(graph, treatment, K + 1, outcome):
         notes.append(f"The effect carries on beyond lag {K} (through the series' own past); later lags are not shown.")
     if open_:
         notes.append(f"The contemporaneous edges {', '.join(f'{treatment} - {n}' for n in open_)} have no established "
                      "direction: every choice of parents among them was tried and each lag gives a range.")
-    return {**base, "estimand": "lagged back-door (parents of the treatment at t-k)", "method": "linear_regression_hac",
-            "identified": not open_, "lags": lags, "notes": notes}
+    return LaggedEffect(**base, estimand="lagged back-door (parents of the treatment at t-k)",
+                        method="linear_regression_hac", adjustment_set=None, estimate=None, ci_low=None, ci_high=None,
+                        identified=not open_, lags=lags, notes=notes)

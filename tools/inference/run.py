@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
@@ -10,34 +10,54 @@ from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.inference.graph_adapter import possibly_causal_path
 from causalpilot.tools.inference.question import read_question
+from causalpilot.tools.inference.results import Effect
 from causalpilot.tools.profile import PreparedData
 
 
-def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: int, boot=None,
-                  background=None) -> tuple[list[dict], list[Decision]]:
-    """Effects for the requested pairs. With a bootstrap, directions it did not settle are left open."""
-    if bool(opts.treatment) != bool(opts.outcome):
+@dataclass(frozen=True, kw_only=True)
+class EffectRequest:
+    """What the inference step is asked (the CLI's --treatment, --outcome, --question, --cate-by,
+    --what-if, --jobs), with the seed every random draw of the step derives from."""
+
+    treatment: str | None = None
+    outcome: str | None = None
+    question: str | None = None  # read for pairs when no treatment/outcome is named
+    cate_by: list[str] | None = None  # covariates for group-wise effects
+    what_if: str | None = None  # "X=1.5": the outcome's mean under do(X=1.5)
+    n_jobs: int | None = None  # refuter processes; None: decided by the estimator's speed
+    seed: int = 0
+
+
+def run_inference(prepared: PreparedData, graph: CausalGraph, request: EffectRequest, boot=None,
+                  background=None) -> tuple[list[Effect], list[Decision]]:
+    """Effects for the requested pairs, one :class:`Effect` per pair (``to_dict()`` gives its
+    effects.json entry), and the decisions taken. With a bootstrap (``boot``, the resampled graphs),
+    directions it did not settle are left open; ``background`` is the run's background knowledge, whose
+    directions count as settled. Raises :class:`causalpilot.InputError` for only one of treatment and
+    outcome, or a --cate-by / --what-if without a pair."""
+    seed = request.seed
+    if bool(request.treatment) != bool(request.outcome):
         raise InputError("Give both --treatment and --outcome to estimate an effect.")
     decisions: list[Decision] = []
-    if opts.treatment:
-        pairs = [(opts.treatment, opts.outcome)]
+    if request.treatment:
+        pairs = [(request.treatment, request.outcome)]
     else:
         cols = list(prepared.frame.columns)
-        reading = read_question(opts.question, cols)
+        reading = read_question(request.question, cols)
         pairs = reading.pairs
-        evidence = {"question": opts.question,
+        evidence = {"question": request.question,
                     "phrases": [{"phrase": m.phrase.strip(), "column": m.column, "how": m.how} for m in reading.matches]}
         if pairs:
             decisions.append(Decision(step="inference.pairs", choice=[list(p) for p in pairs],
                               reason="treatment/outcome pairs read from --question by fixed patterns "
                                         "('effect of X on Y', 'does X affect Y') matched to column names",
                               evidence=evidence))
-        elif opts.question:
+        elif request.question:
             decisions.append(Decision(step="inference.pairs", choice=[],
                               reason=f"no effect estimated: {reading.explain_failure()}; name the pair with "
                                         "--treatment COL --outcome COL",
                               evidence=evidence))
-    if getattr(opts, "cate_by", None) and not pairs:
+    if request.cate_by and not pairs:
         raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
     effect_graph, unsettled = graph, []
     if pairs and boot is not None:
@@ -55,26 +75,25 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
                        "open instead of resting on the full-data orientation",
                 evidence={u["edge"]: {k: u[k] for k in ("this_way", "other_way", "resamples_with_edge")}
                           for u in unsettled}))
-    effects: list[dict] = []
+    effects: list[Effect] = []
     for k, (t, y) in enumerate(pairs):
-        effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=getattr(opts, "cate_by", None),
-                           n_jobs=getattr(opts, "n_jobs", None))
+        effs, decs = infer(prepared, effect_graph, t, y, seed + 1009 * k, cate_by=request.cate_by, n_jobs=request.n_jobs)
         # what the opened edges can change: the treatment's parent sets (edges at t), or whether any causal
         # path from t to y remains possible (then every opened edge may be on it)
         touching = [u for u in unsettled if t in (u["source"], u["target"])]
         if unsettled and possibly_causal_path(graph, t, y) != possibly_causal_path(effect_graph, t, y):
             touching = unsettled
         for eff in effs:
-            eff.update(_binary_wording(prepared, t, y))
+            eff.treatment_change, eff.outcome_scale = _binary_wording(prepared, t, y)
             if touching:
-                eff.setdefault("notes", []).insert(0, (
+                eff.notes.insert(0, (
                     "Directions the bootstrap did not settle are left open for this estimate rather than taken from "
                     "the graph: " + "; ".join(
                         f"{u['source']} -> {u['target']} (that way round in {u['this_way']:.0%} of the resamples "
                         f"that contain the edge, the other way in {u['other_way']:.0%})" for u in touching) + "."))
         effects.extend(effs)
         decisions.extend(decs)
-    what_if = getattr(opts, "what_if", None)
+    what_if = request.what_if
     if what_if:
         if not pairs:
             raise InputError("--what-if needs an outcome (--outcome, with --treatment).")
@@ -82,7 +101,7 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, opts: Any, seed: i
 
         var, value = parse_assignment(what_if, list(prepared.frame.columns))
         for eff in effects:
-            eff["what_if"] = what_if_query(prepared.frame, graph, var, value, eff["outcome"], seed + 17)
+            eff.what_if = what_if_query(prepared.frame, graph, var, value, eff.outcome, seed + 17)
         decisions.append(Decision(step="inference.what_if", choice=what_if,
                           reason="interventional mean from a dowhy.gcm structural causal model fitted on the "
                                     "final graph (mechanisms chosen by gcm.auto, quality 'good')", evidence={}))
@@ -100,12 +119,9 @@ def _two_levels(prepared: PreparedData, name: str) -> list[str] | None:
     return [f"{v:g}" for v in vals] if len(vals) == 2 else None
 
 
-def _binary_wording(prepared: PreparedData, t: str, y: str) -> dict[str, str]:
-    """How the report should say 'one unit' for a binary treatment and 'by' for a binary outcome."""
-    out = {}
+def _binary_wording(prepared: PreparedData, t: str, y: str) -> tuple[str | None, str | None]:
+    """How the report should say 'one unit' for a binary treatment and 'by' for a binary outcome (None
+    for a variable that is not binary)."""
     tl, yl = _two_levels(prepared, t), _two_levels(prepared, y)
-    if tl:
-        out["treatment_change"] = f"switching {t} from {tl[0]} to {tl[1]}"
-    if yl:
-        out["outcome_scale"] = f"the probability that {y} is {yl[1]}"
-    return out
+    return (f"switching {t} from {tl[0]} to {tl[1]}" if tl else None,
+            f"the probability that {y} is {yl[1]}" if yl else None)
