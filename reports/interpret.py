@@ -252,6 +252,11 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
     s = f"{change[0].upper()}{change[1:]} changes {scale} by {number(est)} on average"
+    check = eff.get("zero_check") or {}
+    if check.get("contradicted"):
+        s = (f"The graph shows no causal path from {t} to {y}, but the data show that {y} depends on {t} given every "
+             f"variable not downstream of {t} (p = {number(check['p_value'], 2)}): the graph most likely misses that "
+             f"link. On the data: {s[0].lower()}{s[1:]}")
     if lo is not None and hi is not None:
         s += f" (95% interval {interval(lo, hi)})"
         if lo <= 0 <= hi:
@@ -261,7 +266,8 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
     naive = eff.get("naive_estimate")
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
-        s += f" Without adjustment the association would be {number(naive)}: confounding accounts for the difference."
+        s += (f" Without adjustment the association would be {number(naive)}: the adjustment (for confounding, or for "
+              "chance imbalance between the groups) accounts for the difference.")
     words = sensitivity_reading(eff) if _excludes_zero(lo, hi) else None  # "includes zero" is said above
     if words:
         s += " " + words

@@ -174,13 +174,16 @@ class Effect(_Written):
     refutations: list[Refutation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     structural_zero: bool = False
+    # the data's own answer where the graph says zero (effects.zero_check): the weakest adjustment set,
+    # its estimate and interval, the p-value of the dependence and whether it contradicts the zero
+    zero_check: dict[str, Any] | None = None
     cate: list[dict[str, Any]] | None = None  # rows of cate.cate_by_groups
     treatment_change: str | None = None  # how the report says "one unit more" of a binary treatment
     outcome_scale: str | None = None  # how the report names the scale of a binary outcome
     what_if: dict[str, Any] | None = None  # gcm_queries.what_if_query's answer
 
     _KEYS = ("treatment", "outcome", "estimand", "adjustment_set", "method", "estimate", "ci_low", "ci_high",
-             "refutations", "identified", "structural_zero?", "notes", *_TAIL)
+             "refutations", "identified", "structural_zero?", "zero_check?", "notes", *_TAIL)
 
 
 @dataclass(kw_only=True)
@@ -193,8 +196,8 @@ class BackdoorEffect(Effect):
     poor_overlap: float | None = None
 
     _KEYS = ("treatment", "outcome", "estimand", "method", "identified", "naive_estimate", "adjustment_set", "estimate",
-             "estimate_range?", "ci_low", "ci_high", "estimates?", "refutations", "structural_zero?", "poor_overlap?",
-             "notes", *_TAIL)
+             "estimate_range?", "ci_low", "ci_high", "estimates?", "refutations", "structural_zero?", "zero_check?",
+             "poor_overlap?", "notes", *_TAIL)
 
 
 @dataclass(kw_only=True)
