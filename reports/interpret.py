@@ -155,6 +155,8 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
                      f"{sens.get('benchmark_r2_outcome', 0):.0%} of {y}'s remaining variation)")
         text += f" would leave an effect of {number(sens.get('new_effect'))}"
         text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
+    elif sens.get("reading") and "no observed confounder" not in sens["reading"]:
+        text += f"; {sens['reading']}"  # e.g. the adjuster explains so much of the treatment that no benchmark exists
     elif not short:
         text += " (nothing was adjusted for, so no measured confounder to compare that with)"
     return text if short else text + "."
@@ -187,11 +189,17 @@ def _scope(r: dict[str, Any], eff: dict[str, Any]) -> dict[str, Any]:
     return eff
 
 
+def p_text(p: float) -> str:
+    """A p-value as a reader takes it in: "p < 0.001" below that, else two significant digits."""
+    return "p < 0.001" if p < 0.001 else f"p = {number(p, 2)}"
+
+
 def is_structural_zero(eff: dict[str, Any]) -> bool:
     """The effect is zero by the graph alone: no causal path from treatment to outcome, in the graph or
     in every orientation it leaves open."""
     parts = eff.get("estimates") or []
-    return bool(eff.get("structural_zero") or (parts and all(p.get("structural_zero") for p in parts)))
+    return bool(eff.get("structural_zero") or (eff.get("zero_check") or {}).get("contradicted")
+                or (parts and all(p.get("structural_zero") for p in parts)))
 
 
 def forbidden_behind(eff: dict[str, Any], graph: CausalGraph | None, forbidden: list[tuple[str, str]]) -> list[str]:
@@ -233,11 +241,17 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
                 + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
     change = eff.get("treatment_change") or f"raising {t} by one unit"
     scale = eff.get("outcome_scale") or y
-    if is_structural_zero(eff):
-        if forbidden_cause:
-            return (f"The effect of {t} on {y} is 0 because you forbade {', '.join(forbidden_cause)}: without "
-                    f"{'that edge' if len(forbidden_cause) == 1 else 'those edges'} the graph has no causal path from "
-                    f"{t} to {y}. This follows from your prohibition, not from the data.")
+    check = eff.get("zero_check") or {}
+    if is_structural_zero(eff) and forbidden_cause:
+        s = (f"The effect of {t} on {y} is 0 because you forbade {', '.join(forbidden_cause)}: without "
+             f"{'that edge' if len(forbidden_cause) == 1 else 'those edges'} the graph has no causal path from "
+             f"{t} to {y}. This follows from your prohibition, not from the data.")
+        if check.get("contradicted"):
+            s += (f" The data disagree: adjusting for every variable not downstream of {t}, {change} changes {scale} "
+                  f"by {number(check['estimate'])} (95% interval {interval(check['ci_low'], check['ci_high'])}, "
+                  f"{p_text(check['p_value'])}).")
+        return s
+    if is_structural_zero(eff) and not check.get("contradicted"):
         return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     if est is None and rng:
         s = (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
@@ -252,10 +266,9 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     if est is None:
         return f"The effect of {t} on {y} could not be estimated: {'; '.join(eff.get('notes', [])) or 'not identifiable'}."
     s = f"{change[0].upper()}{change[1:]} changes {scale} by {number(est)} on average"
-    check = eff.get("zero_check") or {}
     if check.get("contradicted"):
         s = (f"The graph shows no causal path from {t} to {y}, but the data show that {y} depends on {t} given every "
-             f"variable not downstream of {t} (p = {number(check['p_value'], 2)}): the graph most likely misses that "
+             f"variable not downstream of {t} ({p_text(check['p_value'])}): the graph most likely misses that "
              f"link. On the data: {s[0].lower()}{s[1:]}")
     if lo is not None and hi is not None:
         s += f" (95% interval {interval(lo, hi)})"

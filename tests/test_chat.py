@@ -224,7 +224,7 @@ def test_a_zero_effect_that_the_users_prohibition_makes_is_said_to_come_from_it(
     said = "The effect of cancer on cough is 0 because you forbade cancer -> cough"
     reply = text.split("Forbidding cancer -> cough.")[1]
     assert said in reply and "not from the data" in reply and "According to the graph" not in reply
-    assert "changes cough by 0" not in reply
+    assert "changes cough by 0 on average" not in reply and "The data disagree" in reply
     assert said in (tmp_path / "chat" / "g3" / "report.md").read_text()
 
 
@@ -258,7 +258,7 @@ def test_the_offline_grammar_reads_the_settings_of_analyse(collider_data, tmp_pa
     ("fci", None), ("pc with alpha 0.01", None), ("rerun", None), ("the meaning of life", None),
 ])
 def test_setting_sentences(text, actions):
-    from causalpilot.agent.chat import setting_actions
+    from causalpilot.agent.chat_grammar import setting_actions
 
     got = setting_actions(text)
     assert (None if got is None else [(k, a["value"]) for k, a in got]) == actions
