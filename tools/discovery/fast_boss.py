@@ -17,7 +17,10 @@ at a time inside ``np.linalg.inv``, multiplied by the same BLAS calls inside ``m
 score is bit-for-bit the one causal-learn computes (tests check this). Bit-identity matters: moving a
 variable past others it is not adjacent to often leaves the score unchanged in exact arithmetic, and
 causal-learn then picks the position by the rounding of its sums; this engine adds the same numbers
-in the same order, so it picks the same position and follows the same path.
+in the same order, so it picks the same position and follows the same path. (A variant that scored
+the candidates by Schur complements from one inverse per step, computing exact scores only where the
+search adds them, was slower here: numpy's per-call overhead, not the tiny inverses, dominates at
+these sizes, and the exact scores of the trees' leaves are still needed.)
 
 Reproduced details of causal-learn 0.1.4.8:
 - a tree node's candidates are the variables other than the tree's own, in index order, less every
@@ -26,11 +29,11 @@ Reproduced details of causal-learn 0.1.4.8:
   and branches are visited in descending score, ties in candidate order (a stable reverse sort);
 - a trace follows the first branch whose variable is in the prefix, then shrinks once: in each round
   every parent is left out in turn (the parent list rotating as ``remove``/``append`` leave it, which
-  fixes the order of the indices handed to the score), the first strict improvement over the running
-  best is removed, until none improves;
+  fixes the order of the indices handed to the score) and the one whose removal scores best, strictly
+  above the score so far (the first of equal ones), is removed, until no removal improves;
 - ``better_mutation``'s forward and backward sums, its strict ``>`` over positions from the last one
-  down, and its 1e-6 threshold; the sweeps shuffle the variables with Python's ``random`` seeded as
-  ``boss_search`` seeds it (here a private ``random.Random``, the same sequence).
+  down, and its 1e-6 threshold; each sweep reshuffles the variables with ``random.Random(seed)``,
+  the sequence of ``random.seed(seed)``, which the loop causalpilot ran on causal-learn's code used.
 
 Scorers: the covariance BIC (causal-learn's ``LocalScoreClass`` with ``local_score_BIC_from_cov``) is
 batched; any other scorer with ``score_nocache(i, parents)`` (BDeu, the category score) is called once
@@ -226,6 +229,21 @@ def better_mutation(v: int, order: list[int], trees: GrowShrinkTrees) -> bool:
     return True
 
 
+def sweep(order: list[int], move: Callable[[int], bool], seed: int) -> None:
+    """BOSS's outer loop (causal-learn's ``boss()``): visit every variable in an order shuffled by
+    ``random.Random(seed)`` (the sequence ``random.seed(seed)`` gives), reshuffled each sweep, and
+    ``move`` it, until a whole sweep moves none."""
+    rng = random.Random(int(seed))
+    variables = list(order)
+    while True:
+        improved = False
+        rng.shuffle(variables)
+        for v in variables:
+            improved |= move(v)
+        if not improved:
+            return
+
+
 def boss_search(scorer, start: list[int], seed: int) -> tuple[dict[int, list[int]], float]:
     """One BOSS run from the order ``start`` (a permutation of range(p)), sweeps shuffled by
     ``random.Random(seed)``: the parents of each variable (sorted lists) and the total score (higher is
@@ -234,18 +252,10 @@ def boss_search(scorer, start: list[int], seed: int) -> tuple[dict[int, list[int
     ``scorer``: causal-learn's ``LocalScoreClass`` or any object with ``data`` (n x p, for p) and
     ``score_nocache(i, parents)``; see the module docstring for which are batched.
     """
-    rng = random.Random(int(seed))
     p = scorer.data.shape[1]
     order = [int(v) for v in start]
     trees = GrowShrinkTrees(scorer, p)
-    variables = list(order)
-    while True:
-        improved = False
-        rng.shuffle(variables)
-        for v in variables:
-            improved |= better_mutation(v, order, trees)
-        if not improved:
-            break
+    sweep(order, lambda v: better_mutation(v, order, trees), seed)
     parents: dict[int, list[int]] = {}
     inprefix = [False] * p
     total = 0.0

@@ -28,7 +28,7 @@ import numpy as np
 
 from causalpilot.tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
 from causalpilot.tools.discovery.causallearn_algos import quiet
-from causalpilot.tools.discovery.fast_boss import boss_search, set_scorer
+from causalpilot.tools.discovery.fast_boss import boss_search, set_scorer, sweep
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 
@@ -159,22 +159,12 @@ def causallearn_boss_search(scorer, start: list[int], seed: int) -> tuple[dict[i
 
     The reference for :func:`causalpilot.tools.discovery.fast_boss.boss_search`, which ``run_boss``
     uses: the same result, bit for bit, faster (the tests and ``benchmarks/bench_boss.py`` compare them)."""
-    import random
-
     from causallearn.search.PermutationBased.BOSS import better_mutation
     from causallearn.search.PermutationBased.gst import GST
 
-    random.seed(int(seed))
     order = list(start)
     gsts = [GST(v, scorer) for v in range(len(order))]
-    variables = list(order)
-    while True:
-        improved = False
-        random.shuffle(variables)
-        for v in variables:
-            improved |= better_mutation(v, order, gsts)
-        if not improved:
-            break
+    sweep(order, lambda v: better_mutation(v, order, gsts), seed)
     parents: dict[int, list[int]] = {v: [] for v in order}
     total = 0.0
     for i, v in enumerate(order):
