@@ -7,11 +7,17 @@ orders from Python's global generator, which ``run_algorithm`` seeds from the ru
 BOSS is a local search from one starting order (causal-learn's ``boss()`` always starts from the
 column order), and it can stop in a local optimum: on simulated linear-Gaussian graphs a single
 start sometimes ends far below the score of the true DAG. Like Tetrad's ``numStarts``, ``starts``
-runs causal-learn's search loop from seeded random orders and keeps the graph with the best score;
+runs the search loop from seeded random orders and keeps the graph with the best score;
 the score is the search's own objective, so nothing outside the data decides. The restarts stop once
 the best score has been reached from ``confirm`` different orders (on held-out simulations: as
 accurate as five fixed starts, at 2.3 runs on average for sparse graphs and 5.6 for dense ones). With a domain index
 the score is summed over domains (:class:`DomainScore`).
+
+Each BOSS run is :func:`causalpilot.tools.discovery.fast_boss.boss_search`: causal-learn's loop
+(``better_mutation`` over grow-shrink trees) with the candidate parent sets scored in stacks, the same
+path, graph and score bit for bit (:func:`causallearn_boss_search` runs causal-learn's own code, the
+reference the tests compare against). Every scorer goes through it: the covariance BIC and the
+domain-summed BIC are batched, the category score and BDeu are called one set at a time.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from causalpilot.tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
+from causalpilot.tools.discovery.fast_boss import boss_search, set_scorer, sweep
 from causalpilot.tools.quiet import quiet
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
@@ -145,26 +152,19 @@ def parents_to_graph(parents: dict[int, list[int]], total: float, data: Discover
     return graph
 
 
-def boss_search(scorer, start: list[int], seed: int) -> tuple[dict[int, list[int]], float]:
+def causallearn_boss_search(scorer, start: list[int], seed: int) -> tuple[dict[int, list[int]], float]:
     """One BOSS run from the order ``start``: causal-learn's own loop (its grow-shrink trees and
     ``better_mutation``), which its ``boss()`` always starts from the column order. Returns the
-    parents of each variable and the total score (higher is better)."""
-    import random
+    parents of each variable and the total score (higher is better).
 
+    The reference for :func:`causalpilot.tools.discovery.fast_boss.boss_search`, which ``run_boss``
+    uses: the same result, bit for bit, faster (the tests and ``benchmarks/bench_boss.py`` compare them)."""
     from causallearn.search.PermutationBased.BOSS import better_mutation
     from causallearn.search.PermutationBased.gst import GST
 
-    random.seed(int(seed))
     order = list(start)
     gsts = [GST(v, scorer) for v in range(len(order))]
-    variables = list(order)
-    while True:
-        improved = False
-        random.shuffle(variables)
-        for v in variables:
-            improved |= better_mutation(v, order, gsts)
-        if not improved:
-            break
+    sweep(order, lambda v: better_mutation(v, order, gsts), seed)
     parents: dict[int, list[int]] = {v: [] for v in order}
     total = 0.0
     for i, v in enumerate(order):
@@ -206,9 +206,15 @@ class DomainScore:
             return CategoryScore(X[rows], categories[0][rows], categories[1], penalty)
 
         self.parts = [part(domains == g) for g in keep] or [part(np.ones(len(X), dtype=bool))]
+        self._set_scorers = [set_scorer(p) for p in self.parts]
 
     def score_nocache(self, i: int, parents: list[int]) -> float:
         return float(sum(part.score_nocache(i, parents) for part in self.parts))
 
     def score(self, i: int, parents: list[int]) -> float:
         return float(sum(part.score(i, parents) for part in self.parts))
+
+    def score_sets(self, i: int, sets: np.ndarray) -> np.ndarray:
+        """``score_nocache(i, row)`` for every row of ``sets`` (m x k parent sets), bit for bit: the
+        domains' batched scores (``fast_boss.set_scorer``) summed in the same order."""
+        return sum(f(i, sets) for f in self._set_scorers)
