@@ -154,6 +154,46 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+# Loaded by every Python process started with its folder on PYTHONPATH (the CLI re-executes itself):
+# an import of the LLM stack is written to $BLOCKED_IMPORTS_LOG and fails.
+_BLOCKER = """
+import os, sys
+BLOCKED = {"langchain", "langchain_core", "langchain_openai", "langgraph", "langsmith", "openai"}
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            with open(os.environ["BLOCKED_IMPORTS_LOG"], "a") as log:
+                log.write(name + "\\n")
+            raise ImportError(f"{name} is blocked: the offline product must not import it")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+def test_offline_analyse_never_imports_the_llm_stack(tmp_path):
+    """The rules planner's `analyse` runs without langchain or openai (the `llm` extra)."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(_BLOCKER)
+    log = tmp_path / "blocked.txt"
+    log.write_text("")
+    env = {**os.environ, "CAUSALPILOT_HOME": str(tmp_path / "home"), "BLOCKED_IMPORTS_LOG": str(log),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))}
+    env.pop("PYTHONHASHSEED", None)  # the CLI's re-exec must carry the blocker too
+    probe = subprocess.run([sys.executable, "-c", "import langchain_core"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert probe.returncode != 0 and "blocked" in probe.stderr  # the blocker is live in a child process
+    log.write_text("")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "causalpilot", "analyse", str(EXAMPLE), "--bootstrap", "0",
+                          "--out", str(out), "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (out / "report.md").exists() and (out / "graph.json").exists()
+    assert log.read_text() == ""
+
+
 # ----------------------------------------------------------------------------- DAG extension
 
 
