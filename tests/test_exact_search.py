@@ -11,7 +11,7 @@ from causalpilot.evals.generators import copilot_sem
 from causalpilot.evals.metrics import score
 from causalpilot.tools.background import Background
 from causalpilot.tools.discovery._util import standardise
-from causalpilot.tools.discovery.exact import exact_dag
+from causalpilot.tools.discovery.exact import exact_dag, subset_sizes
 from causalpilot.tools.discovery.permutation import _boss_scorer
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
@@ -124,3 +124,12 @@ def test_weak_and_cancelling_edges_are_kept_at_the_default_penalty():
                                                      {}, seed=0))
     assert {frozenset((e.source, e.target)) for e in g.edges} == {
         frozenset(("age", "smoking")), frozenset(("age", "cancer")), frozenset(("smoking", "cancer"))}
+
+
+def test_subset_sizes_count_the_bits_of_every_mask():
+    for p in (0, 1, 5, 12):
+        sizes = subset_sizes(p)
+        assert sizes.tolist() == [bin(m).count("1") for m in range(1 << p)]
+    if hasattr(np, "bitwise_count"):  # numpy 2.0+: the library's popcount agrees
+        masks = np.arange(1 << 12, dtype=np.int64)
+        assert np.array_equal(subset_sizes(12), np.bitwise_count(masks).astype(np.int64))

@@ -204,7 +204,8 @@ def test_ges_score_chosen_by_the_llm_is_one_decision(tmp_path):
 
 def test_endless_tool_loop_hits_the_step_limit(tmp_path):
     prep = prepared_for(chain_data(tmp_path))
-    script = [ai(("list_algorithms", {}))] * 50
+    # a fresh call id each step, as a real model gives (langchain < 1.4 cannot route a repeated id)
+    script = [AIMessage(content="", tool_calls=[tool_call("list_algorithms", {}, k)]) for k in range(50)]
     p, notices = planner_with(script, prep, max_steps=5)
     plan = p.plan_discovery(prep.profile, Request())
     assert plan.decisions[0].step == "planner.fallback" and "step limit" in plan.decisions[0].reason

@@ -154,6 +154,94 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+# import name -> distribution name, where they differ
+_DISTRIBUTION = {"sklearn": "scikit-learn", "causallearn": "causal-learn", "yaml": "pyyaml",
+                 "langchain_core": "langchain-core", "langchain_openai": "langchain-openai"}
+# declared, but used through another library rather than imported
+_USED_INDIRECTLY = {"pyarrow"}  # pandas reads Parquet with it
+
+
+def _third_party_imports() -> dict[str, str]:
+    """Top-level third-party modules imported by the package's files: {module: one file importing it}."""
+    import ast
+
+    found: dict[str, str] = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in ("tests", "benchmarks", "build") or "heldout" in rel.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "causalpilot":
+                    found.setdefault(top, rel.as_posix())
+    return found
+
+
+def test_imported_libraries_and_declared_dependencies_match():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    import re
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    runtime = project["dependencies"] + [r for name, reqs in extras.items() if name not in ("test", "excel")
+                                         for r in reqs]
+
+    def name_of(req: str) -> str:
+        return re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower().replace("_", "-")
+
+    declared = {name_of(r) for r in runtime if not r.startswith("causalpilot")}
+    imported = {_DISTRIBUTION.get(m, m).replace("_", "-"): f for m, f in _third_party_imports().items()}
+    assert {d: f for d, f in imported.items() if d not in declared} == {}  # imported but not declared
+    assert declared - set(imported) - _USED_INDIRECTLY == set()  # declared but never imported
+
+
+# Loaded by every Python process started with its folder on PYTHONPATH (the CLI re-executes itself):
+# an import of the LLM stack is written to $BLOCKED_IMPORTS_LOG and fails.
+_BLOCKER = """
+import os, sys
+BLOCKED = {"langchain", "langchain_core", "langchain_openai", "langgraph", "langsmith", "openai"}
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            with open(os.environ["BLOCKED_IMPORTS_LOG"], "a") as log:
+                log.write(name + "\\n")
+            raise ImportError(f"{name} is blocked: the offline product must not import it")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+def test_offline_analyse_never_imports_the_llm_stack(tmp_path):
+    """The rules planner's `analyse` runs without langchain or openai (the `llm` extra)."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(_BLOCKER)
+    log = tmp_path / "blocked.txt"
+    log.write_text("")
+    env = {**os.environ, "CAUSALPILOT_HOME": str(tmp_path / "home"), "BLOCKED_IMPORTS_LOG": str(log),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))}
+    env.pop("PYTHONHASHSEED", None)  # the CLI's re-exec must carry the blocker too
+    probe = subprocess.run([sys.executable, "-c", "import langchain_core"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert probe.returncode != 0 and "blocked" in probe.stderr  # the blocker is live in a child process
+    log.write_text("")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "causalpilot", "analyse", str(EXAMPLE), "--bootstrap", "0",
+                          "--out", str(out), "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (out / "report.md").exists() and (out / "graph.json").exists()
+    assert log.read_text() == ""
+
+
 # ----------------------------------------------------------------------------- DAG extension
 
 

@@ -94,6 +94,18 @@ def _allowed_sets(data: DiscoveryInput):
     return allowed
 
 
+def subset_sizes(p: int) -> np.ndarray:
+    """|S| for every subset S of p variables, indexed by its bit mask: an int64 array of length 2^p.
+
+    The sum of the p bits, so that it runs on every supported numpy (``np.bitwise_count`` is numpy
+    2.0+; a test checks the two agree where it exists)."""
+    masks = np.arange(1 << p, dtype=np.int64)
+    size = np.zeros(masks.size, dtype=np.int64)
+    for b in range(p):
+        size += (masks >> b) & 1
+    return size
+
+
 def exact_dag(scorer, p: int, allowed=None, max_parents: int | None = None
               ) -> tuple[dict[int, list[int]], float]:
     """The parents of each variable in a DAG maximising the decomposable score, and that score
@@ -123,7 +135,7 @@ def exact_dag(scorer, p: int, allowed=None, max_parents: int | None = None
     total = np.full(full, -np.inf)
     total[0] = 0.0
     sink = np.zeros(full, dtype=np.int64)
-    size = np.bitwise_count(masks)
+    size = subset_sizes(p)
     for k in range(1, p + 1):
         layer = masks[size == k]
         val = np.full(layer.size, -np.inf)
