@@ -112,7 +112,9 @@ def test_nsw_is_analysed_as_an_experiment_and_a_confounded_treatment_is_not():
     assert "treat" in steps["discovery.roots"]["choice"] and {"black", "hisp"} <= set(steps["discovery.roots"]["choice"])
     assert not any(e.target == "treat" and e.type == "directed" for e in r.graph.edges)
     assert abs(eff["experiment"]["difference_in_means"] - 1794.34) < 1
-    assert eff["experiment"]["ci_low"] > 0 and "analysed as an experiment" in r.report_markdown()
+    md = r.report_markdown()
+    assert eff["experiment"]["ci_low"] > 0 and "analysed as an experiment" in md
+    assert "## Assumptions" in md and "treat was assigned at random" in md and "re78 does not cause treat" in md
     r2 = causalpilot.analyse(_trial(confounded=True, n=600, seed=5), treatment="treat", outcome="outcome",
                              bootstrap=0, memory=False)
     steps2 = {d["step"]: d for d in r2.run_info["decisions"]}
