@@ -114,15 +114,17 @@ def textbook_estimates(df: pd.DataFrame, t: str, y: str) -> dict[str, float | No
 def verdict(eff: dict[str, Any]) -> str:
     """What the agent concluded, in a word or two, from its estimate and interval."""
     lo, hi, est = eff.get("ci_low"), eff.get("ci_high"), eff.get("estimate")
-    if est is None or lo is None or hi is None:
+    if lo is None or hi is None:
         return "not estimated"
     if eff.get("structural_zero"):
         return "zero (no causal path)"
+    # an effect the graph leaves open (IDA: one estimate per orientation) has a range and one interval over them
+    open_ = "" if est is not None else " (range over orientations)"
     if lo > 0:
-        return "positive"
+        return "positive" + open_
     if hi < 0:
-        return "negative"
-    return "not distinguishable from 0"
+        return "negative" + open_
+    return "not distinguishable from 0" + open_
 
 
 def run_case(case: EffectCase, seed: int = 0, bootstrap: int = 0) -> dict[str, Any]:
@@ -139,13 +141,16 @@ def run_case(case: EffectCase, seed: int = 0, bootstrap: int = 0) -> dict[str, A
         (eff,) = r.effects_list
         steps = {d["step"]: d for d in r.run_info["decisions"]}
         rand = steps.get("discovery.randomised_treatment")
-        row.update(status="ok", estimate=eff.get("estimate"), ci_low=eff.get("ci_low"), ci_high=eff.get("ci_high"),
+        row.update(status="ok", estimate=eff.get("estimate"), estimate_range=eff.get("estimate_range"), ci_low=eff.get("ci_low"), ci_high=eff.get("ci_high"),
                    method=eff.get("method"), adjustment_set=eff.get("adjustment_set"), verdict=verdict(eff),
                    randomised=None if rand is None else bool(rand["choice"]),
                    experiment=eff.get("experiment"), algorithm=r.graph.algorithm)
         lo, hi = eff.get("ci_low"), eff.get("ci_high")
         row["covers_published"] = None if lo is None or hi is None else bool(lo <= case.published <= hi)
-        row["error"] = None if eff.get("estimate") is None else eff["estimate"] - case.published
+        point = eff.get("estimate")
+        if point is None and eff.get("estimate_range"):  # the midpoint of the orientations' range
+            point = sum(eff["estimate_range"]) / 2
+        row["error"] = None if point is None else point - case.published
         row["textbook"] = textbook_estimates(df, case.treatment, case.outcome)
     except InputError:
         raise
@@ -164,6 +169,10 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _range(rng: list[float] | None) -> str:
+    return "—" if not rng else f"{_fmt(rng[0])} to {_fmt(rng[1])}"
+
+
 def results_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table: per case the published figure, the agent's estimate, interval and verdict, and
     the distance of every estimator from the published figure."""
@@ -176,7 +185,7 @@ def results_markdown(rows: list[dict[str, Any]]) -> str:
                          f"{r['status']}: {r.get('note') or ''} | | | | | {_fmt(r.get('seconds'))} |")
             continue
         lines.append(f"| {r['name']} | {r['design']} | {_fmt(r['n'])} | {_fmt(r['published'])} | "
-                     f"{_fmt(r['estimate'])} | [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['verdict']} | "
+                     f"{_fmt(r['estimate']) if r['estimate'] is not None else _range(r.get('estimate_range'))} | [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] | {r['verdict']} | "
                      f"{'yes' if r['covers_published'] else 'no'} | "
                      f"{'—' if r['randomised'] is None else 'yes' if r['randomised'] else 'no'} | {_fmt(r['seconds'])} |")
     lines += ["", "Distance from the published figure (estimate minus published):", "",
