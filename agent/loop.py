@@ -199,6 +199,8 @@ class FoundStructure:
     proposed_effect: tuple[str, str] | None = None  # (treatment, outcome) an LLM planner read from the question
     background: Background | None = None  # the knowledge discovery used (--background, merged with the LLM's)
     data_sha256: str | None = None  # the file it was found on (set by run_analysis)
+    roots: list = field(default_factory=list)  # tools.knowledge.Root: variables nothing in the data can cause
+    randomised: dict | None = None  # the treatment's randomisation check (tools.knowledge), when one was made
 
     @property
     def profile(self):
@@ -264,6 +266,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     background = resolve_background(background, profile.variables)
     user_background = background
     background, order_note = _effect_order(background, request, prepared)
+    background, roots, root_decisions = _roots(ds, prepared, request, background, user_background)
     llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
     if llm is not None:
         llm.bind(prepared)
@@ -283,6 +286,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     if order_note:
         decisions.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
                                   {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
+    decisions.extend(root_decisions)
     proposed_effect = None
     if llm is not None:
         background = llm.merged_background(background)
@@ -320,8 +324,59 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             + "; the rest stay undirected. Assumes additive noise "
             "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
             "confidence of their adjacency"), found["tests"], by="data"))
+    proposed_roots = [r for d in root_decisions if d.step == "discovery.roots" for r in d.evidence["proposed"]]
+    if proposed_roots:
+        from causalpilot.tools.knowledge import Root, edges_into_roots
+
+        flagged = edges_into_roots(graph, [Root(**r) for r in proposed_roots])
+        if flagged:
+            decisions.append(Decision("discovery.edges_into_roots", len(flagged), "; ".join(flagged),
+                                      {"edges": flagged}, by="data"))
     say(f"[4/5] discovered {len(graph.edges)} edges in {duration(timer.timings['discover'])}")
-    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background)
+    randomised = next((d.evidence["check"] for d in root_decisions if d.step == "discovery.randomised_treatment"), None)
+    return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background,
+                          roots=roots, randomised=randomised)
+
+
+def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Background | None,
+           user: Background | None) -> tuple[Background | None, list, list[Decision]]:
+    """The variables nothing in the data can cause (tools.knowledge): a randomised treatment (when an
+    effect is asked) and demographics fixed at birth, put in the first tier unless the user's tiers
+    win. Not on a time series. Returns (knowledge, the roots applied, the decisions)."""
+    from causalpilot.tools.knowledge import demographic_roots, randomisation_check, unit_column, with_roots
+
+    if prepared.time is not None or prepared.profile.value("time_series"):
+        return background, [], []
+    frame = prepared.frame
+    columns = list(frame.columns)
+    decisions: list[Decision] = []
+    proposed = []
+    t, y = request.treatment, request.outcome
+    if t and y and t in columns and y in columns and t != y:
+        check = randomisation_check(frame, t, y)
+        if check is not None:
+            decisions.append(Decision("discovery.randomised_treatment", check.randomised, check.reason(),
+                                      {"check": check.to_dict()}, by="data"))
+            if check.randomised:
+                from causalpilot.tools.knowledge import Root
+
+                proposed.append(Root(t, check.reason(), "randomised"))
+    units = None
+    unit = unit_column(ds.frame)
+    if unit is not None and len(ds.frame) == len(frame):
+        units = ds.frame[unit].reset_index(drop=True)
+    kinds = {c.name: c.kind for c in prepared.profile.columns}
+    proposed += [r for r in demographic_roots(frame.reset_index(drop=True), kinds, units, exclude=(y,))
+                 if r.name not in {p.name for p in proposed}]
+    if not proposed:
+        return background, [], decisions
+    merged, applied, note = with_roots(background, proposed, columns, user)
+    reason = note or ("first-tier roots (no edge may point into them): "
+                      + "; ".join(r.reason for r in applied))
+    decisions.append(Decision("discovery.roots", [r.name for r in applied], reason,
+                              {"proposed": [{"name": r.name, "reason": r.reason, "kind": r.kind} for r in proposed]},
+                              by="data"))
+    return merged, applied, decisions
 
 
 def check_options(opts: AnalysisOptions) -> None:
@@ -438,6 +493,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
                                 seed=derive_seed(opts.seed, "infer"))
         found_effects, inf_decisions = run_inference(prepared, graph, request, boot=boot, background=found.background)
         effects = [e.to_dict() for e in found_effects]  # effects.json, the report and the chat read the dicts
+        _as_experiment(effects, found, prepared)
         decisions.extend(inf_decisions)
         for d in inf_decisions:
             if d.step == "inference.pairs" and not d.choice:
@@ -507,6 +563,21 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
         _remember(opts, run_id, out, ds, run_info, graph, effects, say)
     say(f"[5/5] report written: {out / 'report.html'}" if out is not None else "[5/5] done (no files written)")
     return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
+
+
+def _as_experiment(effects: list[dict], found: FoundStructure, prepared: PreparedData) -> None:
+    """A randomised treatment's effect is also analysed as an experiment: the difference in means and the
+    covariate-adjusted estimate go into its effects.json entry (``experiment``) and a note."""
+    check = found.randomised
+    if not check or not check.get("randomised"):
+        return
+    from causalpilot.tools.inference.experiment import experiment_estimates, experiment_note
+
+    for eff in effects:
+        if eff.get("treatment") == check["treatment"] and eff.get("outcome") == check["outcome"]:
+            exp = experiment_estimates(prepared.frame, eff["treatment"], eff["outcome"])
+            eff["experiment"] = exp
+            eff["notes"] = [*eff.get("notes", []), experiment_note(eff["treatment"], eff["outcome"], exp)]
 
 
 def user_forbidden(spec: Any, columns: list[str]) -> list[tuple[str, str]]:

@@ -226,8 +226,14 @@ def _backend(scheduler: str | None):
 
 def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int = 1, scheduler: str | None = None,
               progress: bool = True, retry_errors: bool = True) -> list[dict[str, Any]]:
-    """Run every task not yet in ``out/tasks.jsonl``; write results.json and results.md; return the rows."""
+    """Run every task not yet in ``out/tasks.jsonl``; write results.json and results.md; return the rows.
+    An effect suite (``suite.effect_cases``) runs its cases in order instead (evals.effects)."""
     from joblib import Parallel, delayed
+
+    if suite.effect_cases:
+        from causalpilot.evals.effects import run_effect_suite
+
+        return run_effect_suite(list(suite.effect_cases), out, run_seed=run_seed, progress=progress)
 
     from causalpilot.evals.results import write_results
 

@@ -66,6 +66,8 @@ class Suite:
     cap_s: float = 300.0  # per-task time cap; a task past it is recorded as 'timeout'
     # (scenario, method) -> reason: not attempted, recorded as 'timeout' (it cannot finish within the cap)
     not_attempted: dict[tuple[str, str], str] = field(default_factory=dict)
+    # an effect suite (evals/effects.py): real data sets scored on the effect, not the graph
+    effect_cases: tuple[str, ...] = ()
 
 
 def _seed(base: int, scenario: str, replicate: int) -> int:
@@ -193,7 +195,15 @@ def smoke(seed: int = 0, replicates: int = 2) -> Suite:
                  TABULAR_BASELINES + TIME_SERIES_BASELINES, cap_s=60.0)
 
 
-SUITES = {"smoke": smoke, "copilot-scenarios": copilot_scenarios, "timeseries": timeseries, "realistic": realistic}
+def realistic_effects(seed: int = 0, replicates: int = 1) -> Suite:
+    from causalpilot.evals.effects import CASES
+
+    return Suite("realistic-effects", "Real data sets with a published effect (NSW experiment, NSW against CPS "
+                 "controls, Thornton's HIV incentives, NHEFS smoking cessation, Card's return to schooling), "
+                 "offline through the causaldata package.", [], (), cap_s=0.0, effect_cases=tuple(CASES))
+
+
+SUITES = {"smoke": smoke, "realistic-effects": realistic_effects, "copilot-scenarios": copilot_scenarios, "timeseries": timeseries, "realistic": realistic}
 
 
 def get_suite(name: str, seed: int = 0, replicates: int | None = None) -> Suite:

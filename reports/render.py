@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from causalpilot.reports import interpret
+from causalpilot.reports.assumptions import assumptions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.graph import CausalGraph
 
@@ -106,7 +107,10 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
         "question_note": (unread[0][0].upper() + unread[0][1:] + ".") if unread and not effs else None,
         "graph_summary": gsum, "summary": summary, "edges": edges, "effects": effs, "decisions": decs,
         "findings": findings,
-        "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes, effects=effects),
+        "caveats": interpret.caveats(graph.algorithm, profile, graph, background_notes, effects=effects)
+        + [f"{line[0].upper()}{line[1:]}." for d in decisions if d.get("step") == "discovery.edges_into_roots"
+           for line in d["evidence"]["edges"]],
+        "assumptions": assumptions(decisions, effects, profile, background_notes),
         "graph_png_b64": base64.b64encode(graph_png).decode("ascii"),
     }
 
