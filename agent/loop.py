@@ -23,6 +23,7 @@ from causalpilot.agent import __version__
 from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import AssistedPlanner, Decision, DiscoveryPlan, Planner, Request
 from causalpilot.agent.progress import Progress, duration, heartbeat, silent
+from causalpilot.reports.decisions import discovery_decisions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
@@ -207,19 +208,6 @@ class FoundStructure:
         return self.prepared.profile
 
 
-def _change_evidence(graph) -> str:
-    if graph.algorithm == "cdnod":
-        return "CD-NOD: the context index is adjacent to a variable whose mechanism changes"
-    alpha = graph.parameters.get("change_alpha", 0.05)
-    text = ("the domain index stays adjacent to a variable unless some set of the variable's neighbours makes its "
-            "linear-Gaussian mechanism the same in every domain: likelihood-ratio test of one regression for all rows "
-            f"against one per domain, alpha {alpha}")
-    oriented = graph.parameters.get("oriented_by_changes") or []
-    if oriented:
-        text += "; the changes orient " + ", ".join(oriented[:10]) + (" and more" if len(oriented) > 10 else "")
-    return text
-
-
 def _effect_order(background: Background | None, request: Request,
                   prepared: PreparedData) -> tuple[Background | None, str | None]:
     """The knowledge discovery uses once the effect asked about is known: "the outcome does not cause
@@ -299,31 +287,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         with timer.step("review"):
             graph, review = llm.review_graph(graph, request.question, background)
         decisions.extend(review)
-    if graph.parameters.get("portfolio"):
-        decisions.append(Decision("discovery.portfolio", graph.parameters["portfolio"]["members"],
-                                  "the profile did not single out one method: the portfolio's graphs were reconciled "
-                                  "by majority vote (confidence comes from the bootstrap of the first method)",
-                                  graph.parameters["portfolio"]))
-    if graph.parameters.get("changing_modules") is not None:
-        changed = graph.parameters["changing_modules"]
-        decisions.append(Decision("discovery.changing_modules", changed,
-                                  ("the causal mechanisms of " + ", ".join(changed) + " change across "
-                                   f"{graph.parameters.get('context', 'context')}s ({_change_evidence(graph)})")
-                                  if changed else
-                                  f"no mechanism was found to change with the context index ({_change_evidence(graph)})",
-                                  {k: graph.parameters[k] for k in ("change_pvalues", "oriented_by_changes") if k in graph.parameters},
-                                  by="data"))
-    if graph.parameters.get("additive_noise"):
-        found = graph.parameters["additive_noise"]
-        decisions.append(Decision("discovery.orientation", found["oriented"], (
-            f"{len(found['oriented'])} of the {len(found['tests'])} edges the equivalence class left undirected were "
-            "oriented by additive-noise models: the direction in which the residual of a Gaussian-process fit is "
-            f"independent of its inputs (KCI p > {found['alpha']}) while the other direction's is not (p <= "
-            f"{found['alpha']}), on {found['rows']} rows"
-            + (f"; Meek's rules then orient {', '.join(found['propagated'])}" if found["propagated"] else "")
-            + "; the rest stay undirected. Assumes additive noise "
-            "independent of the causes and no hidden common cause of the pair; the edges keep the bootstrap "
-            "confidence of their adjacency"), found["tests"], by="data"))
+    decisions.extend(discovery_decisions(graph))  # what the graph's own steps found, in words (reports/)
     proposed_roots = [r for d in root_decisions if d.step == "discovery.roots" for r in d.evidence["proposed"]]
     if proposed_roots:
         from causalpilot.tools.knowledge import Root, edges_into_roots
