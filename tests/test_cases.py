@@ -149,3 +149,18 @@ def test_heavy_missing_chain_is_found_by_testwise_deletion(tmp_path):
     missing = next(d for d in info["decisions"] if d["step"] == "discovery.missing_values")
     assert missing["choice"] == "test-wise deletion" and "nothing is imputed" in missing["reason"]
     assert "test-wise deletion" in (out / "report.md").read_text() and "test-wise deletion" in run.stderr
+
+
+# --- binary treatment and outcome among continuous confounders: a score that fits binary variables ---------------
+def test_binary_treatment_and_outcome_keep_their_confounders_and_their_link(tmp_path):
+    run, out = analyse("binary-binary-ate", tmp_path, "--treatment", "got_treatment", "--outcome", "converted")
+    assert run.returncode == 0, run.stderr
+    found = edges(out)
+    for x in ("x1", "x2"):  # each confounds treatment and outcome: a cause of both, never their common child
+        assert {(x, "directed", "got_treatment"), (x, "directed", "converted")} <= found
+    assert links(out) == {frozenset(("x1", "got_treatment")), frozenset(("x1", "converted")),
+                          frozenset(("x2", "got_treatment")), frozenset(("x2", "converted")),
+                          frozenset(("got_treatment", "converted"))}
+    info = run_json(out)
+    score = next(d for d in info["decisions"] if d["step"] == "discovery.score")
+    assert score["choice"] == "local_score_mixed_BIC" and "logistic" in score["reason"]

@@ -160,6 +160,9 @@ class AlgorithmSpec:
             elif lin == "nonlinear":
                 warnings.append(f"the relations look nonlinear, and the {test} test detects linear dependence "
                                 "only (a kernel or rank-based test detects more)")
+        if test == "mixed_lrt" and lin == "nonlinear":
+            warnings.append("the relations look nonlinear, and the mixed_lrt test fits regressions linear in the "
+                            "variables (or their log-odds) only")
         if score in BIC_SCORES:
             if dtype == "discrete":
                 warnings.append("every variable is discrete, and the BIC scores a linear-Gaussian model "

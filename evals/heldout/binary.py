@@ -34,6 +34,7 @@ METHODS = (("exact, BIC on codes, pen 1", "exact_search", {}),
            ("exact, BIC on codes, pen 0.5", "exact_search", {"penalty": 0.5}),
            ("exact, mixed BIC, pen 1", "exact_search", {**MIXED, "penalty": 1.0}),
            ("exact, mixed BIC, pen 0.5", "exact_search", {**MIXED, "penalty": 0.5}),
+           ("exact, mixed, pen 1 / logit 0.5", "exact_search", {**MIXED, "penalty": 1.0, "binary_penalty": 0.5}),
            ("pc fisherz", "pc", {"indep_test": "fisherz"}))
 if "--with-mixed-lrt" in sys.argv:  # as slow as it is accurate: it tied with Fisher-z on every data set
     METHODS += (("pc mixed_lrt", "pc", {"indep_test": "mixed_lrt"}),)

@@ -37,13 +37,14 @@ class MixedScore(CachedScore):
     """The mixed BIC over the columns of X (n, p) with the given kinds (the interface BOSS's grow-shrink
     trees and the exact search use: ``data``, ``score``, ``score_nocache``, ``batch``)."""
 
-    def __init__(self, X: np.ndarray, nodes: list[str], kinds: dict[str, str], penalty: float = BIC_PENALTY) -> None:
+    def __init__(self, X: np.ndarray, nodes: list[str], kinds: dict[str, str], penalty: float = BIC_PENALTY,
+                 binary_penalty: float | None = None) -> None:
         X = np.asarray(X, dtype=float)
         blocks = category_blocks(X, nodes, kinds)
         Z, self.blocks = blocks if blocks is not None else (standardise(X), [np.array([j]) for j in range(X.shape[1])])
         self.data = X
         self.n = X.shape[0]
-        self.penalty = float(penalty)
+        self.penalty = float(penalty if binary_penalty is None else binary_penalty)  # for the logistic parts
         self.Z = np.column_stack([np.ones(self.n), Z])  # column 0: the intercept
         self.gauss = CategoryScore(X, Z, self.blocks, penalty)
         self.binary = {j: (X[:, j] == np.max(X[:, j])).astype(float) for j, name in enumerate(nodes)

@@ -83,7 +83,8 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     p = X.shape[1]
     domains = None if data.domain is None else np.asarray(data.domain)
     categories = categories_of(data, score)
-    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories, data)
+    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories, data,
+                         params.get("binary_penalty"))
     confirm = max(1, int(params.get("confirm", 2)))
     rng = np.random.default_rng(data.seed)
     best, best_score, hits, used = None, -np.inf, 0, 0
@@ -102,18 +103,19 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
 
 def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None,
-                data: DiscoveryInput | None = None):
+                data: DiscoveryInput | None = None, binary_penalty: float | None = None):
     """The local score the searches optimise: BOSS's, summed over domains when there are domains; with
     unordered categories (``categories``: the expanded matrix and blocks of ``category_blocks``, given by
     ``categories_of`` for the BIC only) the BIC scores each category by its indicator columns
     (``tools.discovery.category_score``). :data:`MIXED_BIC` scores binary variables by their logistic
-    likelihood (``tools.discovery.mixed_score``; it reads ``data``'s values and column kinds)."""
+    likelihood (``tools.discovery.mixed_score``; it reads ``data``'s values and column kinds), at
+    ``binary_penalty`` per coefficient of a binary variable's regression when given, else ``penalty``."""
     if domains is not None:
-        return DomainScore(X, domains, score, penalty, categories, data)
+        return DomainScore(X, domains, score, penalty, categories, data, binary_penalty)
     if score == MIXED_BIC:
         from causalpilot.tools.discovery.mixed_score import MixedScore
 
-        return MixedScore(data.X, list(data.nodes), data.kinds, penalty)
+        return MixedScore(data.X, list(data.nodes), data.kinds, penalty, binary_penalty)
     if categories is not None:
         from causalpilot.tools.discovery.category_score import CategoryScore
 
@@ -203,7 +205,7 @@ class DomainScore:
     """
 
     def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = BIC_PENALTY, categories=None,
-                 data: DiscoveryInput | None = None) -> None:
+                 data: DiscoveryInput | None = None, binary_penalty: float | None = None) -> None:
         self.data = X  # causal-learn's grow-shrink trees read the number of variables from here
         # a domain needs more rows than variables for its covariance to score every parent set (a
         # bootstrap resample can leave a small domain with a handful); smaller ones are left out
@@ -214,7 +216,7 @@ class DomainScore:
             if score == MIXED_BIC:
                 from causalpilot.tools.discovery.mixed_score import MixedScore
 
-                return MixedScore(data.X[rows], list(data.nodes), data.kinds, penalty)
+                return MixedScore(data.X[rows], list(data.nodes), data.kinds, penalty, binary_penalty)
             if categories is None:
                 return _boss_scorer(X[rows], score, penalty)
             from causalpilot.tools.discovery.category_score import CategoryScore
