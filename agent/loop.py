@@ -31,7 +31,7 @@ from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
 from causalpilot.tools.profile import PreparedData, domain_codes, profile_and_prepare
-from causalpilot.tools.registry import DiscoveryInput, run_algorithm
+from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, run_algorithm
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
              "joblib", "jinja2", "pydantic", "langchain", "openai")
@@ -122,14 +122,20 @@ def get_planner(name: str) -> Planner:
     raise InputError(f"Unknown planner '{name}'; choose 'rules' or 'llm'.")
 
 
-def discovery_input(prepared: PreparedData, seed: int, background: Background | None) -> DiscoveryInput:
+def discovery_input(prepared: PreparedData, seed: int, background: Background | None,
+                    with_gaps: bool = False) -> DiscoveryInput:
+    """What an algorithm runs on. ``with_gaps``: the data before imputation, NaN where a value is
+    missing (for a CI test that deletes test-wise), when values were imputed."""
     kinds = {c.name: c.kind for c in prepared.profile.columns}
     dom = None
     if prepared.domain is not None:
         dom = domain_codes(prepared.domain).astype(float)
-    return DiscoveryInput(X=prepared.X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
+    X = prepared.with_gaps.to_numpy(dtype=float) if with_gaps and prepared.with_gaps is not None else prepared.X
+    return DiscoveryInput(X=X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
                           background=background, domain=dom,
-                          time=None if prepared.time is None else np.arange(len(prepared.frame), dtype=float))
+                          time=None if prepared.time is None else
+                          np.arange(len(prepared.frame), dtype=float) if prepared.grid is None else
+                          np.asarray(prepared.grid, dtype=float))
 
 
 def derive_seed(seed: int, stage: str) -> int:
@@ -149,7 +155,8 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     PARALLEL_AFTER_S or more, then on every core: each resample has its own seed, so the result is
     the same either way and only the wall time changes.
     """
-    di = discovery_input(prepared, derive_seed(seed, "discovery"), background)
+    di = discovery_input(prepared, derive_seed(seed, "discovery"), background,
+                         with_gaps=deletes_testwise(plan.algorithm, plan.params))
     started = time.perf_counter()
     with heartbeat(f"running {plan.algorithm}", say):
         graph = run_algorithm(plan.algorithm, di, plan.params)
@@ -179,7 +186,7 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
         from causalpilot.tools.discovery.additive_noise import orient_by_additive_noise
 
-        graph, found = orient_by_additive_noise(graph, di.X, seed=derive_seed(seed, "orient"))
+        graph, found = orient_by_additive_noise(graph, prepared.X, seed=derive_seed(seed, "orient"))
         graph.parameters["additive_noise"] = found
     notes: list[str] = []
     if background is not None:
@@ -234,6 +241,48 @@ def _effect_order(background: Background | None, request: Request,
     return with_effect_order(background, treatment, outcome)
 
 
+def profile_notes(profile) -> list[str]:
+    """What profiling changed or found that the console should say at once: columns set aside for
+    discovery (with the relation that determines them), gaps in the time index."""
+    notes = [f"set aside for discovery: {r['column']} ({r['relation']}; it is determined by "
+             f"{', '.join(r['of'])})" for r in profile.repairs if r.get("repair") == "set_aside"]
+    grid = profile.findings.get("time_grid")
+    if grid is not None and grid.value in ("gaps", "uneven"):
+        notes.append(f"time index: {grid.summary}")
+    return notes
+
+
+def _missing_value_decisions(prepared: PreparedData, plan: DiscoveryPlan) -> list[Decision]:
+    """Whether discovery saw the data with their gaps (test-wise deletion) or the imputed values, and why."""
+    if prepared.with_gaps is None or any(d.step == "discovery.missing_values" for d in plan.decisions):
+        return []
+    repair = next(r for r in prepared.profile.repairs if r.get("repair") == "imputation")
+    test = plan.params.get("indep_test")
+    if deletes_testwise(plan.algorithm, plan.params):
+        return [Decision("discovery.missing_values", "test-wise deletion", (
+            f"{repair['rows']} rows have a missing value; {plan.algorithm} with {test} runs on the data with their gaps: "
+            "each test uses the rows complete in its own variables, and nothing is imputed for discovery"),
+            {"incomplete_rows": repair["rows"]}, by="data")]
+    return [Decision("discovery.missing_values", "imputed before discovery", (
+        f"{repair['rows']} rows have a missing value; {plan.algorithm} runs on the imputed values "
+        f"({repair['method']}); PC or FCI with --indep-test mv_fisherz would delete test-wise instead"),
+        {"incomplete_rows": repair["rows"]}, by="data")]
+
+
+def _time_grid_decisions(profile, algorithm: str) -> list[Decision]:
+    """How the chosen method treats the gaps of the time index (tools.discovery.time_series.gap_handling)."""
+    grid = profile.findings.get("time_grid")
+    if grid is None or grid.value != "gaps":
+        return []
+    from causalpilot.tools.discovery.time_series import gap_handling
+
+    how = gap_handling(algorithm, grid.evidence)
+    if how is None:
+        return []
+    return [Decision("discovery.time_gaps", how[0], how[1], {k: grid.evidence[k] for k in
+                     ("step", "missing_steps", "gaps", "longest_regular_stretch")}, by="data")]
+
+
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
                    background: Any = None, n_jobs: int | None = None, timer: Timer | None = None,
@@ -250,6 +299,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     profile = prepared.profile
     say(f"[2/5] profiled in {duration(timer.timings['profile'])}: {profile.findings['data_type'].summary}; "
         f"{profile.findings['linearity'].summary}")
+    for note in profile_notes(profile):
+        say(f"      {note}")
 
     background = resolve_background(background, profile.variables)
     user_background = background
@@ -263,7 +314,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         plan = planner.plan_discovery(profile, request)
         from causalpilot.tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
 
-        tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background),
+        tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background,
+                                                    with_gaps=deletes_testwise(plan.algorithm, plan.params)),
                               profile=profile, outcome=request.outcome,
                               tune=planner.name == "rules" and "alpha" not in request.params)
     decisions: list[Decision] = list(plan.decisions) + list(tuned)
@@ -281,8 +333,15 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         proposed_effect = llm.effect
     say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
 
+    decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
+    for d in decisions:
+        if d.step in ("discovery.missing_values", "discovery.time_gaps"):
+            say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
     with timer.step("discover"):
         graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say)
+    grid = profile.findings.get("time_grid")
+    if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
+        graph.parameters["lag_unit"] = grid.evidence["step"]
     if llm is not None:
         with timer.step("review"):
             graph, review = llm.review_graph(graph, request.question, background)

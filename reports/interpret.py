@@ -11,6 +11,7 @@ from typing import Any
 from causalpilot.reports.numbers import interval, number
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.graph import CausalGraph, Edge
+from causalpilot.tools.registry import deletes_testwise
 
 EDGE_READING = {
     "directed": "{s} is a direct cause of {t} (relative to the measured variables)",
@@ -60,12 +61,15 @@ def _p(value: float) -> str:
     return "< 1e-15" if value < 1e-15 else f"= {number(value, 2)}"
 
 
-def edge_sentence(e: Edge) -> str:
-    """One sentence reading an edge: its type, lag, where its direction came from (its
-    :class:`~causalpilot.tools.graph.Orientation`) and its bootstrap confidence."""
+def edge_sentence(e: Edge, lag_unit: str | None = None) -> str:
+    """One sentence reading an edge: its type, lag (in ``lag_unit``, one step of the time index such as
+    'day', when known), where its direction came from (its :class:`~causalpilot.tools.graph.Orientation`)
+    and its bootstrap confidence."""
     text = EDGE_READING[e.type].format(s=e.source, t=e.target)
     if e.lag:
-        text += f", with a delay of {e.lag} step(s)"
+        from causalpilot.tools.profile.time_grid import plural
+
+        text += f", with a delay of {plural(lag_unit, e.lag) if lag_unit else f'{e.lag} step(s)'}"
     if e.type == "directed" and e.orientation is not None and e.oriented_by in ORIENTATION_READING:
         text += "; " + ORIENTATION_READING[e.oriented_by]
         if e.orientation.reason:
@@ -316,7 +320,11 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
     if (f.get("time_series") or {}).get("value") and graph.graph_type != "lagged":
         out.append("Rows are ordered in time but were analysed as independent samples; lagged effects are not modelled.")
     for r in profile.get("repairs", []):
-        if r.get("repair") in ("imputation",):
+        if r.get("repair") in ("imputation",) and deletes_testwise(algorithm, graph.parameters):
+            out.append("Discovery deleted missing values test-wise (each test used the rows complete in its own "
+                       "variables), which assumes they are missing independently of what they would have been; "
+                       "the imputed values served only the profile's checks and the effect estimates.")
+        elif r.get("repair") in ("imputation",):
             out.append("Missing values were imputed; edges touching imputed columns may be weakened.")
     if any(e.type == "undirected" for e in graph.edges):
         out.append("Undirected edges are not errors: the direction is not identifiable from observational data "

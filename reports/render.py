@@ -69,7 +69,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
         if e.link_differs():
             conf += f" (link {e.link_confidence:.2f})"
         link = e.adjacency_confidence
-        edges.append({"text": text, "reading": interpret.edge_sentence(e), "conf": conf,
+        edges.append({"text": text, "reading": interpret.edge_sentence(e, graph.parameters.get("lag_unit")), "conf": conf,
                       "unstable": link is not None and link < interpret.UNSTABLE_BELOW})
     effs = []
     for eff in effects:

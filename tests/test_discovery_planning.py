@@ -35,7 +35,10 @@ def _profile(n=1000, p=6, dtype="continuous", lin="linear", gauss="gaussian", ts
     ({"lin": "nonlinear", "n": 800, "p": 5}, "pc", "indep_test", "kci"),
     ({"lin": "nonlinear", "n": 3000, "p": 8}, "pc", "indep_test", "rcit"),
     ({"lin": "nonlinear", "n": 20000, "p": 8}, "pc", "indep_test", "rcit"),
+    # a binary variable among measurements: its logistic likelihood in the BIC (tools/discovery/mixed_score.py)
     ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete", "binary"]}, "exact_search", "score_func",
+     "local_score_mixed_BIC"),
+    ({"dtype": "mixed", "kinds": ["continuous"] * 4 + ["discrete"] * 2}, "exact_search", "score_func",
      "local_score_BIC_from_cov"),
     # unordered categories: BIC on their indicator columns, exactly up to p = 14, BOSS beyond
     ({"dtype": "mixed", "kinds": ["continuous"] * 5 + ["categorical"]}, "exact_search", "score_func",

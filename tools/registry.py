@@ -43,10 +43,21 @@ class DiscoveryInput:
 
 # assumptions a profile can contradict (AlgorithmSpec.assumes)
 ASSUMPTIONS = ("linear", "non-gaussian")
-BIC_SCORES = ("local_score_BIC", "local_score_BIC_from_cov")
+BIC_SCORES = ("local_score_BIC", "local_score_BIC_from_cov", "local_score_mixed_BIC")
 FISHER_Z_TESTS = ("fisherz", "mv_fisherz", "fisherz_domain")
 LINEAR_TS_TESTS = ("parcorr",)
 DISCRETE_TESTS = ("chisq", "gsq", "gsquared")
+# CI tests that take data with gaps and use, per test, the rows complete in its own variables; the
+# algorithms that hand them the data as it is (no context column appended, no score)
+TESTWISE_TESTS = ("mv_fisherz", "mixed_lrt")
+TESTWISE_ALGORITHMS = ("pc", "fci", "markov_blanket")
+
+
+def deletes_testwise(algorithm: str, params: dict[str, Any]) -> bool:
+    """Whether ``algorithm`` with ``params`` runs on the data with their gaps (test-wise deletion): a
+    constraint-based search with a test of :data:`TESTWISE_TESTS`. Such a run must never be given
+    imputed values."""
+    return algorithm in TESTWISE_ALGORITHMS and params.get("indep_test") in TESTWISE_TESTS
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,9 @@ class AlgorithmSpec:
             elif lin == "nonlinear":
                 warnings.append(f"the relations look nonlinear, and the {test} test detects linear dependence "
                                 "only (a kernel or rank-based test detects more)")
+        if test == "mixed_lrt" and lin == "nonlinear":
+            warnings.append("the relations look nonlinear, and the mixed_lrt test fits regressions linear in the "
+                            "variables (or their log-odds) only")
         if score in BIC_SCORES:
             if dtype == "discrete":
                 warnings.append("every variable is discrete, and the BIC scores a linear-Gaussian model "
@@ -168,7 +182,11 @@ CI_TESTS: dict[str, str] = {
     "kci": "Kernel CI test: any functional form, continuous data; cubic in n, use for n < ~1500.",
     "fastkci": "Fast KCI (partitioned kernels): nonparametric for moderate n.",
     "rcit": "Randomised CI test (random Fourier features): nonparametric, near-linear in n.",
-    "mv_fisherz": "Fisher's z with test-wise deletion: linear-Gaussian data with missing values.",
+    "mv_fisherz": "Fisher's z with test-wise deletion: linear-Gaussian data with missing values, tested on their gaps "
+                  "(each test uses the rows complete in its own variables; nothing is imputed).",
+    "mixed_lrt": "Likelihood-ratio tests of regressions fitted to each variable's type (linear for continuous, "
+                 "logistic for binary, multinomial for unordered categories), in both directions, larger p-value "
+                 "(Tsagris et al. 2018): mixed binary/categorical/continuous data; test-wise deletion of missing values.",
     "fisherz_domain": "CD-NOD with a domain index: Fisher-z among the variables, and a likelihood-ratio test of "
                       "whether a variable's linear-Gaussian mechanism (coefficients, intercept, noise variance) "
                       "changes across domains for the tests with the index.",

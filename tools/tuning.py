@@ -22,6 +22,7 @@ from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algori
 ALPHA_CANDIDATES = (0.01, 0.05, 0.1)
 BIC_TUNABLE = ("pc", "cdnod")
 TUNE_MAX_P = 60  # three extra searches are affordable up to here; beyond, the sample-size rule stands
+MIN_TUNE_ROWS = 30  # complete rows (beyond one per variable) the BIC needs to compare the candidates
 
 
 def gaussian_bic(X: np.ndarray, dag: np.ndarray, groups: np.ndarray | None = None) -> float:
@@ -58,13 +59,18 @@ def _bic_one(X: np.ndarray, dag: np.ndarray, *, intercept: bool) -> float:
 def tune_alpha_by_bic(name: str, data: DiscoveryInput, params: dict[str, Any],
                       candidates: tuple[float, ...] = ALPHA_CANDIDATES) -> tuple[float, dict[str, Any]]:
     scores = {}
+    rows = ~np.isnan(data.X).any(axis=1)  # data with gaps (test-wise deletion): scored on the complete rows
     for a in candidates:
         g = run_algorithm(name, data, {**params, "alpha": a})
-        scores[a] = (round(gaussian_bic(data.X, dag_extension(g), data.domain), 2), len(g.edges))
+        scores[a] = (round(gaussian_bic(data.X[rows], dag_extension(g), None if data.domain is None else
+                                        data.domain[rows]), 2), len(g.edges))
     best = min(candidates, key=lambda a: (scores[a][0], a))
     criterion = ("BIC of a DAG in the CPDAG (linear-Gaussian), lower is better" if data.domain is None else
                  "BIC of a DAG in the CPDAG, linear-Gaussian within each domain (shared structure, coefficients "
                  "and noise free per domain), summed over domains; lower is better")
+    if not rows.all():
+        criterion += (f"; scored on the {int(rows.sum())} rows without a missing value (unbiased when values are "
+                      "missing completely at random)")
     return best, {"criterion": criterion,
                   "candidates": [{"alpha": a, "bic": s, "n_edges": k} for a, (s, k) in scores.items()]}
 
@@ -74,18 +80,20 @@ def complete_plan(plan, data: DiscoveryInput, *, profile, outcome: str | None, t
     out: list[dict[str, Any]] = []
     spec = get_algorithm(plan.algorithm)
     if spec.time_series and plan.params.get("tau_max") is None:
-        from causalpilot.tools.discovery.time_series import choose_tau_max
+        from causalpilot.tools.discovery.time_series import choose_tau
 
-        tau, reason, ev = choose_tau_max(data.X)
+        tau, reason, ev = choose_tau(data.X, data.time)
         plan.params["tau_max"] = tau
         out.append(Decision(step="discovery.tau_max", choice=tau, reason=reason, evidence=ev, by="data"))
     if "target" in spec.defaults and plan.params.get("target") is None and outcome:
         plan.params["target"] = outcome
         out.append(Decision(step="discovery.target", choice=outcome, reason="local discovery around the outcome you named",
                     evidence={}, by="rules"))
-    if (tune and plan.algorithm in BIC_TUNABLE and plan.params.get("indep_test", "fisherz") in ("fisherz", "fisherz_domain")
+    complete = int((~np.isnan(data.X).any(axis=1)).sum())
+    if (tune and plan.algorithm in BIC_TUNABLE
+            and plan.params.get("indep_test", "fisherz") in ("fisherz", "fisherz_domain", "mv_fisherz")
             and profile.value("data_type") == "continuous" and profile.value("linearity") == "linear"
-            and len(profile.variables) <= TUNE_MAX_P):
+            and len(profile.variables) <= TUNE_MAX_P and complete >= MIN_TUNE_ROWS + len(profile.variables)):
         best, ev = tune_alpha_by_bic(plan.algorithm, data, plan.params)
         before = plan.params.get("alpha")
         plan.params["alpha"] = best

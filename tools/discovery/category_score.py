@@ -38,7 +38,22 @@ def category_blocks(X: np.ndarray, nodes: list[str], kinds: dict[str, str]) -> t
     return standardise(np.column_stack(columns)), blocks
 
 
-class CategoryScore:
+class CachedScore:
+    """``score(i, parents)``: a subclass's ``score_nocache`` remembered per (variable, parent set)."""
+
+    _cache: dict[tuple[int, tuple[int, ...]], float]
+
+    def score_nocache(self, i: int, parents: list[int]) -> float:
+        raise NotImplementedError
+
+    def score(self, i: int, parents: list[int]) -> float:
+        key = (int(i), tuple(sorted(int(u) for u in parents)))
+        if key not in self._cache:
+            self._cache[key] = self.score_nocache(i, list(key[1]))
+        return self._cache[key]
+
+
+class CategoryScore(CachedScore):
     """The degenerate-Gaussian BIC over variables made of column blocks (the interface BOSS's
     grow-shrink trees and the exact search use: ``data``, ``score``, ``score_nocache``)."""
 
@@ -92,9 +107,3 @@ class CategoryScore:
             logdet = np.where((sign > 0) & np.isfinite(logdet), logdet, floor)
             out[idx] = -0.5 * self.n * (len(b) + logdet) - self.penalty * len(b) * (w + 1) * np.log(self.n)
         return out
-
-    def score(self, i: int, parents: list[int]) -> float:
-        key = (int(i), tuple(sorted(int(u) for u in parents)))
-        if key not in self._cache:
-            self._cache[key] = self.score_nocache(i, list(key[1]))
-        return self._cache[key]

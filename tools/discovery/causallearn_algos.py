@@ -29,9 +29,17 @@ def _fast_fisherz(params: dict[str, Any]) -> bool:
     return engine == "fast" and params.get("indep_test") == "fisherz"
 
 
-def _ci_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """Extra arguments causal-learn's kernel tests accept, passed only when set."""
-    return {k: params[k] for k in ("kernelX", "kernelY", "kernelZ", "approx", "num_f", "num_f2") if k in params}
+def _ci_kwargs(params: dict[str, Any], data: DiscoveryInput | None = None) -> dict[str, Any]:
+    """Extra arguments causal-learn's kernel tests accept, passed only when set; the column kinds for the
+    mixed-data test (registered with causal-learn on first use)."""
+    out = {k: params[k] for k in ("kernelX", "kernelY", "kernelZ", "approx", "num_f", "num_f2") if k in params}
+    if params.get("indep_test") == "mixed_lrt":
+        from causalpilot.tools.ci.mixed import register
+
+        register()
+        if data is not None:
+            out["kinds"] = [data.kinds.get(name, "continuous") for name in data.nodes]
+    return out
 
 
 @algorithm(
@@ -59,7 +67,7 @@ def run_pc(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     with quiet():
         cg = pc(data.X, alpha=float(params["alpha"]), indep_test=params["indep_test"], stable=True,
                 background_knowledge=_bk(data), show_progress=False, node_names=list(data.nodes),
-                max_k=None if depth is None or depth < 0 else int(depth), **_ci_kwargs(params))
+                max_k=None if depth is None or depth < 0 else int(depth), **_ci_kwargs(params, data))
     return CausalGraph.from_endpoint_matrix(cg.G.graph, data.nodes, "CPDAG")
 
 
@@ -85,7 +93,7 @@ def run_fci(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     with quiet():
         g, _ = fci(data.X, independence_test_method=test, alpha=float(params["alpha"]),
                    depth=int(params.get("depth", -1)), background_knowledge=_bk(data), show_progress=False,
-                   node_names=list(data.nodes), verbose=False, **_ci_kwargs(params))
+                   node_names=list(data.nodes), verbose=False, **_ci_kwargs(params, data))
     return CausalGraph.from_endpoint_matrix(g.graph, data.nodes, "PAG")
 
 

@@ -56,7 +56,8 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
         raise InputError(f"Exact search handles at most {MAX_P} variables (this data has {p}); use BOSS.")
     domains = None if data.domain is None else np.asarray(data.domain)
     categories = categories_of(data, score)
-    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories)
+    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories, data,
+                         params.get("binary_penalty"))
     mp = params.get("max_parents")
     parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):

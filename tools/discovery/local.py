@@ -9,6 +9,7 @@ is not claimed (absent edges elsewhere mean 'not examined', said in the paramete
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,7 @@ def run_markov_blanket(data: DiscoveryInput, params: dict[str, Any]) -> CausalGr
     t = data.nodes.index(target)
     alpha = float(params["alpha"])
     with quiet():
-        cit = CIT(data.X, params["indep_test"], **_ci_kwargs(params))
+        cit = CIT(data.X, params["indep_test"], **_ci_kwargs(params, data))
         mb = grow_shrink(cit, t, [i for i in range(len(data.nodes)) if i != t], alpha)
     local = sorted([t, *mb])
     names = [data.nodes[i] for i in local]
@@ -77,7 +78,8 @@ def run_markov_blanket(data: DiscoveryInput, params: dict[str, Any]) -> CausalGr
             bk = None if bk.is_empty() else bk.to_causallearn(names)
         with quiet():
             cg = pc(data.X[:, local], alpha=alpha, indep_test=params["indep_test"], stable=True,
-                    background_knowledge=bk, show_progress=False, node_names=names, **_ci_kwargs(params))
+                    background_knowledge=bk, show_progress=False, node_names=names,
+                    **_ci_kwargs(params, replace(data, nodes=names)))
         edges = CausalGraph.from_endpoint_matrix(np.asarray(cg.G.graph), names, "CPDAG").edges
     g = CausalGraph(list(data.nodes), edges, "CPDAG")
     g.parameters = {"markov_blanket": [data.nodes[i] for i in mb], "scope": "edges within the target's Markov blanket only"}

@@ -32,7 +32,8 @@ from causalpilot.tools.quiet import quiet
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 
-_SCORES = ("local_score_BIC_from_cov", "local_score_BIC", "local_score_BDeu")
+MIXED_BIC = "local_score_mixed_BIC"  # tools/discovery/mixed_score.py: binary variables scored by logistic likelihood
+_SCORES = ("local_score_BIC_from_cov", "local_score_BIC", "local_score_BDeu", MIXED_BIC)
 
 
 def _prepare(data: DiscoveryInput, params: dict[str, Any]):
@@ -59,6 +60,10 @@ def run_grasp(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from causallearn.search.PermutationBased.GRaSP import grasp
 
     X, score = _prepare(data, params)
+    if score == MIXED_BIC:
+        from causalpilot.tools.errors import InputError
+
+        raise InputError(f"GRaSP takes causal-learn's scores only; {MIXED_BIC} runs with boss or exact_search.")
     with quiet():
         G = grasp(X, score_func=score, depth=int(params.get("depth", 3)), verbose=False, node_names=list(data.nodes))
     return CausalGraph.from_endpoint_matrix(G.graph, data.nodes, "CPDAG")
@@ -85,7 +90,8 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     p = X.shape[1]
     domains = None if data.domain is None else np.asarray(data.domain)
     categories = categories_of(data, score)
-    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories)
+    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories, data,
+                         params.get("binary_penalty"))
     confirm = max(1, int(params.get("confirm", 2)))
     rng = np.random.default_rng(data.seed)
     best, best_score, hits, used = None, -np.inf, 0, 0
@@ -103,13 +109,20 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
                             {"starts": starts, "starts_used": used})
 
 
-def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None):
+def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None,
+                data: DiscoveryInput | None = None, binary_penalty: float | None = None):
     """The local score the searches optimise: BOSS's, summed over domains when there are domains; with
     unordered categories (``categories``: the expanded matrix and blocks of ``category_blocks``, given by
     ``categories_of`` for the BIC only) the BIC scores each category by its indicator columns
-    (``tools.discovery.category_score``)."""
+    (``tools.discovery.category_score``). :data:`MIXED_BIC` scores binary variables by their logistic
+    likelihood (``tools.discovery.mixed_score``; it reads ``data``'s values and column kinds), at
+    ``binary_penalty`` per coefficient of a binary variable's regression when given, else ``penalty``."""
     if domains is not None:
-        return DomainScore(X, domains, score, penalty, categories)
+        return DomainScore(X, domains, score, penalty, categories, data, binary_penalty)
+    if score == MIXED_BIC:
+        from causalpilot.tools.discovery.mixed_score import MixedScore
+
+        return MixedScore(data.X, list(data.nodes), data.kinds, penalty, binary_penalty)
     if categories is not None:
         from causalpilot.tools.discovery.category_score import CategoryScore
 
@@ -119,7 +132,7 @@ def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray |
 
 def categories_of(data: DiscoveryInput, score: str):
     """(expanded matrix, blocks) when the BIC must score unordered categories by indicators, else None."""
-    if score == "local_score_BDeu":
+    if score in ("local_score_BDeu", MIXED_BIC):  # BDeu takes categories as cells; the mixed score expands its own
         return None
     from causalpilot.tools.discovery.category_score import category_blocks
 
@@ -191,7 +204,8 @@ class DomainScore:
     would judge a mixture of domains as if it were one linear model.
     """
 
-    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = BIC_PENALTY, categories=None) -> None:
+    def __init__(self, X: np.ndarray, domains: np.ndarray, score: str, penalty: float = BIC_PENALTY, categories=None,
+                 data: DiscoveryInput | None = None, binary_penalty: float | None = None) -> None:
         self.data = X  # causal-learn's grow-shrink trees read the number of variables from here
         # a domain needs more rows than variables for its covariance to score every parent set (a
         # bootstrap resample can leave a small domain with a handful); smaller ones are left out
@@ -199,6 +213,10 @@ class DomainScore:
         keep = [g for g in np.unique(domains) if (domains == g).sum() > width + 1]
 
         def part(rows):
+            if score == MIXED_BIC:
+                from causalpilot.tools.discovery.mixed_score import MixedScore
+
+                return MixedScore(data.X[rows], list(data.nodes), data.kinds, penalty, binary_penalty)
             if categories is None:
                 return _boss_scorer(X[rows], score, penalty)
             from causalpilot.tools.discovery.category_score import CategoryScore

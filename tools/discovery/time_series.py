@@ -112,10 +112,158 @@ def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[st
     return tau, reason, evidence
 
 
+def on_grid(X: np.ndarray, time: np.ndarray | None) -> np.ndarray | None:
+    """The rows of ``X`` (n, p) at their places on the time grid, with NaN rows for the steps that have no
+    row, shape (last position + 1, p); None when the rows are consecutive steps (no gap).
+
+    ``time``: each row's grid position (:class:`causalpilot.tools.profile.time_grid.TimeGrid`). Where a
+    position does not increase (the seam between two blocks glued by the block bootstrap) the rows are
+    taken as consecutive, as they are for a series without gaps."""
+    if time is None or len(time) < 2:
+        return None
+    steps = np.diff(np.asarray(time, dtype=float))
+    if np.all(steps == 1):
+        return None
+    pos = np.concatenate([[0], np.cumsum(np.where(steps >= 1, np.round(steps), 1))]).astype(int)
+    G = np.full((int(pos[-1]) + 1, X.shape[1]), np.nan)
+    G[pos] = X
+    return G
+
+
+def lag_windows(G: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lag windows of a grid with gaps that no gap touches: (W, t) with W[m, k] the values at t_m - k
+    (shape (windows, lags + 1, p)) and t the windows' last grid positions."""
+    n = len(G)
+    if n <= lags:
+        return np.empty((0, lags + 1, G.shape[1])), np.empty(0, dtype=int)
+    W = np.stack([G[lags - k: n - k] for k in range(lags + 1)], axis=1)
+    ok = ~np.isnan(W).any(axis=(1, 2))
+    return W[ok], np.arange(lags, n)[ok]
+
+
+def _ols_residuals(y: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coefficients, residuals) of least squares of y (m,) or (m, q) on Z (m, k) plus an intercept."""
+    A = np.column_stack([np.ones(len(Z)), Z])
+    beta = np.linalg.lstsq(A, y, rcond=None)[0]
+    return beta, y - A @ beta
+
+
+def choose_tau_max_on_grid(G: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[str, Any]]:
+    """:func:`choose_tau_max` for a series with gaps (``G`` from :func:`on_grid`): the same three readings,
+    each fitted on the lag windows that no gap touches, so that a lag is a step of time, not a row.
+
+    The VAR order minimises statsmodels' BIC (log det of the residual covariance + log(m)/m per free
+    parameter) over orders 0 to cap fitted on the same windows; a partial autocorrelation at lag k
+    is the last coefficient of the autoregression of order k; the cross-lag screen correlates VAR
+    residuals at t and t - k over the pairs where both exist."""
+    from scipy.stats import norm
+
+    observed = int((~np.isnan(G).any(axis=1)).sum())
+    p = G.shape[1]
+    cap = int(max(1, min(cap, observed // 20)))
+    W, _ = lag_windows(G, cap)
+    while cap > 1 and len(W) < 10 + p * (p * cap + 1):
+        cap -= 1
+        W, _ = lag_windows(G, cap)
+    m = len(W)
+    evidence: dict[str, Any] = {"cap": cap, "lag_windows": m, "grid": "lags in steps of the time grid; windows that "
+                                "touch a gap left out"}
+    if m < 10 + p:
+        return 1, (f"tau_max = 1: only {m} lag windows without a gap, too few to compare lag orders"), evidence
+    y = W[:, 0, :]
+    bics = []
+    for L in range(0, cap + 1):
+        _, r = _ols_residuals(y, W[:, 1:L + 1, :].reshape(m, L * p))
+        sign, ld = np.linalg.slogdet(r.T @ r / m)
+        bics.append((ld if sign > 0 else -np.inf) + np.log(m) / m * (L * p * p + p))
+    bic_lag = int(np.argmin(bics))
+    band = 1.96 / np.sqrt(m)
+    lags = []
+    for j in range(p):
+        last = 0
+        for k in range(1, cap + 1):
+            beta, _ = _ols_residuals(W[:, 0, j], W[:, 1:k + 1, j])
+            if abs(beta[-1]) > band:
+                last = k
+        lags.append(last)
+    pacf_lag = int(np.median(lags)) if lags else 0
+    tau = int(min(cap, max(1, pacf_lag, bic_lag)))
+    reach = int(max(1, min(SCREEN_CAP, observed // 20, max(cap, SCREEN_BUDGET // max(p, 1)))))
+    o = max(bic_lag, 1)
+    Wo, t = lag_windows(G, o)
+    R = np.full(G.shape, np.nan)
+    R[t] = _ols_residuals(Wo[:, 0, :], Wo[:, 1:, :].reshape(len(Wo), o * p))[1]
+    R = (R - np.nanmean(R, axis=0)) / np.where(np.nanstd(R, axis=0) > 0, np.nanstd(R, axis=0), 1.0)
+    z = float(norm.isf(SCREEN_ALPHA / 2 / max(p * p * reach, 1)))
+    screened = 0
+    for k in range(1, reach + 1):
+        a, b = R[k:], R[:-k]
+        both = ~np.isnan(a).any(axis=1) & ~np.isnan(b).any(axis=1)
+        if both.sum() > 10 and np.any(np.abs(a[both].T @ b[both] / both.sum()) * np.sqrt(both.sum()) > z):
+            screened = k
+    evidence.update({"var_order_bic": bic_lag, "pacf_last_significant_lag_per_variable": lags, "pacf_median": pacf_lag,
+                     "cross_lag_screen": {"last_lag": screened, "looked_back": reach, "alpha": SCREEN_ALPHA}})
+    reason = (f"the larger of the VAR order chosen by BIC ({bic_lag}) and the median over variables of the last "
+              f"significant partial autocorrelation ({pacf_lag}), capped at {cap}, each fitted on the {m} lag windows "
+              "that no gap in the time index touches")
+    if screened > tau:
+        tau = screened
+        reason = f"tau_max = {tau}: the last lag at which VAR residuals still correlate across time, beyond {reason}"
+    else:
+        reason = f"tau_max = {tau}: {reason}; the residuals' cross-lag screen found nothing further back"
+    return tau, reason, evidence
+
+
+def choose_tau(X: np.ndarray, time: np.ndarray | None = None) -> tuple[int, str, dict[str, Any]]:
+    """tau_max for the rows of X at their time positions: :func:`choose_tau_max_on_grid` when the time
+    index has gaps, :func:`choose_tau_max` otherwise."""
+    G = on_grid(X, time)
+    return choose_tau_max(X) if G is None else choose_tau_max_on_grid(G)
+
+
+def longest_regular_rows(data: DiscoveryInput) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """The rows a method that needs consecutive steps runs on: all of them when the time index has no
+    gap, else the longest stretch without one (with a note for the graph's parameters)."""
+    if on_grid(data.X, data.time) is None:
+        return np.asarray(data.X, dtype=float), None
+    from causalpilot.tools.profile.time_grid import longest_stretch
+
+    first, rows = longest_stretch(np.asarray(data.time, dtype=float))
+    return (np.asarray(data.X, dtype=float)[first:first + rows],
+            {"rows_used": f"the longest stretch without a gap in the time index: rows {first + 1} to {first + rows} "
+                          f"({rows} of {len(data.X)})"})
+
+
+# how each time-series method treats gaps in its time index (every one counts lags in steps of the grid)
+MASKS_GAPS = ("pcmci", "pcmci_plus", "lpcmci", "granger")  # lag windows that touch a gap are left out
+NEEDS_CONSECUTIVE = ("var_lingam",)  # runs on the longest stretch without a gap
+
+
+def gap_handling(name: str, grid: dict[str, Any]) -> tuple[str, str] | None:
+    """(choice, reason) for how ``name`` treats the gaps a time index has (``grid``: the evidence of the
+    profile's 'time_grid' finding), or None when it is not a time-series method."""
+    from causalpilot.tools.profile.time_grid import one
+
+    stretch = grid["longest_regular_stretch"]
+    unit, rows = grid["step"], grid["rows"]
+    if name in MASKS_GAPS:
+        return "lag windows that touch a gap left out", (
+            f"the rows are placed on the regular grid of the time index (one step = {one(unit)}; {grid['missing_steps']} "
+            f"steps without a row), so a lag of k is k steps of time, and every test uses the lag windows that no gap "
+            f"touches; chosen over the longest stretch without a gap, which holds only {stretch['rows']} of the "
+            f"{rows} rows")
+    if name in NEEDS_CONSECUTIVE:
+        return "longest stretch without a gap", (
+            f"{name} fits a VAR on consecutive steps and cannot leave out the windows that touch a gap, so it runs on "
+            f"the longest stretch without one: {stretch['rows']} of the {rows} rows, {stretch['from']} to "
+            f"{stretch['to']} (a lag of k is k steps of {one(unit)})")
+    return None
+
+
 def _tau(data: DiscoveryInput, params: dict[str, Any]) -> int:
     tau = params.get("tau_max")
     if tau is None:
-        tau = choose_tau_max(data.X)[0]
+        tau = choose_tau(data.X, data.time)[0]
     tau = int(tau)
     if tau < 1:
         raise InputError(f"tau_max must be at least 1, got {tau}.")
@@ -205,9 +353,16 @@ def graph_from_tigramite(graph: np.ndarray, nodes: list[str], circles_are_undire
 
 
 def _dataframe(data: DiscoveryInput):
+    """tigramite's DataFrame of the rows; with gaps in the time index, the rows on their time grid and the
+    missing steps flagged, so that tigramite leaves out every lag window that touches a gap."""
     from tigramite import data_processing as pp
 
-    return pp.DataFrame(np.asarray(data.X, dtype=float), var_names=list(data.nodes))
+    X = np.asarray(data.X, dtype=float)
+    G = on_grid(X, data.time)
+    if G is None:
+        return pp.DataFrame(X, var_names=list(data.nodes))
+    flag = float(np.min(X)) - 1.0 - abs(float(np.min(X)))  # below every value: never a datum
+    return pp.DataFrame(np.where(np.isnan(G), flag, G), var_names=list(data.nodes), missing_flag=flag)
 
 
 _TS_PROFILE_COST = "Cost grows with p^2 * tau_max and the CI test (ParCorr is fast; CMIknn is slow)."
@@ -312,9 +467,13 @@ def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     from statsmodels.tsa.api import VAR
 
     tau = _tau(data, params)
-    with quiet():
-        res = VAR(np.asarray(data.X, dtype=float)).fit(tau, trend="c")
-    pv = np.asarray(res.pvalues)  # rows: const, L1.x1..L1.xp, L2.x1.., columns: equations (targets)
+    G = on_grid(np.asarray(data.X, dtype=float), data.time)
+    if G is None:
+        with quiet():
+            res = VAR(np.asarray(data.X, dtype=float)).fit(tau, trend="c")
+        pv = np.asarray(res.pvalues)  # rows: const, L1.x1..L1.xp, L2.x1.., columns: equations (targets)
+    else:
+        pv = _granger_pvalues_on_grid(G, tau)
     p = len(data.nodes)
     alpha = float(params["alpha"])
     bg = data.background if data.background is not None and not data.background.is_empty() else None
@@ -323,6 +482,25 @@ def run_granger(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
              if pv[1 + (k - 1) * p + i, j] < alpha
              and (bg is None or i == j or not bg.forbids(data.nodes[i], data.nodes[j]))]
     return CausalGraph(list(data.nodes), edges, "lagged")
+
+
+def _granger_pvalues_on_grid(G: np.ndarray, tau: int) -> np.ndarray:
+    """The VAR's coefficient p-values (rows: const, L1.x1..L1.xp, L2.x1.., columns: targets) fitted by
+    least squares on the lag windows that no gap touches (t tests, as statsmodels' VAR reports them)."""
+    from scipy.stats import t as student
+
+    W, _ = lag_windows(G, tau)
+    m, p = len(W), G.shape[1]
+    A = np.column_stack([np.ones(m), W[:, 1:, :].reshape(m, tau * p)])
+    if m <= A.shape[1] + 1:
+        raise InputError(f"Only {m} lag windows of the series avoid its time gaps, too few for a VAR of order {tau}.")
+    beta, *_ = np.linalg.lstsq(A, W[:, 0, :], rcond=None)
+    resid = W[:, 0, :] - A @ beta
+    df = m - A.shape[1]
+    cov = np.linalg.pinv(A.T @ A)
+    se = np.sqrt(np.outer(np.diag(cov), (resid ** 2).sum(axis=0) / df))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2 * student.sf(np.abs(beta / se), df)
 
 
 @algorithm(
@@ -347,8 +525,12 @@ def run_var_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     seed = data.seed % (2**32)
     model = VARLiNGAM(lags=tau, criterion=None, prune=True, random_state=seed,
                       lingam_model=DirectLiNGAM(random_state=seed, prior_knowledge=pk))
+    X, used = longest_regular_rows(data)  # the VAR needs consecutive steps
+    if len(X) <= 3 * (tau + 1) + len(data.nodes):
+        raise InputError(f"VAR-LiNGAM needs consecutive time steps, and the longest stretch without a gap in the time "
+                         f"index has {len(X)} rows, too few for tau_max = {tau} with {len(data.nodes)} variables.")
     with quiet():
-        model.fit(np.asarray(data.X, dtype=float))
+        model.fit(X)
     thr = float(params.get("w_threshold", 0.05))
     edges = []
     p = len(data.nodes)
@@ -361,4 +543,6 @@ def run_var_lingam(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
                     continue  # a forbidden direction holds at every lag
                 if (k > 0 or i != j) and abs(B[i, j]) > thr:
                     edges.append(Edge(data.nodes[j], data.nodes[i], "directed", None, k))
-    return CausalGraph(list(data.nodes), edges, "lagged")
+    graph = CausalGraph(list(data.nodes), edges, "lagged")
+    graph.parameters.update(used or {})
+    return graph

@@ -6,6 +6,8 @@ import warnings
 
 import pandas as pd
 
+ISO_READING = "year-month-day, ISO 8601"
+
 
 def reads_as_dates(s: pd.Series) -> str | None:
     """How the column's values read as dates/times (see :func:`parse_times`), or None if they do not.
@@ -25,20 +27,22 @@ def parse_times(s: pd.Series) -> tuple[pd.Series, str]:
 
     Element-by-element parsing reads 01/02/2023 month-first and 13/02/2023 day-first, which scrambles
     the time order of a day-first column. So whole-column readings are tried (one inferred format,
-    month-first or day-first; ISO year-first strings are never read day-first) and the one that parses
-    the most values wins; on a tie, the one whose sorted steps are the most regular (daily data read
-    the wrong way round has gaps of a month). Mixed formats fall back to per-value parsing.
+    month-first or day-first; year-first strings such as ISO 8601's 2023-01-31 are read year-month-day
+    only) and the one that parses the most values wins; on a tie, the one whose sorted steps are the
+    most regular (daily data read the wrong way round has gaps of a month). Mixed formats fall back to
+    per-value parsing.
 
     Returns a datetime series on ``s``'s index (NaT where a value does not parse) and the reading's
-    name ('month-first', 'day-first', 'per value', 'datetime values' for a datetime column, or
-    'unparsed' when no reading works). Parsing is pandas' ``to_datetime``.
+    name ('month-first', 'day-first', :data:`ISO_READING` for year-first strings, 'per value',
+    'datetime values' for a datetime column, or 'unparsed' when no reading works). Parsing is
+    pandas' ``to_datetime``.
     """
     if pd.api.types.is_datetime64_any_dtype(s):
         return s, "datetime values"
     text = s.astype("string")
     readings = [("month-first", {}), ("day-first", {"dayfirst": True}), ("per value", {"format": "mixed"})]
-    if text.dropna().str.match(r"^\s*\d{4}[-/.]").mean() > 0.5:
-        readings = [r for r in readings if r[0] != "day-first"]
+    if text.dropna().str.match(r"^\s*\d{4}[-/.]").mean() > 0.5:  # year first: neither month- nor day-first
+        readings = [(ISO_READING, {}), ("per value", {"format": "mixed"})]
     best: tuple | None = None
     for rank, (name, kw) in enumerate(readings):
         try:

@@ -86,6 +86,20 @@ class PreparedData:
     profile: Profile
     domain: pd.Series | None = None  # the domain/regime index column, if any
     time: pd.Series | None = None
+    grid: np.ndarray | None = None  # each row's position on the time index's regular grid (int, shape (n,)), or None
+    # the same rows and columns as ``frame`` before imputation (NaN where a value is missing), for methods that
+    # delete test-wise; None when nothing was imputed
+    with_gaps: pd.DataFrame | None = None
+
+    def grid_frame(self) -> pd.DataFrame:
+        """The analysis variables on the regular time grid: one row per step of the time index, NaN rows
+        for the steps with no data (so that shifting by k rows is k steps of time); the frame itself when
+        there is no grid."""
+        if self.grid is None:
+            return self.frame
+        out = pd.DataFrame(np.nan, index=pd.RangeIndex(int(self.grid[-1]) + 1), columns=self.frame.columns)
+        out.iloc[self.grid] = self.frame.to_numpy(dtype=float)
+        return out
 
     @property
     def X(self) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 
 import numpy as np
+import pandas as pd
 
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.loading import Dataset
@@ -18,10 +19,12 @@ from causalpilot.tools.profile.checks import discrete_design, gaussianity_check,
 from causalpilot.tools.profile.collinearity import collinearity
 from causalpilot.tools.profile.columns import choose_variables, data_type_finding, profile_columns, short
 from causalpilot.tools.profile.dates import parse_times
+from causalpilot.tools.profile.dependence import functional_dependence
 from causalpilot.tools.profile.domains import domain_codes, infer_domain_index
 from causalpilot.tools.profile.missing import handle_missing, infinite_to_missing
 from causalpilot.tools.profile.model import Finding, PreparedData, Profile
 from causalpilot.tools.profile.parsing import encode_variables
+from causalpilot.tools.profile.time_grid import time_grid, time_grid_finding
 from causalpilot.tools.profile.time_series import read_date_column, time_series_check
 
 
@@ -105,7 +108,9 @@ def profile_and_prepare(
     repairs += coded
 
     complete_rows = ~work.isna().any(axis=1)  # distribution checks use these: imputed values distort them
+    before = work
     work, missing_repair = handle_missing(work, {c: by_name[c].kind for c in variables}, time_series_flag, seed)
+    with_gaps = before.loc[work.index].reset_index(drop=True) if missing_repair and missing_repair["repair"] == "imputation" else None
     if missing_repair:
         repairs.append(missing_repair)
     if len(work) < 10:
@@ -117,21 +122,34 @@ def profile_and_prepare(
     complete_rows = complete_rows.loc[work.index].to_numpy()
     work = work.reset_index(drop=True)
 
+    # exact functions of other columns (sums, copies, relabellings) are set aside for discovery, with the relation
+    in_table = list(variables)
+    rows_for = complete_rows if complete_rows.sum() >= 20 else np.ones(len(work), dtype=bool)
+    dependence, set_aside = functional_dependence(work.loc[rows_for].reset_index(drop=True),
+                                                  {c: by_name[c].kind for c in variables}, keep)
+    for r in set_aside:
+        repairs.append(r)
+        by_name[r["column"]].used = False
+    work = work.drop(columns=[r["column"] for r in set_aside])
+    variables = list(work.columns)
+    if len(variables) < 2:
+        raise InputError(
+            f"Data file '{ds.path}' has one usable variable ({variables[0]}) once "
+            + "; ".join(f"{r['column']} is set aside ({r['relation']})" for r in set_aside)
+            + ": with a variable determined by another there is nothing left whose causes the data could show, "
+            "and causal analysis needs at least two variables.")
+
     findings: dict[str, Finding] = {}
     findings["sample_size"] = Finding("sample_size", len(work), {"n": len(work), "p": len(variables)},
                                       f"{len(work)} rows and {len(variables)} analysis variables")
     findings["data_type"] = data_type_finding([by_name[c] for c in variables])
     findings["missingness"] = Finding(
-        "missingness", round(float(df[variables].isna().mean().mean()), 4),
-        {c: by_name[c].missing_fraction for c in variables if by_name[c].missing_fraction > 0},
+        "missingness", round(float(df[in_table].isna().mean().mean()), 4),
+        {c: by_name[c].missing_fraction for c in in_table if by_name[c].missing_fraction > 0},
         "no missing values" if not missing_repair else missing_repair["reason"],
     )
-    findings["collinearity"], dropped = collinearity(work, keep)
-    for c in dropped:
-        repairs.append({"column": c, "repair": "dropped", "reason": findings["collinearity"].evidence["dropped"][c]})
-        by_name[c].used = False
-    work = work.drop(columns=dropped)
-    variables = list(work.columns)
+    findings["functional_dependence"] = dependence
+    findings["collinearity"] = collinearity(work)
 
     rng = np.random.default_rng(seed)
     cont = [c for c in variables if by_name[c].kind == "continuous"]
@@ -154,6 +172,14 @@ def profile_and_prepare(
         for name in ("linearity", "gaussianity"):
             findings[name].evidence["rows_checked"] = f"{len(checked)} rows complete before imputation"
     findings["time_series"] = time_series_check(work, time_series_flag, time_index)
+    grid = None
+    if time_series_obj is not None:
+        times = (parse_times(time_series_obj)[0] if by_name[time_index].kind == "datetime"
+                 else pd.to_numeric(time_series_obj, errors="coerce"))
+        grid = time_grid(times) if times.notna().all() else None
+        findings["time_grid"] = time_grid_finding(grid, time_index)
+        if grid is not None and not grid.on_grid:
+            grid = None
     findings["heterogeneity"] = Finding(
         "heterogeneity", domain_index is not None,
         {"domain_index": domain_index, "n_domains": int(domain_obj.nunique()) if domain_obj is not None else None},
@@ -165,7 +191,9 @@ def profile_and_prepare(
         n_rows=len(work), n_columns=int(ds.frame.shape[1]), columns=columns, findings=findings, repairs=repairs,
         variables=variables, time_index=time_index, domain_index=domain_index,
     )
-    return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj)
+    return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj,
+                        grid=None if grid is None else grid.positions,
+                        with_gaps=None if with_gaps is None else with_gaps[list(work.columns)])
 
 
 def did_you_mean(name: str, columns: list[str]) -> str:
