@@ -31,7 +31,7 @@ from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
 from causalpilot.tools.profile import PreparedData, domain_codes, profile_and_prepare
-from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, run_algorithm
+from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, get_algorithm, run_algorithm
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
              "joblib", "jinja2", "pydantic", "langchain", "openai")
@@ -334,8 +334,10 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
 
     decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
-    for d in decisions:
-        if d.step in ("discovery.missing_values", "discovery.time_gaps"):
+    default_score = get_algorithm(plan.algorithm).defaults.get("score_func")
+    for d in decisions:  # what the data made the plan do, beyond the method itself
+        if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
+                d.step == "discovery.score" and d.choice != default_score):
             say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
     with timer.step("discover"):
         graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say)

@@ -31,8 +31,6 @@ METHODS = (("exact search, imputed", "exact_search", {}, False),
 def tuned(di, rows):
     """PC with mv_fisherz at the alpha (of 0.01, 0.05, 0.1) whose graph has the lowest Gaussian BIC on the
     rows without a missing value (unbiased when values are missing completely at random)."""
-    from dataclasses import replace
-
     from causalpilot.tools.graph import dag_extension
     from causalpilot.tools.tuning import gaussian_bic
 
@@ -62,9 +60,10 @@ def main(seed0: int, k: int, n: int, p: int, rate: float) -> None:
             di = discovery_input(prep, 2, None, with_gaps=gaps)
             if name == "tuned":
                 g = tuned(di, ~np.isnan(di.X).any(axis=1))
+            elif params.get("alpha") == "rule":  # the sample-size rule of agent/planners/rules.py
+                g = run_algorithm(name, di, {**params, "alpha": 0.1 if n < 500 else 0.05})
             else:
-                g = run_algorithm(name, di, {**params, "alpha": 0.1 if n < 500 else 0.05} if params.get("alpha") == "rule"
-                                  else params)
+                g = run_algorithm(name, di, params)
             r += scores(g, truth)
         rows.append(r)
         print(i, f"incomplete rows {frame.isna().any(axis=1).mean():.2f}", np.round(r[::4], 2), flush=True)

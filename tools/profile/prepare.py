@@ -110,7 +110,8 @@ def profile_and_prepare(
     complete_rows = ~work.isna().any(axis=1)  # distribution checks use these: imputed values distort them
     before = work
     work, missing_repair = handle_missing(work, {c: by_name[c].kind for c in variables}, time_series_flag, seed)
-    with_gaps = before.loc[work.index].reset_index(drop=True) if missing_repair and missing_repair["repair"] == "imputation" else None
+    imputed = bool(missing_repair) and missing_repair["repair"] == "imputation"
+    with_gaps = before.loc[work.index].reset_index(drop=True) if imputed else None  # for test-wise deletion
     if missing_repair:
         repairs.append(missing_repair)
     if len(work) < 10:

@@ -147,7 +147,8 @@ def time_grid_finding(grid: TimeGrid | None, time_index: str) -> Finding:
     windows across a gap are left out), 'uneven' (no regular step: lags are counted in rows) or None
     (the index could not be read)."""
     if grid is None:
-        return Finding("time_grid", None, {"time_index": time_index}, f"the time index '{time_index}' could not be read")
+        return Finding("time_grid", None, {"time_index": time_index},
+                       f"the time index '{time_index}' could not be read")
     ev = {"time_index": time_index, "step": grid.unit, "rows": len(grid.positions)}
     if not grid.on_grid:
         return Finding("time_grid", "uneven", ev, (
@@ -161,7 +162,8 @@ def time_grid_finding(grid: TimeGrid | None, time_index: str) -> Finding:
     first, rows = longest_stretch(grid.positions)
     largest = sorted(gaps, key=lambda g: (-g[1], g[0]))[:3]
     ev.update({"grid_steps": grid.n_steps, "missing_steps": missing, "gaps": len(gaps),
-               "largest_gaps": [{"after": grid.labels[i], "before": grid.labels[i + 1], "missing": m} for i, m in largest],
+               "largest_gaps": [{"after": grid.labels[i], "before": grid.labels[i + 1], "missing": m}
+                                for i, m in largest],
                "longest_regular_stretch": {"from": grid.labels[first], "to": grid.labels[first + rows - 1],
                                            "rows": rows}})
     big = ", ".join(f"{plural(grid.unit, m)} between {grid.labels[i]} and {grid.labels[i + 1]}" for i, m in largest)
