@@ -113,7 +113,8 @@ def analyse(
 
     result = run_analysis(AnalysisOptions(
         data=data, out=out, seed=seed, planner=planner or default_planner(), treatment=treatment, outcome=outcome,
-        time_index=time_index, time_series=time_series, domain_index=domain_index, no_domain=no_domain, question=question,
+        time_index=time_index, time_series=time_series, domain_index=domain_index, no_domain=no_domain,
+        question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,

@@ -13,7 +13,8 @@ from causalpilot.tools.profile import profile_and_prepare
 
 
 def _profile(frame, **kw):
-    return profile_and_prepare(Dataset(frame=frame, path="<test>", sha256="t", format="synthetic"), seed=1, **kw).profile
+    ds = Dataset(frame=frame, path="<test>", sha256="t", format="synthetic")
+    return profile_and_prepare(ds, seed=1, **kw).profile
 
 
 def _treated(seed, n=1000):

@@ -16,10 +16,9 @@ from causalpilot.agent.loop import discovery_input
 from causalpilot.agent.planners.base import Request
 from causalpilot.agent.planners.rules import RulesPlanner
 from causalpilot.evals.generators import copilot_sem, mean_shift_domains
-from causalpilot.evals.metrics import score
+from causalpilot.evals.heldout.compare import print_with_and_without, with_and_without
 from causalpilot.tools.loading import Dataset
 from causalpilot.tools.profile import profile_and_prepare
-from causalpilot.tools.registry import run_algorithm
 
 FAMILIES = {
     "means shift, K = 3": lambda s: mean_shift_domains(seed=s),
@@ -38,14 +37,7 @@ if __name__ == "__main__":
             plan = RulesPlanner().plan_discovery(prep.profile, Request())
             di = discovery_input(prep, 2, None)
             pooled += plan.params.get("score_by") == "domain_means"
-            without = {key: v for key, v in plan.params.items() if key != "score_by"}
-            r = []
-            for params in (plan.params, without):
-                s = score(run_algorithm(plan.algorithm, di, params), syn.truth)
-                r += [s["copilot_f1"], s["arrow_f1"], s["skeleton_f1"]]
-            rows.append(r)
+            rows.append(with_and_without(plan, di, syn.truth, "score_by"))
         R = np.array(rows)
         print(f"{name}: {N} data sets (seeds {base}+), pooled intercept model chosen on {pooled}")
-        for label, off in (("with the rule", 0), ("without", 3)):
-            print(f"  {label:14s} copilot F1 {R[:, off].mean():.3f}  arrow F1 {R[:, off + 1].mean():.3f}  "
-                  f"skeleton F1 {R[:, off + 2].mean():.3f}")
+        print_with_and_without(R)

@@ -25,7 +25,8 @@ from causalpilot.tools.profile.model import ColumnProfile, Finding
 # domain, env, site, regime, batch, context, cohort, alone or with an index suffix (domain_index,
 # site_id, batch_no, env-idx), and the names two well-known generators use (c_indx, group_id)
 DOMAIN_NAME = re.compile(
-    r"^(?:(?:domain|env|environment|site|regime|batch|context|cohort)(?:[ _.-]?(?:index|indx|idx|id|no|nr|num|number|code|label))?"
+    r"^(?:(?:domain|env|environment|site|regime|batch|context|cohort)"
+    r"(?:[ _.-]?(?:index|indx|idx|id|no|nr|num|number|code|label))?"
     r"|c_indx|group_id)$", re.I)
 MAX_DOMAIN_LEVELS = 10  # a data-proposed domain index has 2..10 levels
 MIN_DOMAIN_ROWS = 20  # and at least this many rows in each
@@ -145,17 +146,19 @@ def heterogeneity_finding(work: pd.DataFrame, domain: pd.Series | None, column: 
                 f"no domain/regime index named; the data propose '{ev.column}': {ev.reason}. With two levels a sorted "
                 f"binary cause looks the same, so it stays a variable: pass --domain-index {ev.column} if the rows "
                 "pool several settings"))
-        return Finding("heterogeneity", False, evidence,
-                       "no domain/regime index column (name one with --domain-index if the data pools several settings)")
+        return Finding("heterogeneity", False, evidence, "no domain/regime index column (name one with "
+                       "--domain-index if the data pools several settings)")
     values = domain.astype("string").fillna("NA").to_numpy()
     ev = DomainEvidence(str(column), int(pd.unique(values).size), 0, False, None)
     numeric = [c for c in work.columns if pd.api.types.is_numeric_dtype(work[c])]
     _shifts(ev, work, numeric, values)
     box = _equal_covariances(work[numeric].to_numpy(dtype=float), values)
-    how = {"user": "named with --domain-index", "name": "its name marks it", "data": "found from the data"}[found_by or "user"]
+    how = {"user": "named with --domain-index", "name": "its name marks it",
+           "data": "found from the data"}[found_by or "user"]
     evidence = {"domain_index": column, "n_domains": ev.levels, "found_by": found_by, "mean_shift": ev.mean_shift,
                 "scale_shift": ev.scale_shift, "variables_tested": ev.tested,
-                "shift_tests": f"Kruskal-Wallis (location) and Brown-Forsythe (spread), Benjamini-Yekutieli q={SHIFT_Q}",
+                "shift_tests": ("Kruskal-Wallis (location) and Brown-Forsythe (spread), "
+                                f"Benjamini-Yekutieli q={SHIFT_Q}"),
                 **box}
     changes = (f"means shift in {len(ev.mean_shift)} and spreads in {len(ev.scale_shift)} of {ev.tested} variables"
                if ev.tested else "no numeric variable to test")
@@ -163,7 +166,8 @@ def heterogeneity_finding(work: pd.DataFrame, domain: pd.Series | None, column: 
         changes += ("; the covariance within domains differs between domains (Box's M p = "
                     f"{box['box_m_p']:.2g}): mechanisms change" if box["box_m_p"] < SHIFT_Q else
                     f"; the covariance within domains is the same in every domain (Box's M p = {box['box_m_p']:.2g})")
-    return Finding("heterogeneity", True, evidence, f"domain index '{column}' ({how}) with {ev.levels} domains: {changes}")
+    return Finding("heterogeneity", True, evidence,
+                   f"domain index '{column}' ({how}) with {ev.levels} domains: {changes}")
 
 
 def _equal_covariances(X: np.ndarray, values: np.ndarray) -> dict[str, Any]:
@@ -257,13 +261,14 @@ def _fisher_p(r: float, n: int, k: int) -> float:
 
 def _reason(ev: DomainEvidence) -> str:
     shifted = ev.shifted
-    blocks = (f"its {ev.levels} values form {ev.levels} contiguous blocks of rows (probability 10^{ev.log10_p_blocks:.0f} "
-              "under a random row order)")
+    blocks = (f"its {ev.levels} values form {ev.levels} contiguous blocks of rows (probability "
+              f"10^{ev.log10_p_blocks:.0f} under a random row order)")
     if not ev.proposed:
         if ev.collider:
             return (f"{blocks}, but {ev.collider[0]} and {ev.collider[1]} are independent without it and dependent "
                     "given it: it is a common effect of variables, not an exogenous domain index")
-        return f"{blocks}, but it shifts {len(shifted)} of {ev.tested} variables (a domain index shifts at least {MIN_SHIFTED})"
+        return (f"{blocks}, but it shifts {len(shifted)} of {ev.tested} variables (a domain index shifts at least "
+                f"{MIN_SHIFTED})")
     what = ", ".join(shifted[:6]) + (", ..." if len(shifted) > 6 else "")
     return (f"{blocks}, it shifts the distribution of {len(shifted)} of {ev.tested} variables ({what}; "
             f"Kruskal-Wallis and Brown-Forsythe, BY-corrected), and no pair of them is independent without it "

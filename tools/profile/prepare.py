@@ -18,6 +18,7 @@ from causalpilot.tools.profile.checks import discrete_design, gaussianity_check,
 from causalpilot.tools.profile.collinearity import collinearity
 from causalpilot.tools.profile.columns import choose_variables, data_type_finding, profile_columns, short
 from causalpilot.tools.profile.dates import parse_times
+from causalpilot.tools.profile.measurement import measurement_error_check
 from causalpilot.tools.profile.domains import domain_codes, domain_evidence, heterogeneity_finding, infer_domain_index
 from causalpilot.tools.profile.missing import handle_missing, infinite_to_missing
 from causalpilot.tools.profile.model import Finding, PreparedData, Profile
@@ -47,7 +48,7 @@ def profile_and_prepare(
 
     Returns the numeric analysis variables (rows in time order when there is a time index, without
     missing values) with their :class:`Profile`: findings sample_size, data_type, missingness,
-    collinearity, linearity, gaussianity, time_series and heterogeneity.
+    collinearity, linearity, gaussianity, time_series, measurement_error and heterogeneity.
 
     Raises:
         InputError: a named column is not in the table, a ``keep`` column cannot be analysed, a domain
@@ -170,6 +171,8 @@ def profile_and_prepare(
         for name in ("linearity", "gaussianity"):
             findings[name].evidence["rows_checked"] = f"{len(checked)} rows complete before imputation"
     findings["time_series"] = time_series_check(work, time_series_flag, time_index)
+    findings["measurement_error"] = _measurement_error(work, findings, time_series_flag or domain_obj is not None,
+                                                       len(cont) == len(variables))
     findings["heterogeneity"] = heterogeneity_finding(work, domain_obj, domain_index, found_by, proposals, no_domain)
 
     profile = Profile(
@@ -177,6 +180,16 @@ def profile_and_prepare(
         variables=variables, time_index=time_index, domain_index=domain_index,
     )
     return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj)
+
+
+def _measurement_error(work, findings: dict[str, Finding], context: bool, all_continuous: bool) -> Finding:
+    """The measurement-error check (:mod:`.measurement`) where its model holds: continuous,
+    linear-Gaussian data without a time or domain index; otherwise a finding saying why not."""
+    if context or not all_continuous or findings["linearity"].value != "linear" \
+            or findings["gaussianity"].value != "gaussian":
+        return Finding("measurement_error", None, {},
+                       "not tested: the check takes continuous linear-Gaussian data without a time or domain index")
+    return measurement_error_check(work.to_numpy(dtype=float), list(work.columns))
 
 
 def _did_you_mean(name: str, columns: list[str]) -> str:
