@@ -118,3 +118,13 @@ def test_pooled_means_only_are_scored_as_one_model_and_changed_mechanisms_per_do
     changed = _profile(copilot_sem(seed=4, domains=3).data)
     assert changed.findings["heterogeneity"].evidence["box_m_p"] < 0.05
     assert "score_by" not in RulesPlanner().plan_discovery(changed, Request()).params
+
+
+def test_the_cli_refuses_a_domain_index_with_no_domain(tmp_path, capsys):
+    from tests.helpers import run_cli
+
+    path = tmp_path / "pooled.csv"
+    mean_shift_domains(seed=2, p=4, n=200).data.rename(columns={"domain_index": "site"}).to_csv(path, index=False)
+    code, _, err = run_cli(["analyse", path, "--domain-index", "site", "--no-domain", "--out", tmp_path / "o", "-q"],
+                           capsys)
+    assert code == 2 and "contradict" in err
