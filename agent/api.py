@@ -153,7 +153,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
             ("X=1.5"), ``share_data`` (rows the LLM may see: an int, default 5, 0 for none; True
             means 50), ``no_order`` (bool: do not assume that the outcome does
-            not cause the treatment).
+            not cause the treatment), ``no_domain`` (bool: no column is a domain index).
 
     Returns:
         :class:`AnalysisResult`.
@@ -164,7 +164,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     """
     from causalpilot.agent.cli import default_planner
 
-    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data", "no_order"})
+    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data", "no_order", "no_domain"})
     if unknown:
         raise InputError(f"analyse() got an unknown option '{unknown[0]}'.")
     _check_choice("planner", planner, ("rules", "llm"))
@@ -178,7 +178,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     opts = AnalysisOptions(
         data=ds.path, out=None if out is None else str(out), seed=int(seed), planner=planner or default_planner(),
         treatment=treatment, outcome=outcome, time_index=time_index, time_series=bool(time_series),
-        domain_index=domain_index, question=question, background=background, algorithm=algorithm,
+        domain_index=domain_index, no_domain=bool(extra.get("no_domain", False)), question=question,
+        background=background, algorithm=algorithm,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)))
@@ -187,7 +188,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
 
 def discover(data: Any, algorithm: str, *, seed: int = 0, bootstrap: int = 0, background: Any = None,
              time_series: bool = False, time_index: str | None = None, domain_index: str | None = None,
-             **params: Any) -> CausalGraph:
+             no_domain: bool = False, **params: Any) -> CausalGraph:
     """Run one discovery algorithm exactly as asked, with no planning: library defaults for every
     parameter not given (``alpha``, ``indep_test``, ``depth``, ... as ``causalpilot algorithms --json``
     lists for each method).
@@ -196,6 +197,7 @@ def discover(data: Any, algorithm: str, *, seed: int = 0, bootstrap: int = 0, ba
         data: a pandas DataFrame or a data file path (as for :func:`analyse`).
         algorithm: the algorithm's registry name, e.g. ``"pc"``, ``"fci"``, ``"ges"``, ``"boss"``.
         seed, bootstrap, background, time_series, time_index, domain_index: as for :func:`analyse`.
+        no_domain: no column is a domain index (as ``no_domain`` of :func:`analyse`).
         params: the algorithm's parameters.
 
     Returns:
@@ -220,7 +222,7 @@ def discover(data: Any, algorithm: str, *, seed: int = 0, bootstrap: int = 0, ba
     ds = _dataset(data)
     opts = AnalysisOptions(
         data=ds.path, seed=int(seed), planner="fixed", time_index=time_index, time_series=bool(time_series),
-        domain_index=domain_index, background=background, algorithm=spec.name,
+        domain_index=domain_index, no_domain=bool(no_domain), background=background, algorithm=spec.name,
         params={k: v for k, v in params.items() if v is not None}, bootstrap=_check_count("bootstrap", bootstrap),
         quiet=True, memory_path=False, command="discover")
     return run_analysis(opts, planner=FixedPlanner(), dataset=ds, write=False, report=False).graph

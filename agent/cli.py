@@ -71,6 +71,8 @@ JOBS = typer.Option(None, "--jobs", "-j", help="Parallel workers for bootstrap r
 TIME_INDEX = typer.Option(None, "--time-index", help="Column holding time; rows are ordered by it.")
 TIME_SERIES = typer.Option(False, "--time-series", help="Treat rows as consecutive time steps.")
 DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the domain/regime of each row.")
+NO_DOMAIN = typer.Option(False, "--no-domain", help="No column is a domain index (not one named like it, nor one the "
+                         "data propose); every column stays a variable.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
 BOOTSTRAP = typer.Option(None, "--bootstrap", "-B", help="Bootstrap resamples for edge confidence (0 = none).")
 SHARE_DATA = typer.Option(None, "--share-data", help="Data rows the LLM may see, a seeded random sample (default 5; "
@@ -107,6 +109,7 @@ def analyse(
     time_index: Optional[str] = TIME_INDEX,
     time_series: bool = TIME_SERIES,
     domain_index: Optional[str] = DOMAIN_INDEX,
+    no_domain: bool = NO_DOMAIN,
     question: Optional[str] = typer.Option(None, "--question", help="Your question, in plain words."),
     background: Optional[str] = BACKGROUND,
     algorithm: Optional[str] = typer.Option(None, "--algorithm", help="Force a discovery algorithm."),
@@ -129,7 +132,8 @@ def analyse(
     result = run_analysis(AnalysisOptions(
         data=data, out=out, seed=seed, planner=planner or ("llm" if replay else default_planner()),
         treatment=treatment, outcome=outcome,
-        time_index=time_index, time_series=time_series, domain_index=domain_index, question=question,
+        time_index=time_index, time_series=time_series, domain_index=domain_index, no_domain=no_domain,
+        question=question,
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data, replay=replay,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
@@ -149,6 +153,7 @@ def discover(
     time_index: Optional[str] = TIME_INDEX,
     time_series: bool = TIME_SERIES,
     domain_index: Optional[str] = DOMAIN_INDEX,
+    no_domain: bool = NO_DOMAIN,
     background: Optional[str] = BACKGROUND,
     bootstrap: Optional[int] = typer.Option(0, "--bootstrap", "-B", help="Bootstrap resamples (default 0)."),
     jobs: Optional[int] = JOBS,
@@ -172,7 +177,7 @@ def discover(
         raise InputError(f"Algorithm '{spec.name}' takes no --{unknown[0].replace('_', '-')} option.")
     result = run_analysis(
         AnalysisOptions(data=data, out=out, seed=seed, planner="fixed", time_index=time_index, time_series=time_series,
-                        domain_index=domain_index, background=background, algorithm=spec.name,
+                        domain_index=domain_index, no_domain=no_domain, background=background, algorithm=spec.name,
                         params={k: v for k, v in params.items() if v is not None},
                         bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet, memory_path=memory,
                         command="discover"),

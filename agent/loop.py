@@ -48,6 +48,7 @@ class AnalysisOptions:
     time_index: str | None = None
     time_series: bool = False
     domain_index: str | None = None
+    no_domain: bool = False  # no column is a domain index, whatever its name or its data say (--no-domain)
     question: str | None = None
     background: Any = None  # a JSON/YAML file path, a mapping, or a Background
     algorithm: str | None = None
@@ -286,7 +287,7 @@ def _time_grid_decisions(profile, algorithm: str) -> list[Decision]:
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
                    background: Any = None, n_jobs: int | None = None, timer: Timer | None = None,
-                   say=None) -> FoundStructure:
+                   say=None, no_domain: bool = False) -> FoundStructure:
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
@@ -295,7 +296,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     say = say or silent
     with timer.step("profile"), heartbeat("profiling", say):
         prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
-                                       time_series=time_series, domain_index=domain_index, keep=list(keep or []))
+                                       time_series=time_series, domain_index=domain_index, keep=list(keep or []),
+                                       no_domain=no_domain)
     profile = prepared.profile
     say(f"[2/5] profiled in {duration(timer.timings['profile'])}: {profile.findings['data_type'].summary}; "
         f"{profile.findings['linearity'].summary}")
@@ -500,7 +502,8 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     else:
         found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
                                time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
-                               background=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say)
+                               background=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say,
+                               no_domain=opts.no_domain)
         found.data_sha256 = ds.sha256
     prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
     decisions: list[Decision] = list(found.decisions)

@@ -208,6 +208,36 @@ def stable_var_process(p: int, n: int, *, max_lag: int, n_edges: int, seed: int)
             return syn
     raise RuntimeError("no stable VAR process found")
 
+def mean_shift_domains(p: int = 10, n: int = 1000, *, n_domains: int = 3, n_shifted: int = 3, edge_prob: float = 0.2,
+                       noise_scale: float = 0.1, seed: int = 0, column: str = "domain_index") -> Synthetic:
+    """Pooled domains as the Causal-Copilot simulator makes them: one linear-Gaussian SEM (its defaults:
+    edge probability 0.2, weights in +-[0.5, 1.5], noise scale 0.1) whose mechanisms are identical in
+    every domain, except that the means of the ``n_shifted`` least-connected variables (fewest
+    adjacencies; ties by index) shift in each domain by +-[0.5, 2] of their standard deviation. The
+    domain index ``column`` holds 1..K, the rows stacked domain after domain; ``meta['shifted']`` names
+    the shifted variables, and the true graph is over the variables only.
+    """
+    rng = np.random.default_rng(seed)
+    adj = random_dag(p, edge_prob, None, rng)
+    W = adj * rng.uniform(0.5, 1.5, size=(p, p)) * rng.choice([-1.0, 1.0], size=(p, p))
+    degree = adj.sum(axis=0) + adj.sum(axis=1)
+    shifted = sorted(int(j) for j in np.argsort(degree, kind="stable")[:n_shifted])
+    sizes = [n // n_domains + (1 if k < n % n_domains else 0) for k in range(n_domains)]
+    domain = np.repeat(np.arange(1, n_domains + 1), sizes)
+    X = np.zeros((n, p))
+    for j in topological_order(adj):
+        X[:, j] = X @ W[:, j] + rng.normal(0, noise_scale, n)
+        if j in shifted:
+            sd = X[:, j].std()
+            offsets = rng.uniform(0.5, 2.0, n_domains) * rng.choice([-1.0, 1.0], n_domains) * sd
+            X[:, j] += offsets[domain - 1]
+    names = [f"X{k + 1}" for k in range(p)]
+    frame = pd.DataFrame(X, columns=names)
+    frame[column] = domain
+    return Synthetic(frame, _graph_of(adj, names), W, {"p": p, "n": n, "domains": n_domains, "seed": seed,
+                                                        "shifted": [names[j] for j in shifted]})
+
+
 def heterogeneous_domains(p: int = 6, n_per_domain: int = 1000, *, n_domains: int = 2, n_changing: int = 2,
                           expected_degree: float = 2.0, noise: str = "gaussian", seed: int = 0,
                           prefix: str = "X", domain_column: str = "domain") -> Synthetic:

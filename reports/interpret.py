@@ -305,10 +305,18 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
     if (f.get("linearity") or {}).get("value") == "nonlinear" and algorithm in ("pc", "ges") \
             and graph.parameters.get("indep_test") == "fisherz":
         out.append("Relations look nonlinear but the test is linear: some dependencies may be missed.")
-    if graph.parameters.get("score_by") == "domain":
-        out.append("The domains are assumed to share one causal graph while coefficients, means and noise scales may "
-                   "differ; directions marked as oriented by changes rest on the domain index being a cause of the "
-                   "changes, not an effect (a site, batch or regime chosen before the data were measured).")
+    if graph.parameters.get("score_by") in ("domain", "domain_means"):
+        shared = ("coefficients and noise scales (the profile found the same covariance within every domain) while "
+                  "the means may differ" if graph.parameters["score_by"] == "domain_means" else
+                  "one causal graph while coefficients, means and noise scales may differ")
+        out.append(f"The domains are assumed to share {shared}; directions marked as oriented by changes rest on "
+                   "the domain index being a cause of the changes, not an effect (a site, batch or regime chosen "
+                   "before the data were measured).")
+    for name, share in (graph.parameters.get("error_variance") or {}).items():
+        out.append(f"{name} was read as measured with error ({share:.0%} of its variance): the graph is that of "
+                   f"the error-free {name}, so its edges and those of its neighbours rest on that reading (or on "
+                   f"{name} being a close proxy of an unmeasured variable), and an effect estimated through the noisy "
+                   "column is attenuated.")
     if effects and (f.get("linearity") or {}).get("value") == "nonlinear":
         out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
                    "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from causalpilot.tools.discovery._util import BIC_PENALTY
+from causalpilot.tools.discovery._util import BIC_PENALTY, standardise
 from causalpilot.tools.discovery.permutation import _prepare, categories_of, make_scorer, parents_to_graph
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
@@ -39,12 +39,15 @@ PLANNED_MAX_P = 16
     profile="""Exact search (dynamic programming over variable subsets, Silander & Myllymaki 2006):
     returns the equivalence class of the DAG with the best score over all DAGs, on the score BOSS
     uses (BIC from the covariance with BOSS's penalty, summed over domains when a domain index is
-    given; BDeu for discrete data). No local optimum: where a greedy or permutation search can stop
-    short of the best graph, this cannot. Cost doubles with each variable: hundredths of a second at
-    p = 10, about a second at p = 16, limited to p <= 18; a parent limit (max_parents) and
-    background knowledge shrink the search. Assumes causal sufficiency and linear-Gaussian (BIC) or
-    discrete (BDeu) data; unordered categories in mixed data enter the BIC as indicator columns
-    (degenerate-Gaussian score, about four times slower); output is a CPDAG. The gold standard to check a greedy search against.""",
+    given, or, with score_by 'domain_means', the pooled BIC of one model whose intercepts alone differ
+    between domains; BDeu for discrete data; error_variance {variable: share} takes a variable's
+    measurement error, as a share of its standardised variance, off the covariance). No local
+    optimum: where a greedy or permutation search can stop short of the best graph, this cannot.
+    Cost doubles with each variable: hundredths of a second at p = 10, about a second at p = 16,
+    limited to p <= 18; a parent limit (max_parents) and background knowledge shrink the search.
+    Assumes causal sufficiency and linear-Gaussian (BIC) or discrete (BDeu) data; unordered
+    categories in mixed data enter the BIC as indicator columns (degenerate-Gaussian score, about
+    four times slower); output is a CPDAG. The gold standard to check a greedy search against.""",
     defaults={"score_func": "local_score_BIC_from_cov", "penalty": BIC_PENALTY, "max_parents": None},
     data_types=("continuous", "discrete", "mixed"), supports_background=True, max_p=MAX_P,
     planned_max_p=PLANNED_MAX_P,
@@ -52,17 +55,31 @@ PLANNED_MAX_P = 16
 def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     X, score = _prepare(data, params)
     p = X.shape[1]
+    errors = params.get("error_variance") or {}
+    if errors:  # variables measured with error: the search scores the covariance with their error taken off
+        from causalpilot.tools.profile.measurement import corrected_for_error, feasible_share
+
+        if score != "local_score_BIC_from_cov" or data.domain is not None:
+            raise InputError("error_variance takes the BIC on continuous data without a domain index.")
+        shares = {data.nodes.index(name): float(v) for name, v in errors.items()}
+        X = corrected_for_error(X, {j: feasible_share(X, j, v) for j, v in shares.items()})
     if p > MAX_P:
         raise InputError(f"Exact search handles at most {MAX_P} variables (this data has {p}); use BOSS.")
     domains = None if data.domain is None else np.asarray(data.domain)
     categories = categories_of(data, score)
-    scorer = make_scorer(X, score, float(params.get("penalty", BIC_PENALTY)), domains, categories, data,
+    means_only = domains is not None and params.get("score_by") == "domain_means"
+    if means_only and (categories is not None or score == "local_score_BDeu"):
+        raise InputError("score_by 'domain_means' takes continuous or ordinal data without unordered categories.")
+    scorer = make_scorer(within_domain_centred(X, domains) if means_only else X, score,
+                         float(params.get("penalty", BIC_PENALTY)), None if means_only else domains, categories, data,
                          params.get("binary_penalty"))
     mp = params.get("max_parents")
     parents, total = exact_dag(scorer, p, _allowed_sets(data), None if mp is None else int(mp))
     if not np.isfinite(total):
         raise InputError("The background knowledge admits no DAG (its required edges and tiers contradict each other).")
     graph = parents_to_graph(parents, total, data, X, domains, params, categories)
+    if means_only:
+        graph.parameters["score_by"] = "domain_means"
     bg = data.background
     if bg is not None and bg.required:
         # required edges are in the searched DAG; keep them directed as the knowledge says
@@ -70,6 +87,19 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
 
         graph, _ = apply_to_graph(graph, bg)
     return graph
+
+
+def within_domain_centred(X: np.ndarray, domains: np.ndarray) -> np.ndarray:
+    """``X`` (n, p) with each column's mean taken out within every domain (``domains``: a code per
+    row), then standardised: the data of one linear SEM shared by all domains whose intercepts alone
+    differ. The BIC of a DAG on them is the pooled BIC of that model (the K - 1 extra intercepts per
+    variable are the same for every DAG), so coefficients and noise are estimated on all rows, not
+    per domain."""
+    Z = np.array(X, dtype=float)
+    for d in np.unique(domains):
+        rows = domains == d
+        Z[rows] -= Z[rows].mean(axis=0)
+    return standardise(Z)
 
 
 def _allowed_sets(data: DiscoveryInput):

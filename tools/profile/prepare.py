@@ -20,7 +20,8 @@ from causalpilot.tools.profile.collinearity import collinearity
 from causalpilot.tools.profile.columns import choose_variables, data_type_finding, profile_columns, short
 from causalpilot.tools.profile.dates import parse_times
 from causalpilot.tools.profile.dependence import functional_dependence
-from causalpilot.tools.profile.domains import domain_codes, infer_domain_index
+from causalpilot.tools.profile.domains import domain_codes, domain_evidence, heterogeneity_finding, infer_domain_index
+from causalpilot.tools.profile.measurement import measurement_error_check
 from causalpilot.tools.profile.missing import handle_missing, infinite_to_missing
 from causalpilot.tools.profile.model import Finding, PreparedData, Profile
 from causalpilot.tools.profile.parsing import encode_variables
@@ -36,27 +37,33 @@ def profile_and_prepare(
     time_series: bool = False,
     domain_index: str | None = None,
     keep: list[str] | None = None,
+    no_domain: bool = False,
 ) -> PreparedData:
     """Classify columns, repair what can be repaired (recorded), and run the statistical checks.
 
     ``ds``: the loaded table (n rows, any columns). ``time_index`` / ``domain_index`` name the columns
     that order the rows in time / name each row's domain (found by themselves when not given: the only
-    date column whose order shows lagged dependence; a discrete column named like a domain). ``keep``
-    (treatment, outcome) must stay analysis variables. ``seed`` seeds the imputation and the choice of
-    pairs for the linearity check.
+    date column whose order shows lagged dependence; a discrete column named like a domain, or one
+    whose rows form blocks and that behaves like a domain index, see
+    :func:`~causalpilot.tools.profile.domains.domain_evidence`). ``no_domain``: no column is taken as
+    a domain index. ``keep`` (treatment, outcome) must stay analysis variables. ``seed`` seeds the
+    imputation and the choice of pairs for the linearity check.
 
     Returns the numeric analysis variables (rows in time order when there is a time index, without
     missing values) with their :class:`Profile`: findings sample_size, data_type, missingness,
-    collinearity, linearity, gaussianity, time_series and heterogeneity.
+    collinearity, linearity, gaussianity, time_series, measurement_error and heterogeneity.
 
     Raises:
-        InputError: a named column is not in the table, a ``keep`` column cannot be analysed, fewer
-            than two usable columns, or fewer than 10 rows left after handling missing values.
+        InputError: a named column is not in the table, a ``keep`` column cannot be analysed, a domain
+            index named together with ``no_domain``, fewer than two usable columns, or fewer than 10
+            rows left after handling missing values.
     """
     df = ds.frame.copy()
     repairs: list[dict] = list(ds.repairs)
     keep = list(keep or [])
 
+    if no_domain and domain_index is not None:
+        raise InputError(f"--domain-index {domain_index} and --no-domain contradict each other; give one of them.")
     for col in [time_index, domain_index, *keep]:
         if col is not None and col not in df.columns:
             where = f"data file '{ds.path}'" if ds.path else "the DataFrame"
@@ -80,11 +87,21 @@ def profile_and_prepare(
             else:
                 by_name[reading.column].evidence += f"; ordered by them, {reading.why}"
                 date_stamp = (reading.column, reading.why)
-    if domain_index is None:
+    found_by = "user" if domain_index is not None else None
+    proposals = []  # columns the data propose as a domain index
+    if domain_index is None and not no_domain:
         found = infer_domain_index(columns, keep)
         if found:
-            domain_index = found[0]
+            domain_index, found_by = found[0], "name"
             repairs.append(found[1])
+        elif time_index is None and not time_series:  # in a time series any slow discrete signal forms blocks
+            proposals = domain_evidence(df, columns, keep)
+            strong = next((ev for ev in proposals if ev.strong), None)
+            if strong is not None:
+                domain_index, found_by = strong.column, "data"
+                repairs.append({"column": strong.column, "repair": "domain_index", "reason": (
+                    f"{strong.reason}: used as a domain/regime index, not as a variable (--no-domain keeps it a "
+                    "variable)")})
 
     time_series_flag = bool(time_series or time_index)
     if time_index is not None:
@@ -181,12 +198,9 @@ def profile_and_prepare(
         findings["time_grid"] = time_grid_finding(grid, time_index)
         if grid is not None and not grid.on_grid:
             grid = None
-    findings["heterogeneity"] = Finding(
-        "heterogeneity", domain_index is not None,
-        {"domain_index": domain_index, "n_domains": int(domain_obj.nunique()) if domain_obj is not None else None},
-        f"domain index '{domain_index}' with {int(domain_obj.nunique())} domains" if domain_obj is not None
-        else "no domain/regime index column (name one with --domain-index if the data pools several settings)",
-    )
+    findings["measurement_error"] = _measurement_error(work, findings, time_series_flag or domain_obj is not None,
+                                                       len(cont) == len(variables))
+    findings["heterogeneity"] = heterogeneity_finding(work, domain_obj, domain_index, found_by, proposals, no_domain)
 
     profile = Profile(
         n_rows=len(work), n_columns=int(ds.frame.shape[1]), columns=columns, findings=findings, repairs=repairs,
@@ -195,6 +209,16 @@ def profile_and_prepare(
     return PreparedData(frame=work, profile=profile, domain=domain_obj, time=time_series_obj,
                         grid=None if grid is None else grid.positions,
                         with_gaps=None if with_gaps is None else with_gaps[list(work.columns)])
+
+
+def _measurement_error(work, findings: dict[str, Finding], context: bool, all_continuous: bool) -> Finding:
+    """The measurement-error check (:mod:`.measurement`) where its model holds: continuous,
+    linear-Gaussian data without a time or domain index; otherwise a finding saying why not."""
+    if context or not all_continuous or findings["linearity"].value != "linear" \
+            or findings["gaussianity"].value != "gaussian":
+        return Finding("measurement_error", None, {},
+                       "not tested: the check takes continuous linear-Gaussian data without a time or domain index")
+    return measurement_error_check(work.to_numpy(dtype=float), list(work.columns))
 
 
 def did_you_mean(name: str, columns: list[str]) -> str:
