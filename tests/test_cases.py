@@ -164,3 +164,6 @@ def test_binary_treatment_and_outcome_keep_their_confounders_and_their_link(tmp_
     info = run_json(out)
     score = next(d for d in info["decisions"] if d["step"] == "discovery.score")
     assert score["choice"] == "local_score_mixed_BIC" and "logistic" in score["reason"]
+    # the effect of a binary treatment on a binary outcome is a risk difference: TRUTH.txt's -0.1883 is covered
+    (eff,) = json.loads((out / "effects.json").read_text())
+    assert eff["identified"] and -1 <= eff["ci_low"] <= -0.1883 <= eff["ci_high"] <= 1
