@@ -57,10 +57,6 @@ ORIENTATION_READING = {
 }
 
 
-def _p(value: float) -> str:
-    return "< 1e-15" if value < 1e-15 else f"= {number(value, 2)}"
-
-
 def edge_sentence(e: Edge, lag_unit: str | None = None) -> str:
     """One sentence reading an edge: its type, lag (in ``lag_unit``, one step of the time index such as
     'day', when known), where its direction came from (its :class:`~causalpilot.tools.graph.Orientation`)
