@@ -10,6 +10,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def _heldout_from_the_checkout() -> None:
+    """The held-out evaluation scripts (evals/heldout/) stay out of the wheel, but some tests draw their
+    simulations from them: let ``causalpilot.evals.heldout`` resolve to this checkout's folder when the
+    installed package (a plain, non-editable install, as in CI) has none."""
+    from pathlib import Path
+
+    import causalpilot.evals
+
+    evals = str(Path(__file__).resolve().parents[1] / "evals")
+    if (Path(evals) / "heldout").is_dir() and evals not in causalpilot.evals.__path__:
+        causalpilot.evals.__path__.append(evals)
+
+
+_heldout_from_the_checkout()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """Point the memory store at a per-test directory and hide any real LLM configuration."""
