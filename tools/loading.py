@@ -7,9 +7,12 @@ records every repair it makes.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import hashlib
 import io
+import lzma
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +69,11 @@ def load_table(path: str | Path) -> Dataset:
 
     suffix = p.suffix.lower()
     repairs: list[dict] = []
-    if suffix in (".parquet", ".pq"):
+    if suffix in COMPRESSED:  # data.csv.gz: a delimited text file, compressed
+        frame, fmt, dialect = _read_delimited(p, name, Path(p.stem).suffix.lower())
+        if dialect:
+            repairs.append({"repair": "dialect", "reason": dialect})
+    elif suffix in (".parquet", ".pq"):
         frame, fmt = _read_parquet(p, name), "parquet"
     elif suffix in SPREADSHEETS:
         frame, fmt = _read_spreadsheet(p, name), "spreadsheet"
@@ -146,8 +153,16 @@ def _read_spreadsheet(p: Path, name: str) -> pd.DataFrame:
 
 
 def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str, str | None]:
-    """(table, format, how the dialect was read when it is not the plain one for the suffix)"""
+    """(table, format, how the dialect was read when it is not the plain one for the suffix)
+
+    A file ending in .gz, .bz2 or .xz is decompressed first (Python's gzip, bz2 and lzma modules)."""
     raw = p.read_bytes()
+    opener = COMPRESSED.get(p.suffix.lower())
+    if opener is not None:
+        try:
+            raw = opener(raw)
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"Data file '{name}' could not be decompressed ({type(exc).__name__}).") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -188,6 +203,7 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str,
     return frame, fmt, dialect
 
 
+COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")

@@ -189,7 +189,7 @@ def profile_and_prepare(
     if len(checked) < len(work) and len(cont) >= 2:
         for name in ("linearity", "gaussianity"):
             findings[name].evidence["rows_checked"] = f"{len(checked)} rows complete before imputation"
-    findings["time_series"] = time_series_check(work, time_series_flag, time_index)
+    findings["time_series"] = time_series_check(work, time_series_flag, time_index, cont)
     grid = None
     if time_series_obj is not None:
         times = (parse_times(time_series_obj)[0] if by_name[time_index].kind == "datetime"

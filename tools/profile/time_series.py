@@ -77,33 +77,71 @@ def ordered_by_time(df: pd.DataFrame, columns: list[ColumnProfile]) -> tuple[boo
     return frac >= 0.5, f"{frac:.0%} of the numeric columns have a significant lag-1 autocorrelation"
 
 
-def time_series_check(work: pd.DataFrame, declared: bool, time_index: str | None) -> Finding:
-    """The 'time_series' finding: declared, or detected by lag-1 autocorrelation.
+BLOCK_PERSISTENCE = 0.8  # lag-5 over lag-1 autocorrelation at or above this: the level persists (blocks of rows)
+BLOCK_DIFF_AC = -0.4  # lag-1 autocorrelation of first differences at or below this: white noise around that level
 
-    ``work``: the numeric analysis variables (n rows in the order given, p columns). i.i.d. rows have
-    lag-1 autocorrelations near 0; the rows are called ordered in time when at least half the variables
-    exceed both the ~95% white-noise band 2/sqrt(n) and 0.3. ``declared`` (--time-series or a time
-    index, named by ``time_index``) makes the value True whatever the data say.
+
+def _autocorr(x: np.ndarray, lag: int) -> float:
+    """The lag-``lag`` sample autocorrelation of a 1-D array (0 for a constant)."""
+    x = x - x.mean()
+    d = float(np.dot(x, x))
+    return float(np.dot(x[lag:], x[:-lag]) / d) if d > 0 and len(x) > lag else 0.0
+
+
+def time_series_check(work: pd.DataFrame, declared: bool, time_index: str | None,
+                      continuous: list[str] | None = None) -> Finding:
+    """The 'time_series' finding: declared, or detected from the dependence between neighbouring rows.
+
+    ``work``: the numeric analysis variables (n rows in the order given, p columns); ``continuous``:
+    the names of its continuous columns (None: all). ``declared`` (--time-series or a time index, named
+    by ``time_index``) makes the value True whatever the data say.
+
+    Independent rows have lag-1 autocorrelations near 0. A column is *serially dependent* when its
+    lag-1 autocorrelation exceeds both the ~95% white-noise band 2/sqrt(n) and 0.3, unless the
+    dependence is that of *blocks of rows*: a level that persists (lag-5 autocorrelation at least 0.8
+    of lag-1) with white noise around it (first differences with lag-1 autocorrelation <= -0.4, the
+    -0.5 of differenced white noise), which is what grouped or sorted records look like (experimental
+    conditions one after another, people sorted by region), not dynamics. Binary and discrete columns
+    form runs whenever records are sorted, so the decision reads the continuous columns when there
+    are any. The rows are called a time series only when *more than half* of those columns are
+    serially dependent: at a tie, or when blocks explain the dependence, the reading that needs no
+    time order (i.i.d. rows) is taken, and the finding says the evidence and how to override it
+    (Box & Jenkins, *Time Series Analysis*, ch. 2, for the white-noise band).
     """
-    X = work.to_numpy(dtype=float)
-    n = X.shape[0]
-    ac = []
-    for j in range(X.shape[1]):
-        x = X[:, j] - X[:, j].mean()
-        d = float(np.dot(x, x))
-        ac.append(float(np.dot(x[1:], x[:-1]) / d) if d > 0 else 0.0)
-    ac = np.array(ac)
-    bound = 2.0 / np.sqrt(max(n, 1))  # ~95% band for white noise
-    frac_sig = float(np.mean(np.abs(ac) > max(bound, 0.3)))
-    detected = bool(frac_sig >= 0.5)
+    n = len(work)
+    cols = [c for c in work.columns if continuous is None or c in continuous] or list(work.columns)
+    bound = max(2.0 / np.sqrt(max(n, 1)), 0.3)
+    ac, serial, blocks = {}, [], []
+    for c in cols:
+        x = work[c].to_numpy(dtype=float)
+        ac[c] = _autocorr(x, 1)
+        if abs(ac[c]) <= bound:
+            continue
+        persists = abs(_autocorr(x, 5)) >= BLOCK_PERSISTENCE * abs(ac[c])
+        (blocks if persists and n > 12 and _autocorr(np.diff(x), 1) <= BLOCK_DIFF_AC else serial).append(c)
+    frac = len(serial) / len(cols) if cols else 0.0
+    detected = frac > 0.5
     value = bool(declared or detected)
+    which = "continuous " if continuous is not None and len(cols) < work.shape[1] else ""
+    share = f"{len(serial)} of {len(cols)} {which}variables"
     if declared:
         why = f"declared ({'time index ' + repr(time_index) if time_index else '--time-series'})"
     elif detected:
-        why = (f"{frac_sig:.0%} of variables have lag-1 autocorrelation above {max(bound, 0.3):.2f}: "
-               "rows are ordered in time, not independent")
+        why = (f"{share} have lag-1 autocorrelation above {bound:.2f} that fades with the lag: rows are ordered "
+               "in time, not independent")
     else:
         why = "rows look exchangeable (little lag-1 autocorrelation): treated as i.i.d. samples"
+        if blocks:
+            why = (f"rows come in blocks: {len(blocks)} of {len(cols)} {which}variables keep a shifted level over many "
+                   "rows with independent noise around it (grouped or sorted records, e.g. conditions or sites one "
+                   "after another), not dynamics; treated as i.i.d. samples (give --domain-index if a column names "
+                   "the blocks, --time-series if the rows are in time order)")
+        elif serial:
+            why = (f"only {share} have lag-1 autocorrelation above {bound:.2f} (a time series needs more than half): "
+                   "treated as i.i.d. samples, the reading that needs no time order (--time-series if the rows are "
+                   "in time order)")
+    med = float(np.median(np.abs(list(ac.values())))) if ac else 0.0
     return Finding("time_series", value,
-                   {"declared": declared, "median_abs_lag1_autocorrelation": round(float(np.median(np.abs(ac))), 4),
-                    "fraction_significant": round(frac_sig, 4)}, why)
+                   {"declared": declared, "median_abs_lag1_autocorrelation": round(med, 4),
+                    "fraction_significant": round(frac, 4), "columns_read": len(cols),
+                    "serially_dependent": serial, "blocks_of_rows": blocks}, why)
