@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from causalpilot.agent.loop import AnalysisOptions, RunResult, run_analysis
 from causalpilot.agent.outputs import prepare_out_dir, write_atomic
+from causalpilot.tools.budget import DEFAULT_BUDGET_S
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_frame, load_table
@@ -119,6 +120,15 @@ def _dataset(data: Any) -> Dataset:
                      f"not {type(data).__name__}.")
 
 
+def _budget(value: Any) -> float | None:
+    """The ``time_budget`` option in seconds (None: no limit)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"time_budget must be a number of seconds (0 for no limit), got {value!r}.")
+    return float(value) or None
+
+
 def _check_choice(name: str, value: Any, allowed: tuple) -> None:
     if value is not None and value not in allowed:
         raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
@@ -153,7 +163,9 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
             ("X=1.5"), ``share_data`` (rows the LLM may see: an int, default 5, 0 for none; True
             means 50), ``no_order`` (bool: do not assume that the outcome does
-            not cause the treatment), ``no_domain`` (bool: no column is a domain index).
+            not cause the treatment), ``no_domain`` (bool: no column is a domain index),
+            ``time_budget`` (seconds the planner's bootstrap and the refuters' re-estimates must fit in,
+            default 300; 0 or None = no limit).
 
     Returns:
         :class:`AnalysisResult`.
@@ -164,7 +176,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     """
     from causalpilot.agent.cli import default_planner
 
-    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data", "no_order", "no_domain"})
+    unknown = sorted(set(extra) - {"cate_by", "what_if", "share_data", "no_order", "no_domain", "time_budget"})
     if unknown:
         raise InputError(f"analyse() got an unknown option '{unknown[0]}'.")
     _check_choice("planner", planner, ("rules", "llm"))
@@ -182,7 +194,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         background=background, algorithm=algorithm,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
-        cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)))
+        cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)),
+        time_budget=_budget(extra.get("time_budget", DEFAULT_BUDGET_S)))
     return AnalysisResult(run_analysis(opts, dataset=ds, write=out is not None))
 
 

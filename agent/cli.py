@@ -74,6 +74,9 @@ DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the doma
 NO_DOMAIN = typer.Option(False, "--no-domain", help="No column is a domain index (not one named like it, nor one the "
                          "data propose); every column stays a variable.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
+TIME_BUDGET = typer.Option(300.0, "--time-budget", help="Seconds the repeated steps must fit in: the bootstrap "
+                           "(unless --bootstrap is given) and the refuters' re-estimates; fewer are run and the report "
+                           "says so. 0 = no limit.")
 BOOTSTRAP = typer.Option(None, "--bootstrap", "-B", help="Bootstrap resamples for edge confidence (0 = none).")
 SHARE_DATA = typer.Option(None, "--share-data", help="Data rows the LLM may see, a seeded random sample (default 5; "
                           "0 sends none and no category labels; --share-data alone: 50).")
@@ -125,6 +128,7 @@ def analyse(
     what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
     no_order: bool = typer.Option(False, "--no-order", help="Do not assume that the outcome does not cause the "
                                   "treatment (by default naming both forbids outcome -> treatment)."),
+    time_budget: float = TIME_BUDGET,
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from causalpilot.agent.loop import AnalysisOptions, run_analysis
@@ -137,7 +141,7 @@ def analyse(
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data, replay=replay,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
-        no_order=no_order))
+        no_order=no_order, time_budget=time_budget or None))
     _finish(result, quiet, background)
 
 

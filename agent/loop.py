@@ -27,6 +27,8 @@ from causalpilot.reports.decisions import discovery_decisions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
+from causalpilot.tools.budget import DEFAULT_BUDGET_S, fit_repetitions, time_budget
+from causalpilot.tools.budget import workers as budget_workers
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
@@ -63,6 +65,7 @@ class AnalysisOptions:
     cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
     what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
     no_order: bool = False  # do not assume that the outcome does not cause the treatment (--no-order)
+    time_budget: float | None = DEFAULT_BUDGET_S  # seconds for the repeated steps to fit in (None: no limit)
 
 
 @dataclass
@@ -146,11 +149,16 @@ def derive_seed(seed: int, stage: str) -> int:
 
 
 PARALLEL_AFTER_S = 5.0  # a run this slow makes the resamples worth spreading over every core
+BOOTSTRAP_SHARE = 0.6  # of the time budget left after one discovery run, the share the resamples may use
+MIN_BUDGET_RESAMPLES = 5  # fewer resamples than this give no confidence worth showing: none are run
 
 
 def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background: Background | None,
-             n_jobs: int | None = None, say=None) -> tuple[CausalGraph, BootstrapResult, list[str]]:
+             n_jobs: int | None = None, say=None, fit_budget: bool = True) -> tuple[CausalGraph, BootstrapResult, list[str]]:
     """Run the planned algorithm, its bootstrap, and the knowledge post-check.
+
+    ``fit_budget``: the planned number of resamples is cut to what fits in the time budget in force
+    (:mod:`causalpilot.tools.budget`); False when the user fixed the number.
 
     With ``n_jobs`` None the resamples run in one process unless one run of the algorithm took
     PARALLEL_AFTER_S or more, then on every core: each resample has its own seed, so the result is
@@ -164,8 +172,17 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     took = time.perf_counter() - started
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
+    fit = fit_repetitions(plan.bootstrap, took, budget_workers(n_jobs), BOOTSTRAP_SHARE, "bootstrap resamples",
+                          minimum=MIN_BUDGET_RESAMPLES)
+    if fit.note and fit_budget:  # the budget binds: fewer resamples (a prefix of the planned ones: same seeds), said everywhere
+        plan.bootstrap = fit.granted
+        plan.decisions.append(Decision("discovery.bootstrap_budget", fit.granted, fit.note + (
+            "" if fit.granted else "; the edges carry no bootstrap confidence"), {"planned": fit.wanted,
+                                                                                  "one_run_s": round(took, 1)}))
+        if say is not None:
+            say(f"      time budget: {fit.note}")
     if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
-        workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+        workers = budget_workers(n_jobs)
         minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
         say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
             f"worker(s) will take about {duration(minutes * 60)} (--bootstrap 0 skips them)")
@@ -341,8 +358,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
                 d.step == "discovery.score" and d.choice != default_score):
             say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
+    planned = len(plan.decisions)
     with timer.step("discover"):
-        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say)
+        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say,
+                                         fit_budget=request.bootstrap is None)
+    decisions += plan.decisions[planned:]  # what the run itself changed in the plan (the time budget)
     grid = profile.findings.get("time_grid")
     if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
         graph.parameters["lag_unit"] = grid.evidence["step"]
@@ -425,6 +445,9 @@ def check_options(opts: AnalysisOptions) -> None:
             raise InputError("--cate-by needs a treatment and an outcome (--treatment/--outcome).")
         if opts.what_if:
             raise InputError("--what-if needs an outcome (--outcome, with --treatment).")
+    if opts.time_budget is not None and not (0 <= opts.time_budget <= 7 * 24 * 3600):
+        raise InputError(f"--time-budget must be a number of seconds between 0 (no limit) and 604800, got "
+                         f"{opts.time_budget:g}.")
     if opts.out:
         check_out_dir(opts.out)
 
@@ -458,6 +481,13 @@ def check_columns(opts: AnalysisOptions, ds: Dataset, reads_question: bool) -> N
 
 def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structure: FoundStructure | None = None,
                  dataset: Dataset | None = None, write: bool = True, report: bool = True) -> RunResult:
+    """The whole run under the options' time budget (:mod:`causalpilot.tools.budget`); see :func:`_run`."""
+    with time_budget(opts.time_budget):
+        return _run(opts, planner, structure, dataset, write, report)
+
+
+def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructure | None,
+         dataset: Dataset | None, write: bool, report: bool) -> RunResult:
     """The whole run: load -> profile -> plan -> discover -> infer -> report, then the memory.
 
     ``structure``: the profile, plan and graph of an earlier run on the same data with the same

@@ -17,6 +17,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from causalpilot.reports.numbers import duration  # noqa: F401  (re-exported: the progress lines use it)
+
 Say = Callable[[str], None]
 INDENT = "      "
 
@@ -27,18 +29,6 @@ def silent(*_: object) -> None:
 
 def _live(say: Say | None) -> Say | None:
     return None if say is None or say is silent else say
-
-
-def duration(seconds: float) -> str:
-    """Seconds as a person says them: "0.4 s", "12 s", "2 min 5 s", "1 h 3 min"."""
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
-    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 class Progress:

@@ -166,12 +166,15 @@ def refutation_reading(r: dict[str, Any], eff: dict[str, Any]) -> str:
     """What one refutation check tests, and for the hidden-confounder analysis what it found, in words
     (see tools.inference.refute)."""
     name = r["name"]
+    if r.get("num_simulations") == 0 and r.get("reading"):  # a simulated refuter the time budget left out
+        return r["reading"]
+    cut = f" ({r['num_simulations']} re-estimates only: {r['reading']})" if r.get("num_simulations") and r.get("reading") else ""
     if name.startswith("placebo"):
-        return "the treatment randomly permuted: the effect should vanish"
+        return "the treatment randomly permuted: the effect should vanish" + cut
     if name.startswith("random_common_cause"):
-        return "a random common cause added: the estimate should not move"
+        return "a random common cause added: the estimate should not move" + cut
     if name.startswith("data_subset"):
-        return "random 80% subsets of the rows: the estimate should stay put"
+        return "random 80% subsets of the rows: the estimate should stay put" + cut
     if name.startswith("unobserved"):
         return sensitivity_reading({**_scope(r, eff), "refutations": [r]}, short=True) or r.get("reading") or ""
     return r.get("reading") or ""

@@ -54,3 +54,15 @@ def number(x: Any, digits: int = 3, sign: bool = False) -> str:
 def interval(low: Any, high: Any, digits: int = 3) -> str:
     """A 95% interval as "low to high" (em dashes for a missing end)."""
     return f"{number(low, digits)} to {number(high, digits)}"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person says them: "0.4 s", "12 s", "2 min 5 s", "1 h 3 min"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min"

@@ -167,3 +167,23 @@ def test_binary_treatment_and_outcome_keep_their_confounders_and_their_link(tmp_
     # the effect of a binary treatment on a binary outcome is a risk difference: TRUTH.txt's -0.1883 is covered
     (eff,) = json.loads((out / "effects.json").read_text())
     assert eff["identified"] and -1 <= eff["ci_low"] <= -0.1883 <= eff["ci_high"] <= 1
+
+
+def test_int_coded_drug_gets_per_level_contrasts_vs_the_lowest_code_and_the_budget_is_said(tmp_path):
+    """drug 1..4 is an unordered category: contrasts against drug 1 (TRUTH.txt: +8, -4, +2), not one slope.
+    A budget too small for any re-estimate leaves the simulated refuters out, and every output says so."""
+    run, out = analyse("int-coded-drug", tmp_path, "--treatment", "drug", "--outcome", "heart_rate",
+                       "--time-budget", "0.001")
+    assert run.returncode == 0, run.stderr
+    (eff,) = json.loads((out / "effects.json").read_text())
+    assert eff["reference_level"] == "1"
+    truth = {"2": 8.0, "3": -4.0, "4": 2.0}
+    assert {c["level"] for c in eff["contrasts"]} == set(truth)
+    for c in eff["contrasts"]:  # each contrast's interval (or the union over the orientations left open) covers it
+        assert c["ci_low"] <= truth[c["level"]] <= c["ci_high"], c
+    assert "not equally spaced" in eff["notes"][0] and "F test" in eff["notes"][0]
+    simulated = [r for r in eff["refutations"] if not r["name"].startswith("unobserved")]
+    assert simulated and all(r["num_simulations"] == 0 and r["passed"] is None and "time budget" in r["reading"]
+                             for r in simulated)
+    assert any(r["name"].startswith("unobserved") and r["passed"] is not None for r in eff["refutations"])
+    assert "time budget" in (out / "report.md").read_text()

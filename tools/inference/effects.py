@@ -18,11 +18,12 @@ estimated level by level against its most common level.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from causalpilot.tools.budget import fit_repetitions, workers
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
@@ -35,6 +36,8 @@ from causalpilot.tools.inference.results import BackdoorEffect, Effect, LevelCon
 from causalpilot.tools.profile import PreparedData
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
+REFUTE_SHARE = 0.5  # of the time budget left, the share one estimate's refuters may use (later estimates need time too)
+MIN_SIMULATIONS = 3  # fewer re-estimates per refuter than this test nothing: the refuter is not run
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
 NUM_SIMULATIONS = {"linear_regression": 50, "propensity_weighting": 30, "doubly_robust": 30,
                    "doubly_robust_ml": 8, "double_ml": 8}
@@ -70,9 +73,15 @@ def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], me
     cores), else in this process; their results are the same either way."""
     start = time.perf_counter()
     e = estimate_backdoor(df, t, y, adjust, method, seed)
+    took = time.perf_counter() - start
     if n_jobs is None:
-        n_jobs = -1 if time.perf_counter() - start >= PARALLEL_AFTER_S else 1
-    refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, NUM_SIMULATIONS[method], n_jobs)
+        n_jobs = -1 if took >= PARALLEL_AFTER_S else 1
+    # the refuters re-fit the estimator 3 x NUM_SIMULATIONS times: as many as fit in the time budget
+    wanted = NUM_SIMULATIONS[method]
+    fit = fit_repetitions(3 * wanted, took, workers(n_jobs), REFUTE_SHARE, "refuter re-estimates",
+                          minimum=3 * MIN_SIMULATIONS)
+    refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, fit.granted // 3, n_jobs,
+                  not_run=fit.note)
     return SetEstimate(adjustment_set=adjust, estimate=_r(e.value), ci_low=_r(e.ci_low), ci_high=_r(e.ci_high),
                        refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4))
 
@@ -134,8 +143,72 @@ def with_indicators(prepared: PreparedData, df: pd.DataFrame, names: list[str]
     return (df.assign(**extra) if extra else df), columns
 
 
+CODES_MAX_LEVELS = 10  # an integer treatment with 3..this many values may be category codes
+CODES_ALPHA = 0.01  # the level of the F test that rejects "equally spaced effects of the codes"
+
+
+@dataclass
+class CodeReading:
+    """How an integer-coded treatment with few values is read (see :func:`read_integer_codes`)."""
+
+    categories: bool  # True: per-level contrasts; False: one slope per unit
+    levels: dict[int, str]  # code -> label
+    pvalue: float  # F test of the per-level model against one slope, adjusted as stated
+    slope: float  # least-squares slope on the codes under the same adjustment
+    adjusted_for: list[str]
+
+    def note(self, treatment: str, outcome: str) -> str:
+        """The reading in one or two sentences, for the effect's notes."""
+        k = len(self.levels)
+        codes = ", ".join(self.levels.values())
+        adj = ", ".join(self.adjusted_for) or "nothing"
+        if self.categories:
+            return (f"{treatment} takes only {k} integer values ({codes}) and their effects on {outcome} are not "
+                    f"equally spaced (F test of one mean per value against one slope, adjusting for {adj}: "
+                    f"p = {self.pvalue:.2g}), so the values are read as codes of unordered categories and each is "
+                    f"compared with the lowest, {self.levels[min(self.levels)]}. Read as an ordered scale, the least-squares slope would be "
+                    f"{self.slope:.3g} per unit, a number the data contradict.")
+        return (f"{treatment} takes only {k} integer values ({codes}); the effect is given per unit, which reads "
+                f"them as an ordered scale with equal steps (the data do not contradict it: F test of one mean per "
+                f"value against one slope, adjusting for {adj}, p = {self.pvalue:.2g}). If they are labels of "
+                "unordered categories, recode them as text for per-level contrasts.")
+
+
+def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str) -> CodeReading | None:
+    """Is an integer treatment with 3..CODES_MAX_LEVELS values an ordered scale or a set of category codes?
+
+    ``prepared.frame[treatment]`` holding only integers (drug 1..4, region codes) may be either. The
+    outcome is regressed on the adjustment that assumes least about the graph
+    (:func:`weakest_adjustment`) plus, in turn, the codes as one number (one slope) and one indicator per
+    value (a mean per level); the nested-model F test (statsmodels ``compare_f_test``) rejecting the
+    slope at CODES_ALPHA says the values' effects are not equally spaced, so they are read as
+    categories. Returns None for other treatments (binary, continuous, text categories, more values)."""
+    x = prepared.frame[treatment]
+    values = np.unique(x.to_numpy(dtype=float))
+    if not (3 <= len(values) <= CODES_MAX_LEVELS) or not np.all(values == np.round(values)):
+        return None
+    if prepared.profile.kind_of(treatment) == "categorical":
+        return None
+    import statsmodels.api as sm
+
+    df = prepared.frame
+    adjust = weakest_adjustment(graph, list(df.columns), treatment, outcome)
+    dfx, columns = with_indicators(prepared, df, adjust)
+    covars = dfx[[c for name in adjust for c in columns[name]]].astype(float)
+    codes = x.round().astype(int)
+    ref = _reference_code(codes)
+    dummies = pd.get_dummies(codes, prefix="level", dtype=float).drop(columns=f"level_{ref}")
+    y = df[outcome].astype(float)
+    slope_fit = sm.OLS(y, sm.add_constant(pd.concat([covars, x.astype(float)], axis=1), has_constant="add")).fit()
+    level_fit = sm.OLS(y, sm.add_constant(pd.concat([covars, dummies], axis=1), has_constant="add")).fit()
+    _f, pvalue, _df = level_fit.compare_f_test(slope_fit)
+    return CodeReading(categories=bool(pvalue < CODES_ALPHA), levels={int(v): str(int(v)) for v in values},
+                       pvalue=float(pvalue), slope=float(slope_fit.params[treatment]), adjusted_for=adjust)
+
+
 def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
-               levels: list[str], n_jobs: int | None = None) -> tuple[list[Effect], list[Decision]]:
+               levels: list[str] | dict[int, str], n_jobs: int | None = None,
+               reference: int | None = None) -> tuple[list[Effect], list[Decision]]:
     """An unordered category has no 'one unit more': each level is compared with the most common one.
 
     Each contrast is the effect of a binary treatment (this level vs the reference) on the rows at
@@ -144,7 +217,7 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
     df = prepared.frame
     codes = df[treatment].round().astype(int)
     counts = codes.value_counts()
-    ref = _reference_code(codes)
+    ref = _reference_code(codes) if reference is None else reference
     contrasts: list[LevelContrast] = []
     refutations, decisions, notes = [], [], []
     first: Effect | None = None  # the first contrast's effect: its estimand, method and notes stand for all
@@ -276,8 +349,25 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
     if graph.graph_type == "lagged":
         return _lagged(prepared, graph, treatment, outcome)
     levels = unordered_levels(prepared, treatment)
-    if levels is not None and connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome):
+    causal = connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome)
+    if levels is not None and causal:
         return _per_level(prepared, graph, treatment, outcome, seed, levels, n_jobs)
+    codes = read_integer_codes(prepared, graph, treatment, outcome) if causal else None
+    if codes is not None and codes.categories:
+        effects, decisions = _per_level(prepared, graph, treatment, outcome, seed, codes.levels, n_jobs,
+                                        reference=min(codes.levels))
+        if isinstance(effects[0], LevelEffect):
+            effects[0].notes[0] = codes.note(treatment, outcome) + " Each contrast uses the rows at those two values."
+        return effects, decisions
+    effects, decisions = _one_number(prepared, graph, treatment, outcome, seed, cate_by, n_jobs)
+    if codes is not None:
+        effects[0].notes.append(codes.note(treatment, outcome))
+    return effects, decisions
+
+
+def _one_number(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
+                cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
+    """The effect of one unit more of the treatment: identify, estimate, refute."""
     ident = identify(prepared.frame, graph, treatment, outcome)  # 1. identify
     if ident.kind == BACKDOOR:  # 2. estimate and 3. refute, under each candidate set
         return _backdoor(prepared, graph, ident, seed, cate_by, n_jobs)

@@ -81,14 +81,24 @@ def _draws(kind: str, n: int, rng: np.random.Generator, num: int) -> list[tuple[
     return out
 
 
+SIMULATED = (("placebo", "placebo_treatment (permute)"), ("random_cause", "random_common_cause"),
+             ("subset", "data_subset (80%)"))
+
+
 def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estimate,
-           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50, n_jobs: int = 1) -> list[Refutation]:
+           fn: Callable[..., Estimate], seed: int, num_simulations: int = 50, n_jobs: int = 1,
+           not_run: str | None = None) -> list[Refutation]:
     """The four refutations of the back-door ``estimate`` of the effect of ``t`` on ``y`` adjusting for
     ``adjust`` (columns of ``df``), in the order placebo, random common cause, data subset, unobserved
     confounder. ``fn``: the estimator that gave it (a back-door estimator's signature), re-run
     ``num_simulations`` times per simulated refuter with seeds drawn from ``seed``. The simulations run
     in ``n_jobs`` processes (-1: every core); the draws are taken in one process first, so the result
-    is the same for any ``n_jobs``."""
+    is the same for any ``n_jobs``. ``not_run``: why fewer simulations than planned were run (the time
+    budget), kept as the simulated refuters' reading; with ``num_simulations`` 0 they are listed as not
+    run. The sensitivity analysis needs no re-fit and always runs."""
+    if num_simulations <= 0:
+        return [*(_entry(name, None, None, None, num_simulations=0, reading=f"not run: {not_run or 'none asked'}")
+                  for _, name in SIMULATED), unobserved_confounder_sensitivity(df, t, y, adjust, estimate)]
     rng = np.random.default_rng(seed)
     sims: dict[str, list[float]] = {}
     for kind in ("placebo", "random_cause", "subset"):
@@ -102,13 +112,13 @@ def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estima
     out = []
     p = _significance(0.0, sims["placebo"])
     out.append(_entry("placebo_treatment (permute)", float(np.mean(sims["placebo"])), p, p >= ALPHA,
-                      num_simulations=num_simulations))
+                      num_simulations=num_simulations, reading=not_run))
     p = _significance(estimate.value, sims["random_cause"])
     out.append(_entry("random_common_cause", float(np.mean(sims["random_cause"])), p, p >= ALPHA,
-                      num_simulations=num_simulations))
+                      num_simulations=num_simulations, reading=not_run))
     p = _significance(estimate.value, sims["subset"])
     out.append(_entry("data_subset (80%)", float(np.mean(sims["subset"])), p, p >= ALPHA,
-                      num_simulations=num_simulations))
+                      num_simulations=num_simulations, reading=not_run))
     out.append(unobserved_confounder_sensitivity(df, t, y, adjust, estimate))
     return out
 
