@@ -105,7 +105,8 @@ def analyst_calls(user: str) -> list[list[tuple[str, dict]]]:
     blocks = _data_blocks(user)
     variables = blocks[2] if "The effect the user asked for" in user else blocks[1]
     t, y = ("X1", "X3") if {"X1", "X3"} <= set(variables) else (variables[0], variables[-1])
-    return [[("propose_background", {"forbidden": [{"source": y, "target": t}], "reason": f"{y} is measured after {t}"}),
+    return [[("propose_background", {"forbidden": [{"source": y, "target": t}],
+                                     "reason": f"{y} is measured after {t}"}),
              ("run_discovery", {"algorithm": "pc", "params": {"alpha": 0.01, "indep_test": "fisherz"},
                                 "graph_name": "pc_strict"}),
              ("run_discovery", {"algorithm": "ges", "graph_name": "ges"})],
@@ -276,7 +277,8 @@ class FakeOpenAIServer:
             return status, payload, {}
         if m == "plan_fails":  # every analysing answer is an invalid discovery; the other stages work
             if next(x["content"] for x in body["messages"] if x["role"] == "user").startswith("Task: analyse"):
-                return 200, completion({"tool_calls": [("run_discovery", {"algorithm": "magic", "graph_name": "g"})]}), {}
+                bad = ("run_discovery", {"algorithm": "magic", "graph_name": "g"})
+                return 200, completion({"tool_calls": [bad]}), {}
             return 200, completion(self.reply(body)), {}
         if m == "timeout":
             return -1, None, {}

@@ -156,7 +156,8 @@ PLAN = {"algorithm": "pc", "graph_name": "g"}
 
 
 @pytest.mark.parametrize("message", [
-    {"content": '<tool_call>\n{"name": "run_discovery", "arguments": {"algorithm": "pc", "graph_name": "g"}}\n</tool_call>'},
+    {"content": '<tool_call>\n{"name": "run_discovery", "arguments": {"algorithm": "pc", "graph_name": "g"}}\n'
+                '</tool_call>'},
     {"content": '{"name": "run_discovery", "arguments": {"algorithm": "pc", "graph_name": "g"}}'},
     {"content": '```json\n{"name": "run_discovery", "parameters": {"algorithm": "pc", "graph_name": "g"}}\n```'},
     {"content": '[TOOL_CALLS] [{"name": "run_discovery", "arguments": {"algorithm": "pc", "graph_name": "g"}}]'},

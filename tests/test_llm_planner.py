@@ -108,6 +108,12 @@ def test_the_model_works_through_the_tools_and_sees_real_results(tmp_path):
     # the report uses the model's graph, reviewed, and every graph is in the memory under its name
     assert res.graph.algorithm == "pc" and res.graph.parameters["alpha"] == 0.01
     assert res.graph.edge_between("A", "B").oriented_by == "llm_review"
+    # the orientation keeps its own provenance in graph.json and is read as knowledge, not data, in the report
+    saved = json.loads((tmp_path / "out" / "graph.json").read_text())
+    ab = next(e for e in saved["edges"] if {e["source"], e["target"]} == {"A", "B"})
+    assert (ab["source"], ab["oriented_by"], ab["orientation_reason"]) == ("A", "llm_review", "A is measured first")
+    assert ("oriented by domain knowledge (the LLM's review; not a finding of the data): A is measured first"
+            in (tmp_path / "out" / "report.md").read_text())
     assert res.effects[0]["estimate"] == effect["estimate"]  # the report's estimate is the one the model saw
     from causalpilot.memory.store import MemoryStore
 

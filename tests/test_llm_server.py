@@ -152,6 +152,52 @@ def test_an_adversarial_model_is_warned_refused_and_kept_out_of_the_report(tmp_p
     assert len(json.loads((out / "transcript.json").read_text())["refused_narratives"]) == 2
 
 
+def mediocre(body: dict) -> dict:
+    """A mediocre model: a test on a column that does not exist, GES under a name, a query of a graph it never
+    made; then it stops without finishing."""
+    msgs = body["messages"]
+    user = next(m["content"] for m in msgs if m["role"] == "user")
+    if user.startswith("Task: analyse"):
+        if any(m["role"] == "assistant" for m in msgs):
+            return {"content": "GES looks fine to me."}
+        return {"tool_calls": [("test_independence", {"x": "X1", "y": "smoking"}),
+                               ("run_discovery", {"algorithm": "ges", "graph_name": "g1"}),
+                               ("query_graph", {"graph_name": "g2", "query": "parents", "node": "X3"})]}
+    if "narrative" in user:
+        return {"content": json.dumps({"summary": "The effect of X1 on X3 was estimated.", "caveats": []})}
+    return {"content": "ok"}
+
+
+@pytest.mark.timeout(120)
+def test_a_mediocre_model_is_told_its_mistakes_and_the_rules_finish_its_work(data, tmp_path, capsys, llm_env):
+    path, _ = data
+    out, memory = tmp_path / "out", tmp_path / "memory.sqlite"
+    with FakeOpenAIServer("script", reply=mediocre) as srv:
+        llm_env(srv.url)
+        code, _, err = run_cli(["analyse", str(path), "--out", str(out), "-B", "3", "--memory", str(memory),
+                                "--treatment", "X1", "--outcome", "X3"], capsys)
+    assert code == 0, err
+    seen = tool_results(srv)
+    told = seen["test_independence"][0]["rejected"]  # the reason is the call's result
+    assert "column 'smoking' is not among the analysed variables" in told
+    assert "no graph named 'g2'" in seen["query_graph"][0]["rejected"] and seen["run_discovery"][0]["edges"]
+    assert "did not finish with a graph; the rules planner chooses" in err and "planning step failed" not in err
+    run = json.loads((out / "run.json").read_text())
+    assert run["llm"]["fallback"] is None  # two mistakes are within the error budget
+    steps = {d["step"]: d for d in run["decisions"]}
+    assert steps["agent.final_graph"]["by"] == "rules" and steps["agent.final_graph"]["choice"] == "rules"
+    assert "ran the rules' plan" in steps["planner.completed"]["reason"]
+    assert [g["name"] for g in run["agent"]["graphs"]] == ["g1", "rules"] and run["agent"]["rejected"] == 2
+    graph = json.loads((out / "graph.json").read_text())
+    assert graph["algorithm"] == run["agent"]["graphs"][1]["algorithm"] != "ges"  # the rules' graph is reported
+    assert all(e["confidence"] is not None for e in graph["edges"])  # with the rules' bootstrap
+    md = (out / "report.md").read_text()
+    assert md.count("**rejected**") == 2 and "| g1 | ges |" in md and "| rules (reported) |" in md
+    for name in ("g1", "rules"):  # both graphs are kept under their names
+        code, shown, _ = run_cli(["memory", "show", f"{run['run_id']}/graph/{name}", "--memory", str(memory)], capsys)
+        assert code in (0, None) and json.loads(shown)["kind"] == "graph"
+
+
 FAULTS = ["timeout", "500", "bad_body", "bad_args", "unknown_tool", "wrong_args", "bad_plan", "loop"]
 
 
