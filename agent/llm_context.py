@@ -4,8 +4,8 @@ Privacy by default: the model sees the profile (column names, kinds, counts, tes
 seeded random sample of ``--share-data N`` rows (default 5; 0 sends none), never the first rows.
 Category labels (the text behind coded columns) go out only together with rows: with no rows the
 profile's repairs are stripped of them. What was sent is recorded as ``data_sent`` (row positions
-and columns) for run.json. With no rows, :func:`without_labels` also takes the labels out of what the
-agent tools return. :func:`compact_analyse_context` shortens the analysing prompt for a model whose
+and columns) for run.json. With no rows, :func:`model_view` also takes the labels (and the time
+index's values) out of what the agent tools return and of the narrative's facts. :func:`compact_analyse_context` shortens the analysing prompt for a model whose
 context is too small.
 """
 
@@ -84,6 +84,8 @@ def compact_profile(profile: Profile, with_labels: bool) -> dict[str, Any]:
         for c in used:
             kinds[c.kind] = kinds.get(c.kind, 0) + 1
         out["kinds_count"] = kinds
+    if not with_labels:  # no rows shared: no values of the time index either
+        out["findings"] = {k: without_times(k, f.summary, f.evidence)[0] for k, f in profile.findings.items()}
     dropped = [c.name for c in profile.columns if not c.used]
     if dropped:
         out["columns_not_used"] = dropped
@@ -104,6 +106,41 @@ def category_labels(profile: Profile) -> dict[str, str]:
             label = str(label)
             out[label] = f"code {k}" if out.get(label, f"code {k}") == f"code {k}" else "a category"
     return out
+
+
+def without_times(name: str, summary: str, evidence: Any) -> tuple[str, Any]:
+    """A finding without the time index's values: the ``time_grid`` finding of an index with gaps names
+    the times around its largest gaps and its longest regular stretch; without them it keeps the step
+    and the counts. Any other finding is returned as it is."""
+    if name != "time_grid" or not isinstance(evidence, dict) or "largest_gaps" not in evidence:
+        return summary, evidence
+    ev = {k: v for k, v in evidence.items() if k not in ("largest_gaps", "longest_regular_stretch")}
+    ev["largest_gaps_in_steps"] = [g.get("missing") for g in evidence["largest_gaps"]]
+    ev["longest_regular_stretch_rows"] = (evidence.get("longest_regular_stretch") or {}).get("rows")
+    text = (f"the time index '{ev.get('time_index')}' has steps of {ev.get('step')} with {ev.get('missing_steps')} of "
+            f"its {ev.get('grid_steps')} steps missing in {ev.get('gaps')} gap(s) (largest: "
+            f"{', '.join(str(m) for m in ev['largest_gaps_in_steps'])} steps; the times are not shared); lags count "
+            f"grid steps, and the longest stretch without a gap has {ev['longest_regular_stretch_rows']} of "
+            f"{ev.get('rows')} rows")
+    return text, ev
+
+
+def model_view(profile: Profile, private: bool):
+    """What the model may see of a tool's result or a narrative's facts: everything when rows are
+    shared; without rows (``private``) the same with every category label written as its code
+    (:func:`without_labels`) and a profile finding without the time index's values
+    (:func:`without_times`). Returns a function of the value."""
+    if not private:
+        return lambda value: value
+    labels = category_labels(profile)
+
+    def view(value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and "evidence" in value:  # a finding
+            summary, evidence = without_times(value["name"], value.get("summary", ""), value["evidence"])
+            value = {**value, "summary": summary, "evidence": evidence}
+        return without_labels(value, labels)
+
+    return view
 
 
 def without_labels(value: Any, labels: dict[str, str]) -> Any:

@@ -135,3 +135,40 @@ def test_without_rows_no_tool_result_and_no_narrative_fact_carries_a_label(mixed
     assert "Facts of the run" in narrative and "y" in narrative
     report = (tmp_path / "0" / "report.md").read_text()
     assert "zebra-clinic" in report or "often-ish" in report  # the local report keeps the labels
+
+
+def test_without_rows_the_time_index_values_stay_local(tmp_path):
+    """A daily series with gaps: the time_grid finding names the dates around the gaps; the model sees
+    them only when rows are shared."""
+    from langchain_core.messages import AIMessage
+
+    from causalpilot.agent.agent_tools import AnalysisSession
+    from causalpilot.agent.llm_runtime import LLMConfig
+    from causalpilot.agent.planners.base import Request
+    from causalpilot.agent.planners.llm import LLMPlanner
+    from causalpilot.tools.loading import load_table
+    from causalpilot.tools.profile import profile_and_prepare
+    from llm_fakes import ScriptedChatModel, tool_call
+
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2021-01-01", periods=300, freq="D")
+    kept = np.ones(300, bool)
+    kept[[50, 51, 52, 120, 200]] = False
+    x = np.cumsum(rng.normal(size=300))
+    y = 0.5 * np.r_[0.0, x[:-1]] + rng.normal(size=300)
+    path = tmp_path / "daily.csv"
+    pd.DataFrame({"date": days[kept].strftime("%Y-%m-%d"), "x": x[kept], "y": y[kept]}).to_csv(path, index=False)
+    prepared = profile_and_prepare(load_table(str(path)), seed=0, time_index="date")
+    assert "2021-02-19" in prepared.profile.findings["time_grid"].summary  # the local profile names them
+
+    def seen_by_model(share: int) -> str:
+        script = [AIMessage(content="", tool_calls=[tool_call("get_profile_finding", {"name": "time_grid"})]),
+                  AIMessage(content="ok")]
+        planner = LLMPlanner(cfg=LLMConfig(budget_s=60), model=ScriptedChatModel(script=script), share_data=share,
+                             notice=lambda m: None)
+        planner.analyse(AnalysisSession(prepared, Request(), memory_path=False))
+        return json.dumps([[m.content for m in call] for call in planner._model.calls])
+
+    private, shared = seen_by_model(0), seen_by_model(5)
+    assert "2021-02-19" in shared and "2021-" not in private
+    assert "the times are not shared" in private and "5 of its 300 steps missing in 3 gap(s)" in private

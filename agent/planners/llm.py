@@ -7,8 +7,9 @@ would run; then it works with the tools of :mod:`causalpilot.agent.agent_tools` 
 proposes knowledge, reviews edges, estimates effects and finishes with the graph the report uses.
 Every observation it gets is a real result computed on the data; every argument is
 pydantic-validated and checked against the registry and the data, and strong statistical evidence
-wins over a proposal. With no rows shared, no category label reaches the model: not in the prompt,
-the tools' results or the narrative's facts (:mod:`causalpilot.agent.llm_context`).
+wins over a proposal. With no rows shared, no category label and no value of the time index reaches
+the model: not in the prompt, the tools' results or the narrative's facts
+(:mod:`causalpilot.agent.llm_context`).
 
 If the model fails (timeouts, 429/5xx after retries, malformed or endless tool calls, a spent
 budget), everything accepted so far is kept and the rules planner completes only what is missing
@@ -26,8 +27,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from causalpilot.agent.agent_tools import AgentTools, AnalysisSession, algorithm_line, fitting_algorithms
-from causalpilot.agent.llm_context import (category_labels, compact_analyse_context, compact_profile, labelled_columns,
-                                           sample_rows, without_labels)
+from causalpilot.agent.llm_context import (compact_analyse_context, compact_profile, labelled_columns, model_view,
+                                           sample_rows)
 from causalpilot.agent.llm_runtime import (Counters, LLMConfig, LLMFailure, Transcript, call_model_text,
                                            make_chat_model, rows_to_share, run_agent)
 from causalpilot.agent.narrative import (Narrative, check_narrative, compact_facts, parse_narrative,
@@ -55,7 +56,7 @@ class LLMPlanner(AssistedPlanner):
         self.fallback_reason: str | None = None
         self.errors: list[str] = []  # the malformed or rejected calls counted against the error budget
         self.refused_narratives: list[list[str]] = []  # why each refused narrative was refused
-        self.hidden_labels: dict[str, str] = {}  # category labels kept from the model (no rows shared)
+        self.view = lambda value: value  # what the model may see of a value (llm_context.model_view)
         self._run_deadline: float | None = None  # set at the first LLM stage of the analysis
         self._notice = notice or (lambda msg: print(f"causalpilot: notice: {msg}", file=sys.stderr, flush=True))
 
@@ -76,11 +77,11 @@ class LLMPlanner(AssistedPlanner):
 
     def _rows(self, session: AnalysisSession) -> list[dict[str, Any]]:
         """The seeded sample of rows the model may see (agent.llm_context), recorded as data_sent; with no
-        rows, the category labels are kept from the model too."""
+        rows, the category labels and the time index's values are kept from the model too."""
         rows, sent = sample_rows(session.prepared, self.cfg.share_data, self.cfg.data_seed)
         if rows:
             sent["labels"] = labelled_columns(session.profile)  # labels go out only with rows
-        self.hidden_labels = {} if rows else category_labels(session.profile)
+        self.view = model_view(session.profile, private=not rows)
         self.transcript.data_sent = sent
         return rows
 
@@ -104,7 +105,7 @@ class LLMPlanner(AssistedPlanner):
                    baseline={"algorithm": baseline.algorithm, "params": baseline.params,
                              "bootstrap": baseline.bootstrap},
                    forced_algorithm=req.algorithm, no_bootstrap=req.bootstrap == 0)
-        return without_labels(ctx, self.hidden_labels)
+        return self.view(ctx)
 
     def prompt(self, session: AnalysisSession) -> str:
         """The task as the model first reads it (``prompts/analyse.j2`` over :meth:`context`)."""
@@ -121,7 +122,7 @@ class LLMPlanner(AssistedPlanner):
             return
         context = self.context(session)
         tools = AgentTools(session, by="llm", on_invalid=counters.error,
-                           redact=lambda result: without_labels(result, self.hidden_labels))
+                           redact=self.view)
         try:
             run_agent(model, tools.langchain_tools(), system=render_prompt("system"),
                       prompt=render_prompt("analyse", **context), cfg=self.cfg, stage="analyse",
@@ -150,7 +151,7 @@ class LLMPlanner(AssistedPlanner):
         With no rows shared the facts go out without category labels."""
         if self.transcript.stopped is not None:
             return None
-        shown = without_labels(facts, self.hidden_labels)
+        shown = self.view(facts)
         refused: list[str] = []
         for _attempt in range(2):
             prompt = render_prompt("narrative", question=question or "", facts=shown, refused=refused)
