@@ -24,7 +24,7 @@ from typing import Any, Callable, TextIO
 from causalpilot.agent.chat_grammar import read_request
 from causalpilot.agent.planners.base import AssistedPlanner
 from causalpilot.tools.errors import InputError
-from causalpilot.tools.graph import CausalGraph
+from causalpilot.tools.graph import CausalGraph, graph_diff
 
 HELP = """Commands:
   /help                 this help
@@ -75,20 +75,6 @@ class Settings:
         return {"algorithm": self.algorithm, "forbidden": [list(e) for e in self.forbidden],
                 "required": [list(e) for e in self.required], "treatment": self.treatment, "outcome": self.outcome,
                 "params": dict(self.params), "bootstrap": self.bootstrap, "seed": self.seed}
-
-
-def graph_diff(a: CausalGraph, b: CausalGraph) -> dict[str, list[str]]:
-    """Edges only in a, only in b, and pairs present in both with a different type or direction."""
-    ea = {e.pair(): e for e in a.edges}
-    eb = {e.pair(): e for e in b.edges}
-    changed = []
-    for p in sorted(set(ea) & set(eb), key=lambda p: sorted(map(str, p))):
-        x, y = ea[p], eb[p]
-        if (x.source, x.target, x.type) != (y.source, y.target, y.type):
-            changed.append(f"{x.describe()}  =>  {y.describe()}")
-    return {"only_in_first": sorted(ea[p].describe() for p in set(ea) - set(eb)),
-            "only_in_second": sorted(eb[p].describe() for p in set(eb) - set(ea)),
-            "changed": changed}
 
 
 def _whole(text: str, what: str) -> int:

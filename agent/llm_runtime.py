@@ -343,8 +343,9 @@ def _episode(model: Any, tools: Sequence[Any], system: str, prompt: str, cfg: LL
 
     def work() -> None:
         try:
+            # one tool call at a time, in the order the model wrote them: the tools act on shared state
             box["state"] = agent.invoke({"messages": [first]},
-                                        config={"recursion_limit": 2 * cfg.max_steps + 2})
+                                        config={"recursion_limit": 2 * cfg.max_steps + 2, "max_concurrency": 1})
         except BaseException as exc:  # reported to the caller's thread below
             box["error"] = exc
 

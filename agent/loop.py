@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
@@ -227,6 +227,7 @@ class FoundStructure:
     data_sha256: str | None = None  # the file it was found on (set by run_analysis)
     roots: list = field(default_factory=list)  # tools.knowledge.Root: variables nothing in the data can cause
     randomised: dict | None = None  # the treatment's randomisation check (tools.knowledge), when one was made
+    agent: Any = None  # the LLM planner's AnalysisSession (agent.agent_tools): its named graphs and trail
 
     @property
     def profile(self):
@@ -304,10 +305,12 @@ def _time_grid_decisions(profile, algorithm: str) -> list[Decision]:
 def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int = 0, time_index: str | None = None,
                    time_series: bool = False, domain_index: str | None = None, keep: list[str] | None = None,
                    background: Any = None, n_jobs: int | None = None, timer: Timer | None = None,
-                   say=None, no_domain: bool = False) -> FoundStructure:
+                   say=None, no_domain: bool = False, memory_path: Any = None) -> FoundStructure:
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
+    An :class:`AssistedPlanner` (the LLM planner) runs this part itself through the agent tools
+    (:func:`_structure_by_agent`); ``memory_path`` is where its tools read graphs of earlier runs.
     """
     timer = timer or Timer()
     say = say or silent
@@ -325,51 +328,50 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     user_background = background
     background, order_note = _effect_order(background, request, prepared)
     background, roots, root_decisions = _roots(ds, prepared, request, background, user_background)
-    llm = planner if isinstance(planner, AssistedPlanner) else None  # the LLM planner's extra steps
-    if llm is not None:
-        llm.bind(prepared)
-
-    with timer.step("plan"):
-        plan = planner.plan_discovery(profile, request)
-        from causalpilot.tools.tuning import complete_plan  # tau_max, target and alpha need the data, not just the profile
-
-        tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background,
-                                                    with_gaps=deletes_testwise(plan.algorithm, plan.params)),
-                              profile=profile, outcome=request.outcome,
-                              tune=planner.name == "rules" and "alpha" not in request.params)
-    decisions: list[Decision] = list(plan.decisions) + list(tuned)
+    given: list[Decision] = []  # the knowledge in force before any planner decides
     if user_background is not None:
-        decisions.append(Decision("discovery.background", user_background.to_dict(),
-                                  "knowledge from --background, passed to the algorithm where it accepts it and "
-                                  "enforced on the final graph", {}, by="user"))
+        given.append(Decision("discovery.background", user_background.to_dict(),
+                              "knowledge from --background, passed to the algorithm where it accepts it and "
+                              "enforced on the final graph", {}, by="user"))
     if order_note:
-        decisions.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
-                                  {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
-    decisions.extend(root_decisions)
-    proposed_effect = None
-    if llm is not None:
-        background = llm.merged_background(background)
-        proposed_effect = llm.effect
-    say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+        given.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
+                              {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
+    given.extend(root_decisions)
+    proposed_effect, session = None, None
+    if isinstance(planner, AssistedPlanner):
+        session = _structure_by_agent(prepared, planner, request, seed=seed, background=background, n_jobs=n_jobs,
+                                      timer=timer, memory_path=memory_path)
+        plan, graph, boot, bg_notes, background, decisions, proposed_effect = _agent_outcome(session, planner,
+                                                                                             request, given)
+        decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
+        say(f"[3/5] the agent made {len(session.graphs)} graph(s) and finished with '{session.final}' "
+            f"({plan.algorithm})")
+    else:
+        with timer.step("plan"):
+            plan = planner.plan_discovery(profile, request)
+            from causalpilot.tools.tuning import complete_plan  # tau_max, target and alpha need the data
 
-    decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
-    default_score = get_algorithm(plan.algorithm).defaults.get("score_func")
-    for d in decisions:  # what the data made the plan do, beyond the method itself
-        if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
-                d.step == "discovery.score" and d.choice != default_score):
-            say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
-    planned = len(plan.decisions)
-    with timer.step("discover"):
-        graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say,
-                                         fit_budget=request.bootstrap is None)
-    decisions += plan.decisions[planned:]  # what the run itself changed in the plan (the time budget)
+            tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background,
+                                                        with_gaps=deletes_testwise(plan.algorithm, plan.params)),
+                                  profile=profile, outcome=request.outcome,
+                                  tune=planner.name == "rules" and "alpha" not in request.params)
+        decisions = list(plan.decisions) + list(tuned) + given
+        say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+
+        decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
+        default_score = get_algorithm(plan.algorithm).defaults.get("score_func")
+        for d in decisions:  # what the data made the plan do, beyond the method itself
+            if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
+                    d.step == "discovery.score" and d.choice != default_score):
+                say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
+        planned = len(plan.decisions)
+        with timer.step("discover"):
+            graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say,
+                                             fit_budget=request.bootstrap is None)
+        decisions += plan.decisions[planned:]  # what the run itself changed in the plan (the time budget)
     grid = profile.findings.get("time_grid")
     if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
         graph.parameters["lag_unit"] = grid.evidence["step"]
-    if llm is not None:
-        with timer.step("review"):
-            graph, review = llm.review_graph(graph, request.question, background)
-        decisions.extend(review)
     decisions.extend(discovery_decisions(graph))  # what the graph's own steps found, in words (reports/)
     proposed_roots = [r for d in root_decisions if d.step == "discovery.roots" for r in d.evidence["proposed"]]
     if proposed_roots:
@@ -382,7 +384,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     say(f"[4/5] discovered {len(graph.edges)} edges in {duration(timer.timings['discover'])}")
     randomised = next((d.evidence["check"] for d in root_decisions if d.step == "discovery.randomised_treatment"), None)
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background,
-                          roots=roots, randomised=randomised)
+                          roots=roots, randomised=randomised, agent=session)
 
 
 def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Background | None,
@@ -424,6 +426,52 @@ def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Ba
                               {"proposed": [{"name": r.name, "reason": r.reason, "kind": r.kind} for r in proposed]},
                               by="data"))
     return merged, applied, decisions
+
+
+def _structure_by_agent(prepared: PreparedData, llm: AssistedPlanner, request: Request, *, seed: int,
+                        background: Background | None, n_jobs: int | None, timer: Timer, memory_path: Any):
+    """The LLM planner's way to the final graph: it works through the agent tools on a session
+    (agent.agent_tools.AnalysisSession) with the run's knowledge; the rules planner then completes what
+    it left undone (the final choice, the bootstrap), keeping everything it had accepted. Returns the
+    session, with every graph made in it, for the memory and the report's trail."""
+    from causalpilot.agent.agent_tools import AnalysisSession, complete_with_rules
+
+    session = AnalysisSession(prepared, request, seed=seed, background=background, n_jobs=n_jobs,
+                              memory_path=memory_path)
+    with timer.step("plan"):
+        llm.analyse(session)
+    with timer.step("discover"):
+        complete_with_rules(session)
+    return session
+
+
+def _agent_outcome(session: Any, llm: AssistedPlanner, request: Request, given: list[Decision]):
+    """What the agent's session leaves for the report: (the final graph's plan as run, graph, bootstrap,
+    knowledge notes, knowledge, decisions, the effect pair it estimated on that graph when none was
+    asked for)."""
+    from causalpilot.agent.agent_tools import final_decisions
+
+    ng = session.graphs[session.final]
+    completed = session.completed
+    decisions: list[Decision] = []
+    if llm.fallback_reason is not None:
+        decisions.append(Decision("planner.fallback", "rules", (
+            f"the LLM planner did not finish ({llm.fallback_reason}); what it had done and the data accepted is "
+            f"kept, and the rules planner completed the rest" + (f": {'; '.join(completed)}" if completed else "")),
+            {"llm_errors": list(llm.errors), "completed": completed}, by="rules"))
+    elif completed:
+        decisions.append(Decision("planner.completed", "rules", "the rules planner completed what the LLM left undone: "
+                                  + "; ".join(completed), {"completed": completed}, by="rules"))
+    decisions += final_decisions(session) + given
+    proposed = None
+    if not (request.treatment or request.outcome):
+        proposed = next(((t, y) for (g, t, y) in session.effects
+                         if g == ng.name and session.finished_by == "llm"), None)
+        if proposed is not None:
+            decisions.append(Decision("effect.pair", list(proposed), f"LLM: the effect it estimated on '{ng.name}'",
+                                      {}, by="llm"))
+    plan = replace(ng.plan, bootstrap=ng.boot.replicates)
+    return plan, ng.graph, ng.boot, ng.notes, ng.background, decisions, proposed
 
 
 def check_options(opts: AnalysisOptions) -> None:
@@ -533,7 +581,7 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         found = find_structure(ds, planner, request, seed=opts.seed, time_index=opts.time_index,
                                time_series=opts.time_series, domain_index=opts.domain_index, keep=keep,
                                background=opts.background, n_jobs=opts.n_jobs, timer=timer, say=say,
-                               no_domain=opts.no_domain)
+                               no_domain=opts.no_domain, memory_path=opts.memory_path)
         found.data_sha256 = ds.sha256
     prepared, profile, graph, boot, bg_notes = found.prepared, found.profile, found.graph, found.boot, found.notes
     decisions: list[Decision] = list(found.decisions)
@@ -572,11 +620,13 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
                                 forbidden=user_forbidden(opts.background, profile.variables))
             ctx["narrative"] = None
             if llm is not None:
-                from causalpilot.agent.planners.llm import narrative_facts
+                from causalpilot.agent.narrative import narrative_facts
 
                 story = llm.narrative(opts.question, narrative_facts(ctx, effects))
                 ctx["narrative"] = story.model_dump() if story else None
                 ctx["llm_usage"] = {"model": llm.cfg.model, **llm.transcript.usage(llm.cfg)}
+                if found.agent is not None:
+                    ctx["agent"] = agent_trail(found.agent, run_id, llm)
                 if replay is not None and replay.unmatched:
                     print(f"causalpilot: notice: {replay.unmatched} request(s) of this run were not in the replayed "
                           "transcript (other options than the recorded run?); they got its remaining answers in "
@@ -610,6 +660,7 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason, "usage": llm.transcript.usage(llm.cfg),
                     "data_sent": llm.transcript.data_sent}} if llm is not None else {}),
+        **({"agent": agent_trail(found.agent, run_id, llm)} if llm is not None and found.agent is not None else {}),
         "files": (["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
                   + (["transcript.json"] if llm is not None else [])) if report else ["run.json"],
     }
@@ -618,7 +669,9 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         for name, content in artifacts.items():
             write_atomic(out, name, content)
     if opts.memory_path is not False:
-        _remember(opts, run_id, out, ds, run_info, graph, effects, say)
+        # every graph made is kept under RUN/graph/NAME: the agent's by their names, the rules planner's as 'rules'
+        named = {planner.name: graph} if found.agent is None else {n: g.graph for n, g in found.agent.graphs.items()}
+        _remember(opts, run_id, out, ds, run_info, graph, effects, say, named)
     say(f"[5/5] report written: {out / 'report.html'}" if out is not None else "[5/5] done (no files written)")
     return RunResult(run_id, out, graph, effects, run_info, found, artifacts)
 
@@ -665,9 +718,21 @@ def _configure_llm(llm: Any, opts: AnalysisOptions) -> None:
     resolve_model(llm.cfg)
 
 
+def agent_trail(session: Any, run_id: str, llm: AssistedPlanner) -> dict[str, Any]:
+    """The agent's trail (agent.agent_tools.trail_context) with the narratives the results refused."""
+    from causalpilot.agent.agent_tools import trail_context
+
+    trail = trail_context(session, run_id)
+    for reasons in getattr(llm, "refused_narratives", []):
+        trail["trail"].append({"tool": "narrative", "call": "narrative", "status": "rejected", "by": "llm",
+                               "result": "the narrative was refused: " + "; ".join(reasons)})
+    return trail
+
+
 def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_info: dict, graph: CausalGraph,
-              effects: list[dict], say) -> None:
-    """Save the run to the keyed memory; a memory failure is reported, never fatal to the analysis."""
+              effects: list[dict], say, named: dict[str, CausalGraph] | None = None) -> None:
+    """Save the run to the keyed memory, with every named graph of an agent's run under RUN/graph/NAME;
+    a memory failure is reported, never fatal to the analysis."""
     from causalpilot.memory.store import MemoryStore
 
     try:
@@ -680,7 +745,8 @@ def _remember(opts: AnalysisOptions, run_id: str, out: Path, ds: Dataset, run_in
                 items={f"{run_id}/profile": ("profile", run_info["profile"]),
                        f"{run_id}/graph": ("graph", graph.to_dict()),
                        f"{run_id}/effects": ("effects", effects),
-                       f"{run_id}/decisions": ("decisions", run_info["decisions"])},
+                       f"{run_id}/decisions": ("decisions", run_info["decisions"]),
+                       **{f"{run_id}/graph/{name}": ("graph", g.to_dict()) for name, g in (named or {}).items()}},
             )
     except Exception as exc:  # sqlite3 errors, permissions, a full disk
         say(f"warning: the run was not saved to memory ({type(exc).__name__}: {exc}); the files in --out are complete")

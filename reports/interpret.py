@@ -53,7 +53,7 @@ ORIENTATION_READING = {
     "background": "the direction comes from the background knowledge",
     "additive_noise": "the direction comes from an additive-noise model",
     "domain_change": "the direction follows from mechanisms that change across domains",
-    "llm_review": "the direction comes from the LLM's review of uncertain edges",
+    "llm_review": "oriented by domain knowledge (the LLM's review; not a finding of the data)",
 }
 
 
@@ -69,7 +69,7 @@ def edge_sentence(e: Edge, lag_unit: str | None = None) -> str:
     if e.type == "directed" and e.orientation is not None and e.oriented_by in ORIENTATION_READING:
         text += "; " + ORIENTATION_READING[e.oriented_by]
         if e.orientation.reason:
-            text += f" ({e.orientation.reason})"
+            text += f": {e.orientation.reason}" if e.oriented_by == "llm_review" else f" ({e.orientation.reason})"
     if e.confidence is not None:
         link = e.link_confidence
         if not e.link_differs():

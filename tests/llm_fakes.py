@@ -2,8 +2,9 @@
 
 The server speaks just enough of ``POST /v1/chat/completions`` and ``GET /v1/models`` for the real
 ``openai`` client (through langchain_openai) to run against it on 127.0.0.1. In mode ``script`` it
-plays a plausible planner: it reads the stage from the prompt and answers with tool calls, then a
-final answer, in one of the tool-call formats of FORMATS (as OpenAI, Hermes/Qwen text, a bare JSON
+plays a plausible analyst: it reads the stage from the prompt and answers with tool calls (for the
+analysis: knowledge, PC and GES under two names, a comparison, a query, an estimate and finish), then
+a final answer, in one of the tool-call formats of FORMATS (as OpenAI, Hermes/Qwen text, a bare JSON
 object, the legacy function_call field, arguments as an object, a server without tool support, a
 small context window). The other modes inject faults (timeouts, 429, 500, invalid bodies, malformed
 or endless tool calls).
@@ -60,25 +61,63 @@ def _data_blocks(text: str) -> list[Any]:
     return out
 
 
-def calls_made(msgs: list[dict]) -> list[str]:
-    """The tools called so far: standard tool_calls, or JSON actions written as text (JSON mode)."""
-    names = []
+def made_calls(msgs: list[dict]) -> list[tuple[str, str]]:
+    """The tool calls made so far, as (name, arguments as canonical JSON): standard tool_calls, or JSON
+    actions written as text (JSON mode)."""
+    def canonical(args: Any) -> str:
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                return args
+        return json.dumps(args, sort_keys=True)
+
+    out = []
     for m in msgs:
         if m["role"] != "assistant":
             continue
-        names += [tc["function"]["name"] for tc in m.get("tool_calls") or []]
+        out += [(tc["function"]["name"], canonical(tc["function"].get("arguments") or {}))
+                for tc in m.get("tool_calls") or []]
         for line in (m.get("content") or "").splitlines():
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError:
                 continue
             if isinstance(obj, dict) and "name" in obj:
-                names.append(obj["name"])
-    return names
+                out.append((obj["name"], canonical(obj.get("arguments") or {})))
+    return out
+
+
+def calls_made(msgs: list[dict]) -> list[str]:
+    """The names of the tools called so far (see :func:`made_calls`)."""
+    return [name for name, _ in made_calls(msgs)]
+
+
+def not_made(calls: list[tuple[str, dict]], msgs: list[dict]) -> list[tuple[str, dict]]:
+    """The calls of ``calls`` not made yet (same name and arguments)."""
+    made = made_calls(msgs)
+    return [c for c in calls if (c[0], json.dumps(c[1], sort_keys=True)) not in made]
+
+
+def analyst_calls(user: str) -> list[list[tuple[str, dict]]]:
+    """A good analyst's calls, in two turns: knowledge and two methods under two names; then compare,
+    query the outcome's parents, estimate the effect on one graph and finish with it."""
+    blocks = _data_blocks(user)
+    variables = blocks[2] if "The effect the user asked for" in user else blocks[1]
+    t, y = ("X1", "X3") if {"X1", "X3"} <= set(variables) else (variables[0], variables[-1])
+    return [[("propose_background", {"forbidden": [{"source": y, "target": t}],
+                                     "reason": f"{y} is measured after {t}"}),
+             ("run_discovery", {"algorithm": "pc", "params": {"alpha": 0.01, "indep_test": "fisherz"},
+                                "graph_name": "pc_strict"}),
+             ("run_discovery", {"algorithm": "ges", "graph_name": "ges"})],
+            [("compare_graphs", {"first": "pc_strict", "second": "ges"}),
+             ("query_graph", {"graph_name": "pc_strict", "query": "parents", "node": y}),
+             ("estimate_effect", {"graph_name": "pc_strict", "treatment": t, "outcome": y}),
+             ("finish", {"graph_name": "pc_strict", "summary": "PC with a strict alpha; GES finds the same skeleton"})]]
 
 
 def scripted_reply(body: dict) -> dict:
-    """A plausible planner: stage read from the first user message; tools first, then a final answer."""
+    """A plausible analyst: stage read from the first user message; tools first, then a final answer."""
     msgs = body["messages"]
     user = next(m["content"] for m in msgs if m["role"] == "user")
     made = calls_made(msgs)
@@ -86,24 +125,12 @@ def scripted_reply(body: dict) -> dict:
     def called(*names: str) -> bool:  # did the model already make one of these calls (not just any call)?
         return any(n in names for n in made)
 
-    if user.startswith("Task: plan"):
-        if called("propose_plan"):
-            return {"content": "Planned PC with a strict alpha."}
-        question, variables = _data_blocks(user)[:2]
-        return {"tool_calls": [
-            ("propose_effect", {"treatment": "X1", "outcome": "X3", "reason": "the question asks about X1 on X3"}),
-            ("propose_background", {"forbidden": [{"source": "X3", "target": "X1"}],
-                                    "reason": "X3 is measured after X1"}),
-            ("propose_plan", {"algorithm": "pc", "params": {"alpha": 0.01, "indep_test": "fisherz"},
-                              "reason": "linear Gaussian data; a strict alpha for n = 600"}),
-        ]}
-    if user.startswith("Task: review"):
-        if called("flag_edge"):
-            return {"content": "Reviewed."}
-        uncertain = _data_blocks(user)[2]
-        calls = [("flag_edge", {"source": e["source"], "target": e["target"], "action": "keep",
-                                "reason": "no domain reason to change it"}) for e in uncertain[:2]]
-        return {"tool_calls": calls} if calls else {"content": "Nothing to review."}
+    if user.startswith("Task: analyse"):
+        for turn in analyst_calls(user):  # the first turn with calls not made yet (one-call formats take several)
+            left = not_made(turn, msgs)
+            if left:
+                return {"tool_calls": left}
+        return {"content": "Finished with PC at a strict alpha."}
     if user.startswith("Task: the user of a causal-analysis chat"):
         if called("use_algorithm", "forbid_edges_into", "estimate_effect"):
             return {"content": "Done."}
@@ -135,8 +162,7 @@ def in_format(fmt: str, reply: dict, body: dict) -> tuple[int, dict]:
     """The scripted reply as a server of that format would send it: (status, body)."""
     calls = reply.get("tool_calls") or []
     if fmt in ("no_tools", "bare_json", "function_call"):  # formats of one call per turn: the next one not made yet
-        made = calls_made(body["messages"])
-        calls = [c for c in calls if c[0] not in made][:1] or calls[:1]
+        calls = not_made(calls, body["messages"])[:1] or calls[:1]
     if fmt == "no_tools":
         if body.get("tools"):
             return 400, NO_TOOLS
@@ -249,9 +275,10 @@ class FakeOpenAIServer:
                 return 400, TOO_LONG, {}
             status, payload = in_format(self.fmt, self.reply(body), body)
             return status, payload, {}
-        if m == "plan_fails":  # every planning answer is an invalid plan; the other stages work
-            if next(x["content"] for x in body["messages"] if x["role"] == "user").startswith("Task: plan"):
-                return 200, completion({"tool_calls": [("propose_plan", {"algorithm": "magic", "reason": "x"})]}), {}
+        if m == "plan_fails":  # every analysing answer is an invalid discovery; the other stages work
+            if next(x["content"] for x in body["messages"] if x["role"] == "user").startswith("Task: analyse"):
+                bad = ("run_discovery", {"algorithm": "magic", "graph_name": "g"})
+                return 200, completion({"tool_calls": [bad]}), {}
             return 200, completion(self.reply(body)), {}
         if m == "timeout":
             return -1, None, {}
@@ -264,13 +291,13 @@ class FakeOpenAIServer:
         if m == "bad_body":
             return 200, b"{this is not json", {}
         if m == "bad_args":
-            return 200, completion({"tool_calls": [("propose_plan", '{"algorithm": "pc", ')]}), {}
+            return 200, completion({"tool_calls": [("run_discovery", '{"algorithm": "pc", ')]}), {}
         if m == "unknown_tool":
             return 200, completion({"tool_calls": [("run_shell", {"cmd": "rm -rf /"})]}), {}
         if m == "wrong_args":
-            return 200, completion({"tool_calls": [("propose_plan", {"algo": 3})]}), {}
+            return 200, completion({"tool_calls": [("run_discovery", {"algo": 3})]}), {}
         if m == "bad_plan":
-            return 200, completion({"tool_calls": [("propose_plan", {"algorithm": "magic", "reason": "x"})]}), {}
+            return 200, completion({"tool_calls": [("run_discovery", {"algorithm": "magic", "graph_name": "g"})]}), {}
         if m == "unknown_then_ok":  # one bad call, fed back; then the normal script
             if k == 1:
                 return 200, completion({"tool_calls": [("run_shell", {"cmd": "ls"})]}), {}

@@ -25,7 +25,7 @@ GRAPH_TYPES = ("DAG", "CPDAG", "PAG", "lagged")
 
 # who set an edge's marks: the algorithm on the data (the default, not written to graph.json), the
 # user's background knowledge, the additive-noise test (tools/discovery/additive_noise.py), mechanism
-# changes across domains (tools/discovery/domain_changes.py), or the LLM's review of uncertain edges
+# changes across domains (tools/discovery/domain_changes.py), or the LLM's review of an edge (agent_tools)
 ORIENTED_BY = ("data", "background", "additive_noise", "domain_change", "llm_review")
 
 
@@ -314,6 +314,21 @@ class CausalGraph:
 
     def __len__(self) -> int:
         return len(self.edges)
+
+
+def graph_diff(a: CausalGraph, b: CausalGraph) -> dict[str, list[str]]:
+    """Edges only in a, only in b, and pairs present in both with a different type or direction
+    (each edge as :meth:`Edge.describe` writes it, sorted)."""
+    ea = {e.pair(): e for e in a.edges}
+    eb = {e.pair(): e for e in b.edges}
+    changed = []
+    for p in sorted(set(ea) & set(eb), key=lambda p: sorted(map(str, p))):
+        x, y = ea[p], eb[p]
+        if (x.source, x.target, x.type) != (y.source, y.target, y.type):
+            changed.append(f"{x.describe()}  =>  {y.describe()}")
+    return {"only_in_first": sorted(ea[p].describe() for p in set(ea) - set(eb)),
+            "only_in_second": sorted(eb[p].describe() for p in set(eb) - set(ea)),
+            "changed": changed}
 
 
 def _jsonable(obj: Any) -> Any:

@@ -1,11 +1,11 @@
 """What every planner produces: a plan of tool calls, each decision written down with its reason.
 
 The rules planner and the LLM planner implement the same :class:`Planner` interface, so the analysis
-loop, ``run.json`` and the report do not care which one decided. A planner that also binds to the
-data, reviews the graph and writes a narrative (the LLM planner) implements :class:`AssistedPlanner`,
-which the loop checks with ``isinstance``. Whether an algorithm fits the data is the registry's
-check (:meth:`causalpilot.tools.registry.AlgorithmSpec.fits`); :func:`fit_decisions` applies it to an
-algorithm the user forced.
+loop, ``run.json`` and the report do not care which one decided. A planner that runs the analysis
+itself through the agent tools and writes a narrative (the LLM planner) implements
+:class:`AssistedPlanner`, which the loop checks with ``isinstance``. Whether an algorithm fits the
+data is the registry's check (:meth:`causalpilot.tools.registry.AlgorithmSpec.fits`);
+:func:`fit_decisions` applies it to an algorithm the user forced.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from causalpilot.tools.profile import Profile
 from causalpilot.tools.registry import AlgorithmSpec
 
 if TYPE_CHECKING:
-    from causalpilot.tools.background import Background
-    from causalpilot.tools.graph import CausalGraph
-    from causalpilot.tools.profile import PreparedData
+    from causalpilot.agent.agent_tools import AnalysisSession
 
 __all__ = ["AssistedPlanner", "Decision", "DiscoveryPlan", "FIT_STEP", "Planner", "Request", "fit_decisions"]
 
@@ -62,34 +60,27 @@ class Planner(Protocol):
 
 
 class AssistedPlanner(ABC):
-    """A planner with steps beyond the plan (the LLM planner): it reads the prepared data, proposes
-    knowledge and an effect, reviews the discovered graph and writes the report's narrative.
+    """A planner that runs the analysis itself (the LLM planner): through the agent tools
+    (:mod:`causalpilot.agent.agent_tools`) it discovers graphs under names, reviews them, estimates
+    effects and finishes with the graph the report uses; then it writes the report's narrative.
 
     Attributes the loop reads: ``name``; ``cfg`` (its configuration: ``share_data`` and ``public()``
-    for run.json); ``effect``, the (treatment, outcome) it read from the question, or None;
-    ``fallback_reason``, why it fell back to the rules, or None."""
+    for run.json); ``fallback_reason``, why it stopped early (the rules then complete what it left
+    undone), or None; ``errors``, the malformed or rejected calls it made."""
 
     name: str
     cfg: Any
-    effect: tuple[str, str] | None
     fallback_reason: str | None
+    errors: list[str]
 
     @abstractmethod
     def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
-        """As :meth:`Planner.plan_discovery`."""
+        """As :meth:`Planner.plan_discovery` (for callers that only want a plan)."""
 
     @abstractmethod
-    def bind(self, prepared: "PreparedData") -> None:
-        """Give the planner the prepared data, before planning, so its claims can be tested on them."""
-
-    @abstractmethod
-    def merged_background(self, user: "Background | None") -> "Background | None":
-        """The user's knowledge plus the knowledge the planner proposed and the data accepted."""
-
-    @abstractmethod
-    def review_graph(self, graph: "CausalGraph", question: str | None,
-                     background: "Background | None" = None) -> "tuple[CausalGraph, list[Decision]]":
-        """The graph after the planner's review of its uncertain edges, and a decision per change."""
+    def analyse(self, session: "AnalysisSession") -> None:
+        """Run the analysis through the tools bound to ``session``; on a failure set ``fallback_reason``
+        and leave the session as the accepted calls made it."""
 
     @abstractmethod
     def narrative(self, question: str | None, facts: dict[str, Any]) -> Any:
