@@ -89,3 +89,23 @@ def test_report_renders_a_lag_with_several_adjustment_sets():
     md, html = render(ctx)
     row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
     assert "one per orientation" in row and "one per orientation" in html
+
+
+def test_lagged_effect_on_a_gapped_daily_series_counts_lags_in_days_not_rows():
+    """y(t) = 0.8 x(t-1 day) + noise on a daily index with a 60-day hole and 40 missing days: shifting rows
+    would pair values across the gaps (about 40 pairs in 300 unrelated), pulling the estimate towards 0."""
+    import causalpilot
+
+    rng = np.random.default_rng(4)
+    days = 400
+    x = rng.normal(size=days)
+    y = np.r_[0.0, 0.8 * x[:-1]] + 0.3 * rng.normal(size=days)
+    keep = np.ones(days, bool)
+    keep[150:210] = False
+    keep[rng.choice(np.flatnonzero(keep), 40, replace=False)] = False
+    dates = pd.date_range("2024-01-01", periods=days, freq="D")
+    df = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "x": x, "y": y})[keep].reset_index(drop=True)
+    res = causalpilot.analyse(df, time_index="date", treatment="x", outcome="y", bootstrap=0, memory=False)
+    lag1 = res.effects[res.effects["lag"] == 1].iloc[0]
+    assert lag1["ci_low"] <= 0.8 <= lag1["ci_high"], lag1.to_dict()
+    assert lag1["ci_low"] > 0.72  # the row-shifted estimate (about 0.69) is excluded

@@ -257,7 +257,9 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
 def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str) -> tuple[list[Effect], list[Decision]]:
     from causalpilot.tools.inference.lagged import lagged_effect
 
-    eff = lagged_effect(prepared.frame, graph, treatment, outcome, prepared.profile.value("linearity"))
+    # on the time index's regular grid (NaN rows for the steps without data), so that a lag of k is k steps of
+    # time and no lag window spans a gap; the frame itself when the index has no grid
+    eff = lagged_effect(prepared.grid_frame(), graph, treatment, outcome, prepared.profile.value("linearity"))
     if eff.structural_zero:
         return [eff], []
     return [eff], [Decision(
