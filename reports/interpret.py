@@ -239,8 +239,11 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
         parts = [(f"{x['lag']} step(s) later: " if x["lag"] else "at once: ") + _contrast_text(x) for x in eff["lags"]]
         return f"A one-off unit rise in {t} changes {y} " + "; ".join(parts) + "."
     if eff.get("contrasts"):
+        codes = any("integer values" in n for n in eff.get("notes") or [])  # integer codes read as categories
+        why = ("the lowest code; its values' effects are not equally spaced, so they are read as categories"
+               if codes else "the most common level")
         return (f"{t} is an unordered category, so its effect on {y} is given per level against "
-                f"{eff['reference_level']} (the most common level): "
+                f"{eff['reference_level']} ({why}): "
                 + "; ".join(f"{c['level']}: {_contrast_text(c)}" for c in eff["contrasts"]) + ".")
     change = eff.get("treatment_change") or f"raising {t} by one unit"
     scale = eff.get("outcome_scale") or y

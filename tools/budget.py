@@ -92,6 +92,9 @@ def fit_repetitions(wanted: int, one_s: float, n_workers: int, share: float, wha
     from causalpilot.reports.numbers import duration
 
     done = f"{granted} were run" if granted else "none were run"
+    if allowance < 0.05:
+        return Fit(wanted, granted, f"the time budget of {duration(budget.seconds)} (--time-budget) was spent "
+                                    f"before the {wanted} {what}: {done}")
     return Fit(wanted, granted, (
         f"{wanted} {what} would take about {duration(need)} (one takes {duration(one_s)} on each of {n_workers} "
         f"worker(s)), more than the {duration(allowance)} left for them in the time budget of "

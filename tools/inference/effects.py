@@ -165,13 +165,17 @@ class CodeReading:
         if self.categories:
             return (f"{treatment} takes only {k} integer values ({codes}) and their effects on {outcome} are not "
                     f"equally spaced (F test of one mean per value against one slope, adjusting for {adj}: "
-                    f"p = {self.pvalue:.2g}), so the values are read as codes of unordered categories and each is "
+                    f"{_p(self.pvalue)}), so the values are read as codes of unordered categories and each is "
                     f"compared with the lowest, {self.levels[min(self.levels)]}. Read as an ordered scale, the least-squares slope would be "
                     f"{self.slope:.3g} per unit, a number the data contradict.")
         return (f"{treatment} takes only {k} integer values ({codes}); the effect is given per unit, which reads "
                 f"them as an ordered scale with equal steps (the data do not contradict it: F test of one mean per "
-                f"value against one slope, adjusting for {adj}, p = {self.pvalue:.2g}). If they are labels of "
+                f"value against one slope, adjusting for {adj}, {_p(self.pvalue)}). If they are labels of "
                 "unordered categories, recode them as text for per-level contrasts.")
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str) -> CodeReading | None:
