@@ -230,6 +230,8 @@ def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int =
     An effect suite (``suite.effect_cases``) runs its cases in order instead (evals.effects)."""
     from joblib import Parallel, delayed
 
+    from causalpilot.tools.threads import in_worker, threads_per_process, workers
+
     if suite.effect_cases:
         from causalpilot.evals.effects import run_effect_suite
 
@@ -254,7 +256,9 @@ def run_suite(suite: Suite, out: str | Path, *, run_seed: int = 0, n_jobs: int =
         if todo:
             with _backend(scheduler):
                 jobs = -1 if scheduler else n_jobs
-                for row in Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(run_task)(t) for t in todo):
+                # BLAS/OpenMP threads x local workers <= cores; a Dask worker runs tasks in threads: one each
+                task = in_worker(run_task, 1 if scheduler else threads_per_process(workers(n_jobs)))
+                for row in Parallel(n_jobs=jobs, return_as="generator_unordered")(delayed(task)(t) for t in todo):
                     _append(partial, row)
                     bar.update(1)
                     bar.set_postfix_str(f"{row['dataset']} {row['method']} {row['status']}", refresh=False)

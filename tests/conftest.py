@@ -8,6 +8,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS/OpenMP thread per process, here and in the processes tests start: the tests' models are small, and
+# on a shared 2-core machine extra threads only spin against each other (the suite's CPU time fell by a third;
+# no result depends on the thread count, see causalpilot.tools.threads)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 
 def _heldout_from_the_checkout() -> None:

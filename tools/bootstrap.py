@@ -89,18 +89,16 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
               block: int | None = None, progress: Callable[[int], None] | None = None) -> BootstrapResult:
     """Run ``name`` on B resamples in parallel and return edge frequencies.
 
+    ``n_jobs``: worker processes as joblib reads them (1: this process); each runs its BLAS/OpenMP
+    pools under ``cores // workers`` threads (:func:`causalpilot.tools.threads.parallel`).
     ``progress``, if given, is called with the number of resamples finished so far after each one
     (in resample order when they run in parallel); it cannot change the result."""
     if B <= 0:
         return BootstrapResult(0, {})
-    children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
-    if n_jobs == 1:
-        runs: Iterable = (_one(name, data, params, s, block) for s in children)
-    else:
-        from joblib import Parallel, delayed
+    from causalpilot.tools.threads import parallel
 
-        runs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_one)(name, data, params, s, block)
-                                                                for s in children)
+    children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
+    runs: Iterable = parallel(_one, ((name, data, params, s, block) for s in children), n_jobs, "generator")
     graphs = []
     for g in runs:
         graphs.append(g)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from causalpilot.tools.graph import CausalGraph, Orientation
+from causalpilot.tools.threads import limited
 
 PROPAGATED = "by Meek's rules, from directions its tests found"
 
@@ -41,6 +42,7 @@ def _3g(value: float) -> float:
     return float(f"{value:.3g}")
 
 
+@limited(1)  # Gaussian-process fits and kernel tests on at most max_rows rows: small dense algebra (tools.threads)
 def orient_by_additive_noise(graph: CausalGraph, X: np.ndarray, seed: int, alpha: float = 0.05,
                              max_rows: int = 500) -> tuple[CausalGraph, dict[str, Any]]:
     """The CPDAG with the directions additive-noise models decide, and the evidence for each test.

@@ -120,10 +120,10 @@ def _forbidden(data: DiscoveryInput) -> np.ndarray | None:
     supports_background=True, max_p=40, assumes=("linear",),
 )
 def run_notears(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
-    from threadpoolctl import threadpool_limits
+    from causalpilot.tools.threads import limit
 
     # thousands of tiny BLAS calls inside L-BFGS-B: a multi-threaded BLAS only adds contention
-    with threadpool_limits(limits=1, user_api="blas"):
+    with limit(1):
         W = notears_linear(data.X, lambda1=float(params.get("lambda1", 0.1)), w_threshold=float(params.get("w_threshold", 0.3)),
                            forbidden=_forbidden(data))
     return CausalGraph.from_adjacency((W != 0).astype(int), data.nodes)

@@ -34,6 +34,7 @@ from causalpilot.tools.inference.identify import BACKDOOR, ZERO, Identification,
 from causalpilot.tools.inference.refute import refute
 from causalpilot.tools.inference.results import BackdoorEffect, Effect, LevelContrast, LevelEffect, SetEstimate
 from causalpilot.tools.profile import PreparedData
+from causalpilot.tools.threads import limited
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
 REFUTE_SHARE = 0.5  # of the time budget left, the share one estimate's refuters may use (later estimates need time too)
@@ -340,6 +341,7 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
     return [eff], decisions
 
 
+@limited(1)  # many small model fits (estimates, refuters' re-runs): threads only contend (tools.threads)
 def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int = 0,
           cate_by: list[str] | None = None, n_jobs: int | None = None) -> tuple[list[Effect], list[Decision]]:
     """(effects, decisions) for one treatment/outcome pair: identify, estimate, refute (module docstring).

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from causalpilot.tools.threads import limited
+
 N_BOOT = 200
 Z975 = float(stats.norm.ppf(0.975))
 
@@ -153,6 +155,7 @@ def doubly_robust(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int
     return _aipw(df, t, y, adjust, seed, ci, flexible=False)
 
 
+@limited(1)  # cross-fitted gradient boosting: OpenMP threads on small fits only contend
 def doubly_robust_ml(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0,
                      ci: bool = True) -> Estimate:
     """AIPW with a logistic propensity and cross-fitted gradient-boosted outcome models per arm."""
@@ -170,6 +173,7 @@ def bootstrap(fn: Callable[[np.ndarray], float], n: int, est: float, seed: int, 
     return Estimate(est, float(lo), float(hi), float(draws.std(ddof=1)) if len(draws) > 1 else None)
 
 
+@limited(1)  # cross-fitted gradient boosting: OpenMP threads on small fits only contend
 def double_ml(df: pd.DataFrame, t: str, y: str, adjust: list[str], seed: int = 0, ci: bool = True,
               folds: int = 5) -> Estimate:
     """Partialling-out DML: residualise Y and T on the adjustment set out of fold, regress residuals."""

@@ -20,13 +20,15 @@ from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.inference.graph_adapter import to_dag
 from causalpilot.tools.quiet import quiet_loggers
+from causalpilot.tools.threads import limit
 
 
 @contextlib.contextmanager
 def _gcm() -> Iterator[Any]:
     """dowhy.gcm with its log notes held back and its tqdm progress bars off (the CLI prints its own
-    progress; the bars would clutter stderr), for the with-block only: both settings are restored."""
-    with quiet_loggers("dowhy"):
+    progress; the bars would clutter stderr), for the with-block only: both settings are restored.
+    Its models fit single-threaded (:mod:`causalpilot.tools.threads`)."""
+    with quiet_loggers("dowhy"), limit(1):
         from dowhy import gcm
 
         shown = gcm.config.show_progress_bars

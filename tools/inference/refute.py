@@ -28,6 +28,7 @@ from scipy import stats
 
 from causalpilot.tools.inference.estimators import Estimate
 from causalpilot.tools.quiet import quiet_loggers
+from causalpilot.tools.threads import parallel
 from causalpilot.tools.inference.results import Refutation
 
 ALPHA = 0.05
@@ -92,7 +93,7 @@ def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estima
     ``adjust`` (columns of ``df``), in the order placebo, random common cause, data subset, unobserved
     confounder. ``fn``: the estimator that gave it (a back-door estimator's signature), re-run
     ``num_simulations`` times per simulated refuter with seeds drawn from ``seed``. The simulations run
-    in ``n_jobs`` processes (-1: every core); the draws are taken in one process first, so the result
+    in ``n_jobs`` processes (-1: every core; each under a thread limit, :mod:`causalpilot.tools.threads`); the draws are taken in one process first, so the result
     is the same for any ``n_jobs``. ``not_run``: why fewer simulations than planned were run (the time
     budget), kept as the simulated refuters' reading; with ``num_simulations`` 0 they are listed as not
     run. The sensitivity analysis needs no re-fit and always runs."""
@@ -103,12 +104,7 @@ def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estima
     sims: dict[str, list[float]] = {}
     for kind in ("placebo", "random_cause", "subset"):
         draws = _draws(kind, len(df), rng, num_simulations)
-        if n_jobs == 1:
-            sims[kind] = [_simulate(df, t, y, adjust, fn, kind, d, s) for d, s in draws]
-        else:
-            from joblib import Parallel, delayed
-
-            sims[kind] = Parallel(n_jobs=n_jobs)(delayed(_simulate)(df, t, y, adjust, fn, kind, d, s) for d, s in draws)
+        sims[kind] = parallel(_simulate, ((df, t, y, adjust, fn, kind, d, s) for d, s in draws), n_jobs)
     out = []
     p = _significance(0.0, sims["placebo"])
     out.append(_entry("placebo_treatment (permute)", float(np.mean(sims["placebo"])), p, p >= ALPHA,

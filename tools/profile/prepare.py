@@ -27,8 +27,10 @@ from causalpilot.tools.profile.model import Finding, PreparedData, Profile
 from causalpilot.tools.profile.parsing import encode_variables
 from causalpilot.tools.profile.time_grid import time_grid, time_grid_finding
 from causalpilot.tools.profile.time_series import read_date_column, time_series_check
+from causalpilot.tools.threads import limited
 
 
+@limited(1)  # small dense algebra on many columns: extra BLAS threads only contend (tools.threads)
 def profile_and_prepare(
     ds: Dataset,
     *,
