@@ -129,7 +129,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
             time_index: str | None = None, domain_index: str | None = None, algorithm: str | None = None,
             seed: int = 0, bootstrap: int | None = None, jobs: int | None = None, planner: str | None = None,
             out: str | os.PathLike | None = None, memory: str | os.PathLike | bool | None = None,
-            quiet: bool = True, **extra: Any) -> AnalysisResult:
+            quiet: bool = True, scheduler: Any = None, **extra: Any) -> AnalysisResult:
     """Profile, plan, discover (with bootstrap confidence), estimate effects and write the report.
 
     Args:
@@ -150,6 +150,10 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         out: a directory to write the contract's files into; None writes nothing (use ``.save``).
         memory: the memory database file; None = the default store (as the CLI); False = do not record.
         quiet: no progress lines on stderr (default True; False prints what the CLI prints).
+        scheduler: a Dask cluster to run the bootstrap resamples, portfolio members and refuters'
+            re-estimates on: its scheduler address (``"tcp://host:8786"``), or a ``distributed.Client``
+            or cluster object (``LocalCluster``) of yours, which is left open. The data are scattered to
+            the workers once; the results are identical to a local run with the same seed.
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
             ("X=1.5"), ``share_data`` (rows the LLM may see: an int, default 5, 0 for none; True
             means 50), ``no_order`` (bool: do not assume that the outcome does
@@ -159,8 +163,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         :class:`AnalysisResult`.
 
     Raises:
-        InputError: unreadable data, unknown columns or options, or an effect request that cannot be
-            met, with one sentence naming the problem.
+        InputError: unreadable data, unknown columns or options, an effect request that cannot be
+            met, or a scheduler that cannot be reached, with one sentence naming the problem.
     """
     from causalpilot.agent.cli import default_planner
 
@@ -182,7 +186,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         background=background, algorithm=algorithm,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
-        cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)))
+        cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)),
+        scheduler=scheduler)
     return AnalysisResult(run_analysis(opts, dataset=ds, write=out is not None))
 
 

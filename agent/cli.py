@@ -125,6 +125,9 @@ def analyse(
     what_if: Optional[str] = typer.Option(None, "--what-if", help="'X=1.5': mean outcome under do(X=1.5) (dowhy.gcm)."),
     no_order: bool = typer.Option(False, "--no-order", help="Do not assume that the outcome does not cause the "
                                   "treatment (by default naming both forbids outcome -> treatment)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): the "
+                                            "bootstrap resamples, portfolio members and refuters run on its workers; "
+                                            "same results as a local run."),
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from causalpilot.agent.loop import AnalysisOptions, run_analysis
@@ -137,7 +140,7 @@ def analyse(
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data, replay=replay,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
-        no_order=no_order))
+        no_order=no_order, scheduler=scheduler))
     _finish(result, quiet, background)
 
 

@@ -27,6 +27,8 @@ from causalpilot.reports.decisions import discovery_decisions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
+from causalpilot.tools.cluster import Cluster, using
+from causalpilot.tools.cluster import active as active_cluster
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
@@ -63,6 +65,9 @@ class AnalysisOptions:
     cate_by: list[str] | None = None  # covariates for heterogeneous effects (--cate-by)
     what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
     no_order: bool = False  # do not assume that the outcome does not cause the treatment (--no-order)
+    # a Dask scheduler address, or a distributed.Client / cluster object (the Python API): the bootstrap
+    # resamples, portfolio members and refuters' re-estimates run as its tasks (tools.cluster)
+    scheduler: Any = None
 
 
 @dataclass
@@ -165,10 +170,13 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
     if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
-        workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-        minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
+        cluster = active_cluster()
+        workers = (cluster.describe()["workers"] if cluster is not None else
+                   (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs))
+        minutes = took * plan.bootstrap / max(1, min(workers, plan.bootstrap)) / 60
         say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
-            f"worker(s) will take about {duration(minutes * 60)} (--bootstrap 0 skips them)")
+            f"{'cluster ' if cluster is not None else ''}worker(s) will take about {duration(minutes * 60)} "
+            "(--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
         from causalpilot.tools.portfolio import run_portfolio
@@ -465,7 +473,9 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
     ``dataset``: data already loaded (the Python API's DataFrame) instead of reading ``opts.data``.
     ``write``: write the files into ``opts.out`` (or the default output folder); without it they are
     only kept in ``RunResult.artifacts``. ``report``: render the report and figure (``discover()``
-    in Python needs only the graph). Raises :class:`InputError` for unusable input."""
+    in Python needs only the graph). With ``opts.scheduler`` the bootstrap resamples, portfolio
+    members and refuters' re-estimates run as tasks on that Dask cluster (tools.cluster), with the
+    same results. Raises :class:`InputError` for unusable input (and an unreachable scheduler)."""
     timer = Timer()
     say = silent if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
@@ -476,7 +486,14 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
                          f"--planner {planner.name}.")
     if llm is not None:
         _configure_llm(llm, opts)  # a model the server does not serve is an InputError before any work
+    with using(opts.scheduler) as cluster:  # an unreachable scheduler is a usage error, before the data are read
+        return _analyse(opts, planner, llm, structure, dataset, write, report, timer, say, cluster)
 
+
+def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | None, structure: FoundStructure | None,
+             dataset: Dataset | None, write: bool, report: bool, timer: Timer, say, cluster: Cluster | None
+             ) -> RunResult:
+    """run_analysis from the data on, with the options checked and the cluster (if any) connected."""
     with timer.step("load"):
         ds: Dataset = dataset if dataset is not None else load_table(opts.data)
     check_columns(opts, ds, reads_question=llm is None)
@@ -578,6 +595,7 @@ def run_analysis(opts: AnalysisOptions, planner: Planner | None = None, structur
         "libraries": library_versions(),
         # the string-hash salt some library code iterates by (agent.cli fixes it to 0 unless set)
         "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
+        **({"cluster": cluster.describe()} if cluster is not None else {}),
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason, "usage": llm.transcript.usage(llm.cfg),
                     "data_sent": llm.transcript.data_sent}} if llm is not None else {}),
         "files": (["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 from scipy.stats import binom
 
+from causalpilot.tools.cluster import task_map
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
@@ -71,7 +72,7 @@ def resample_indices(n: int, rng: np.random.Generator, block: int | None = None)
     return np.concatenate([np.arange(s, s + block) for s in starts])[:n]
 
 
-def _one(name: str, data: DiscoveryInput, params: dict, seed_seq: np.random.SeedSequence, block: int | None):
+def _one(data: DiscoveryInput, name: str, params: dict, seed_seq: np.random.SeedSequence, block: int | None):
     rng = np.random.default_rng(seed_seq)
     idx = resample_indices(data.X.shape[0], rng, block)
     sub = replace(data, X=data.X[idx],
@@ -89,18 +90,15 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
               block: int | None = None, progress: Callable[[int], None] | None = None) -> BootstrapResult:
     """Run ``name`` on B resamples in parallel and return edge frequencies.
 
+    The resamples run as tasks (:func:`causalpilot.tools.cluster.task_map`): on the active Dask
+    cluster, else in ``n_jobs`` local processes; each has its own seed, so the result is the same.
+
     ``progress``, if given, is called with the number of resamples finished so far after each one
     (in resample order when they run in parallel); it cannot change the result."""
     if B <= 0:
         return BootstrapResult(0, {})
     children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
-    if n_jobs == 1:
-        runs: Iterable = (_one(name, data, params, s, block) for s in children)
-    else:
-        from joblib import Parallel, delayed
-
-        runs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_one)(name, data, params, s, block)
-                                                                for s in children)
+    runs = task_map(_one, data, [(name, params, s, block) for s in children], n_jobs)
     graphs = []
     for g in runs:
         graphs.append(g)
