@@ -33,7 +33,7 @@ from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
 from causalpilot.tools.profile import PreparedData, domain_codes, profile_and_prepare
-from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, get_algorithm, run_algorithm
+from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, get_algorithm, run_algorithm, uses_moments
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
              "joblib", "jinja2", "pydantic", "langchain", "openai")
@@ -68,6 +68,8 @@ class AnalysisOptions:
     # a Dask scheduler address, or a distributed.Client / cluster object (the Python API): the bootstrap
     # resamples, portfolio members and refuters' re-estimates run as its tasks (tools.cluster)
     scheduler: Any = None
+    stream: bool | None = None  # read a Parquet/CSV file in batches: True, False, None (when it would not fit)
+    sample_rows: int | None = None  # the sample a streamed file is profiled on (default tools.streaming.SAMPLE_ROWS)
 
 
 @dataclass
@@ -136,9 +138,12 @@ def discovery_input(prepared: PreparedData, seed: int, background: Background | 
     dom = None
     if prepared.domain is not None:
         dom = domain_codes(prepared.domain).astype(float)
-    X = prepared.with_gaps.to_numpy(dtype=float) if with_gaps and prepared.with_gaps is not None else prepared.X
+    gaps = with_gaps and prepared.with_gaps is not None
+    X = prepared.with_gaps.to_numpy(dtype=float) if gaps else prepared.X
+    streamed = prepared.streamed
     return DiscoveryInput(X=X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
                           background=background, domain=dom,
+                          moments=None if streamed is None or gaps else streamed.moments,
                           time=None if prepared.time is None else
                           np.arange(len(prepared.frame), dtype=float) if prepared.grid is None else
                           np.asarray(prepared.grid, dtype=float))
@@ -187,9 +192,20 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         from causalpilot.tools.bootstrap import block_length
 
         block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
-    progress = Progress("bootstrap", plan.bootstrap, say)
-    boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
-                     n_jobs=n_jobs, block=block, progress=progress.update)
+    if plan.bootstrap > 0 and block is None and uses_moments(plan.algorithm, params, di):
+        # a streamed file: Poisson-weighted resamples of all its rows, as weighted moments from one more pass
+        from causalpilot.tools.bootstrap import weighted_bootstrap
+
+        with heartbeat(f"drawing {plan.bootstrap} Poisson-weighted resamples in one pass over the file", say):
+            resamples = prepared.streamed.table.poisson_moments(list(di.nodes), plan.bootstrap,
+                                                                derive_seed(seed, "poisson"))
+        progress = Progress("bootstrap", plan.bootstrap, say)
+        boot = weighted_bootstrap(plan.algorithm, di, params, resamples, derive_seed(seed, "bootstrap"),
+                                  n_jobs=n_jobs, progress=progress.update)
+    else:
+        progress = Progress("bootstrap", plan.bootstrap, say)
+        boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
+                         n_jobs=n_jobs, block=block, progress=progress.update)
     progress.close()
     graph = annotate(graph, boot)
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
@@ -311,6 +327,12 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         f"{profile.findings['linearity'].summary}")
     for note in profile_notes(profile):
         say(f"      {note}")
+    if ds.table is not None:  # a streamed file: one pass for the means and covariances of all its rows
+        from causalpilot.tools.streaming import summarise
+
+        with timer.step("stream"), heartbeat("streaming the file for means and covariances", say):
+            prepared.streamed = summarise(ds, prepared)
+        say(f"      {_streamed_decision(prepared.streamed, len(prepared.frame.columns)).reason}")
 
     background = resolve_background(background, profile.variables)
     user_background = background
@@ -329,6 +351,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
                               profile=profile, outcome=request.outcome,
                               tune=planner.name == "rules" and "alpha" not in request.params)
     decisions: list[Decision] = list(plan.decisions) + list(tuned)
+    if prepared.streamed is not None:
+        decisions += _stream_decisions(prepared, plan, background)
     if user_background is not None:
         decisions.append(Decision("discovery.background", user_background.to_dict(),
                                   "knowledge from --background, passed to the algorithm where it accepts it and "
@@ -371,6 +395,46 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     randomised = next((d.evidence["check"] for d in root_decisions if d.step == "discovery.randomised_treatment"), None)
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background,
                           roots=roots, randomised=randomised)
+
+
+def _streamed_decision(streamed, p: int) -> Decision:
+    """What a streamed file's analysis runs on: the moments of all its rows, the sample, or both."""
+    rows, sample = number(streamed.rows), number(streamed.sample_rows)
+    if streamed.moments is None:
+        reason = (f"the file's {rows} rows were read in batches, not into memory; the means and covariances of its "
+                  f"rows cannot stand for these data ({streamed.reason}), so the profile, discovery and effects "
+                  f"run on a seeded sample of {sample} rows")
+    else:
+        left = streamed.rows - streamed.complete_rows
+        reason = (f"the file's {rows} rows were read in batches, not into memory: the means and covariances of the "
+                  f"{p} analysis variables over {'all ' if not left else ''}{number(streamed.complete_rows)} rows"
+                  + (f" ({number(left)} rows with a missing value left out)" if left else "")
+                  + " come from one streaming pass and carry Fisher-z PC, the Gaussian BIC searches and linear "
+                  f"effect estimates; the profile and every other method run on a seeded sample of {sample} rows")
+    return Decision("data.streamed", streamed.moments is not None, reason, streamed.to_dict(), by="data")
+
+
+def _stream_decisions(prepared: PreparedData, plan: DiscoveryPlan, background: Background | None) -> list[Decision]:
+    """The data a streamed file's discovery and bootstrap ran on, as decisions (run.json and the report)."""
+    streamed = prepared.streamed
+    out = [_streamed_decision(streamed, len(prepared.frame.columns))]
+    if streamed.moments is None:
+        return out
+    di = discovery_input(prepared, 0, background, with_gaps=deletes_testwise(plan.algorithm, plan.params))
+    full = uses_moments(plan.algorithm, plan.params, di)
+    sample = number(streamed.sample_rows)
+    what = (f"{plan.algorithm} needs only the means and covariances, so it ran on all "
+            f"{number(streamed.complete_rows)} rows" if full else
+            f"{plan.algorithm} with these settings needs the rows, so it ran on the sample of {sample} rows")
+    if plan.bootstrap:
+        what += ("; its bootstrap resamples are Poisson(1) weights on every streamed row (weighted means and "
+                 "covariances from one more pass, no copies of rows)" if full else
+                 f"; its bootstrap resamples the sample of {sample} rows")
+    members = [name for name, params in plan.portfolio if not uses_moments(name, params, di)]
+    if members:
+        what += f"; the portfolio member(s) {', '.join(members)} need the rows and ran on the sample"
+    out.append(Decision("discovery.streamed", full, what, {"algorithm": plan.algorithm}, by="data"))
+    return out
 
 
 def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Background | None,
@@ -495,7 +559,8 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
              ) -> RunResult:
     """run_analysis from the data on, with the options checked and the cluster (if any) connected."""
     with timer.step("load"):
-        ds: Dataset = dataset if dataset is not None else load_table(opts.data)
+        ds: Dataset = dataset if dataset is not None else load_table(
+            opts.data, stream=opts.stream, sample_rows=opts.sample_rows, seed=derive_seed(opts.seed, "sample"))
     check_columns(opts, ds, reads_question=llm is None)
     run_id = make_run_id(ds.sha256)
     replay = llm.cfg.replay if llm is not None else None
@@ -506,7 +571,11 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
         run_id = replay.run_id or run_id  # the replayed analysis keeps its id, so its report is the same
     data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
-    say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
+    if ds.table is not None:
+        say(f"[1/5] streaming {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label} in batches; "
+            f"a seeded sample of {number(len(ds.frame))} rows is profiled")
+    else:
+        say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
@@ -581,7 +650,8 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
         "seed": opts.seed,
         "planner": planner.name,
         "data": {"path": ds.path or None, "sha256": ds.sha256, "format": ds.format,
-                 "rows": ds.n_rows, "columns": ds.n_cols},
+                 "rows": ds.n_rows, "columns": ds.n_cols,
+                 **({"streamed": prepared.streamed.to_dict()} if prepared.streamed is not None else {})},
         "request": {"question": opts.question, "treatment": opts.treatment, "outcome": opts.outcome,
                     "time_index": opts.time_index, "time_series": opts.time_series,
                     "background": describe_background(opts.background)},

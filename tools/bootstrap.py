@@ -98,7 +98,32 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
     if B <= 0:
         return BootstrapResult(0, {})
     children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
-    runs = task_map(_one, data, [(name, params, s, block) for s in children], n_jobs)
+    return _frequencies(task_map(_one, data, [(name, params, s, block) for s in children], n_jobs), progress)
+
+
+def _one_weighted(data: DiscoveryInput, name: str, params: dict, moments, seed_seq: np.random.SeedSequence):
+    sub = replace(data, moments=moments, seed=int(seed_seq.generate_state(1)[0]))
+    try:
+        return run_algorithm(name, sub, params)
+    except Exception as exc:  # a degenerate resample must not sink the run
+        log.debug("weighted resample of %s failed (%s: %s); it is left out", name, type(exc).__name__, exc)
+        return None
+
+
+def weighted_bootstrap(name: str, data: DiscoveryInput, params: dict, resamples: list, seed: int, n_jobs: int = 1,
+                       progress: Callable[[int], None] | None = None) -> BootstrapResult:
+    """Edge frequencies of ``name`` run on each of ``resamples``: the moments (tools.moments.Moments) of a
+    streamed file's rows under Poisson(1) weights (tools.streaming.LazyTable.poisson_moments), for a
+    method that needs nothing else (registry.uses_moments). Seeds, tasks and counting as :func:`bootstrap`."""
+    if not resamples:
+        return BootstrapResult(0, {})
+    children = np.random.SeedSequence([seed, 0xB007]).spawn(len(resamples))
+    return _frequencies(task_map(_one_weighted, data, [(name, params, m, s) for m, s in zip(resamples, children)],
+                                 n_jobs), progress)
+
+
+def _frequencies(runs, progress: Callable[[int], None] | None) -> BootstrapResult:
+    """Each edge's share of the graphs ``runs`` yields (None: a failed resample, counted as a failure)."""
     graphs = []
     for g in runs:
         graphs.append(g)
