@@ -22,7 +22,7 @@ import numpy as np
 from causalpilot.agent import __version__
 from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import AssistedPlanner, Decision, DiscoveryPlan, Planner, Request
-from causalpilot.agent.progress import Progress, duration, heartbeat, silent
+from causalpilot.agent.progress import Progress, duration, heartbeat, silent, skeleton_progress
 from causalpilot.reports.decisions import discovery_decisions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
@@ -169,7 +169,9 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background,
                          with_gaps=deletes_testwise(plan.algorithm, plan.params))
     started = time.perf_counter()
-    with heartbeat(f"running {plan.algorithm}", say):
+    from causalpilot.tools.discovery.fast_pc import reporting
+
+    with heartbeat(f"running {plan.algorithm}", say), reporting(skeleton_progress(say)):
         graph = run_algorithm(plan.algorithm, di, plan.params)
     took = time.perf_counter() - started
     if n_jobs is None:

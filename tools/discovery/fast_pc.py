@@ -26,15 +26,35 @@ The result is a causal-learn ``CausalGraph``, so callers use ``cg.G.graph`` as w
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from math import comb
+from typing import Callable, Iterator
 
 import numpy as np
 
 from causalpilot.tools.ci.fisherz import PValueCache, cache_for, fast_fisherz_cit, gpu_available
 
 _ROWS_PER_BATCH = 1_000_000  # tests enumerated before a batch is computed
+
+
+# who hears of the skeleton's progress: called (depth, tests done, tests planned at this depth) when a depth
+# starts, after each batch and when it ends; set by :func:`reporting` (the analysis loop's progress lines)
+_REPORT: ContextVar[Callable[[int, int, int], None] | None] = ContextVar("fast_pc_report", default=None)
+
+
+@contextmanager
+def reporting(callback: Callable[[int, int, int], None] | None) -> Iterator[None]:
+    """Within the block, :func:`skeleton` calls ``callback(depth, done, planned)`` as its tests run: the
+    tests of a depth are counted before they run, so the time left in the depth can be estimated."""
+    token = _REPORT.set(callback)
+    try:
+        yield
+    finally:
+        _REPORT.reset(token)
 
 
 @lru_cache(maxsize=256)
@@ -74,6 +94,7 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
     ``nodes`` (causal-learn Node objects) are needed only with background knowledge.
     """
     assert 0 < alpha < 1
+    report = _REPORT.get()
     p = data.shape[1]
     cache = cache if cache is not None else cache_for(data)
     use_gpu = gpu_available() if use_gpu is None else use_gpu
@@ -88,6 +109,10 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
         if max_k is not None and depth > max_k:
             break
         neigh = [np.flatnonzero(adj[x]) for x in range(p)]
+        planned = sum(len(nx) * comb(len(nx) - 1, depth) for nx in neigh if len(nx) >= max(depth - 1, 1))
+        tested = 0
+        if report is not None:
+            report(depth, 0, planned)
         removed = np.zeros((p, p), dtype=bool)
         skipped = np.zeros(p, dtype=bool)
         own_sets: dict[tuple[int, int], tuple] = {}
@@ -99,8 +124,12 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
             """Test the pending nodes' pairs in one batch, then record their decisions."""
             nonlocal n_pending
             batch = np.concatenate(pending_rows) if pending_rows else np.empty((0, depth + 2), dtype=np.int64)
+            nonlocal tested
             indep_all = cache.pvalues(batch, use_gpu=use_gpu, alpha=alpha) > alpha
             result.tests_run += batch.shape[0]
+            tested += batch.shape[0]
+            if report is not None:
+                report(depth, min(tested, planned), planned)
             offset = 0
             for x, Nx, S_all in pending:
                 L, c = S_all.shape[0], S_all.shape[1]
@@ -138,6 +167,8 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
             if n_pending >= _ROWS_PER_BATCH:  # bounds memory on dense graphs
                 flush()
         flush()
+        if report is not None:
+            report(depth, planned, planned)
         # (x, y) is in causal-learn's edge_removal when x handles it if x removed it, or y < x did
         record = (removed | np.tril(removed.T, -1)) & adj & ~skipped[:, None]
         xs, ys = np.nonzero(record)  # row-major: x ascending, then y ascending
