@@ -108,14 +108,21 @@ def _text(data: str | bytes) -> str:
     return data.decode("utf-8") if isinstance(data, bytes) else data
 
 
-def _dataset(data: Any) -> Dataset:
-    """A :class:`Dataset` from a DataFrame or a file path; anything else is an :class:`InputError`."""
+def _dataset(data: Any, stream: bool | None = None, sample_rows: int | None = None, seed: int = 0) -> Dataset:
+    """A :class:`Dataset` from a DataFrame or a file path (streamed as ``load_table`` decides, its sample
+    drawn with the run's ``seed``); anything else is an :class:`InputError`."""
     import pandas as pd
 
+    from causalpilot.agent.loop import derive_seed
+
     if isinstance(data, pd.DataFrame):
+        if stream:
+            raise InputError("stream=True reads a Parquet or CSV file in batches; a DataFrame is already in memory.")
         return load_frame(data)
     if isinstance(data, (str, os.PathLike)):
-        return load_table(data)
+        if sample_rows is not None and (not isinstance(sample_rows, int) or isinstance(sample_rows, bool)):
+            raise InputError(f"sample_rows must be a whole number of rows, got {sample_rows!r}.")
+        return load_table(data, stream=stream, sample_rows=sample_rows, seed=derive_seed(int(seed), "sample"))
     raise InputError(f"data must be a pandas DataFrame or the path of a CSV/TSV/Parquet/xlsx file, "
                      f"not {type(data).__name__}.")
 
@@ -139,7 +146,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
             time_index: str | None = None, domain_index: str | None = None, algorithm: str | None = None,
             seed: int = 0, bootstrap: int | None = None, jobs: int | None = None, planner: str | None = None,
             out: str | os.PathLike | None = None, memory: str | os.PathLike | bool | None = None,
-            quiet: bool = True, **extra: Any) -> AnalysisResult:
+            quiet: bool = True, scheduler: Any = None, stream: bool | None = None, sample_rows: int | None = None,
+            **extra: Any) -> AnalysisResult:
     """Profile, plan, discover (with bootstrap confidence), estimate effects and write the report.
 
     Args:
@@ -160,6 +168,15 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         out: a directory to write the contract's files into; None writes nothing (use ``.save``).
         memory: the memory database file; None = the default store (as the CLI); False = do not record.
         quiet: no progress lines on stderr (default True; False prints what the CLI prints).
+        scheduler: a Dask cluster to run the bootstrap resamples, portfolio members and refuters'
+            re-estimates on: its scheduler address (``"tcp://host:8786"``), or a ``distributed.Client``
+            or cluster object (``LocalCluster``) of yours, which is left open. The data are scattered to
+            the workers once; the results are identical to a local run with the same seed.
+        stream: read a Parquet or CSV file in batches instead of into memory (True), never (False), or
+            when its table would take more than a quarter of the memory available (None). A streamed
+            file's means and covariances come from one pass over all its rows (Fisher-z PC, the
+            Gaussian BIC searches, linear effects); the profile and other methods run on its sample.
+        sample_rows: the size of a streamed file's seeded sample (default 100000).
         extra: further options of ``causalpilot analyse``: ``cate_by`` (list of columns), ``what_if``
             ("X=1.5"), ``share_data`` (rows the LLM may see: an int, default 5, 0 for none; True
             means 50), ``no_order`` (bool: do not assume that the outcome does
@@ -171,8 +188,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         :class:`AnalysisResult`.
 
     Raises:
-        InputError: unreadable data, unknown columns or options, or an effect request that cannot be
-            met, with one sentence naming the problem.
+        InputError: unreadable data, unknown columns or options, an effect request that cannot be
+            met, or a scheduler that cannot be reached, with one sentence naming the problem.
     """
     from causalpilot.agent.cli import default_planner
 
@@ -183,7 +200,7 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
     share_data = extra.get("share_data")
     if share_data is not None and not isinstance(share_data, (bool, int)):
         raise InputError(f"share_data must be a number of rows (or True/False), got {share_data!r}.")
-    ds = _dataset(data)
+    ds = _dataset(data, stream, sample_rows, seed)
     cate_by = extra.get("cate_by")
     if isinstance(cate_by, str):
         cate_by = [c.strip() for c in cate_by.split(",") if c.strip()]
@@ -195,7 +212,8 @@ def analyse(data: Any, treatment: str | None = None, outcome: str | None = None,
         bootstrap=_check_count("bootstrap", bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data,
         cate_by=cate_by, what_if=extra.get("what_if"), no_order=bool(extra.get("no_order", False)),
-        time_budget=_budget(extra.get("time_budget", DEFAULT_BUDGET_S)))
+        time_budget=_budget(extra.get("time_budget", DEFAULT_BUDGET_S)),
+        scheduler=scheduler)
     return AnalysisResult(run_analysis(opts, dataset=ds, write=out is not None))
 
 
@@ -232,7 +250,7 @@ def discover(data: Any, algorithm: str, *, seed: int = 0, bootstrap: int = 0, ba
     alpha = params.get("alpha")
     if alpha is not None and not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
         raise InputError(f"alpha must be between 0 and 1, got {alpha!r}.")
-    ds = _dataset(data)
+    ds = _dataset(data, seed=seed)
     opts = AnalysisOptions(
         data=ds.path, seed=int(seed), planner="fixed", time_index=time_index, time_series=bool(time_series),
         domain_index=domain_index, no_domain=bool(no_domain), background=background, algorithm=spec.name,

@@ -129,6 +129,14 @@ def analyse(
     no_order: bool = typer.Option(False, "--no-order", help="Do not assume that the outcome does not cause the "
                                   "treatment (by default naming both forbids outcome -> treatment)."),
     time_budget: float = TIME_BUDGET,
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): the "
+                                            "bootstrap resamples, portfolio members and refuters run on its workers; "
+                                            "same results as a local run."),
+    stream: Optional[bool] = typer.Option(None, "--stream/--no-stream", help="Read a Parquet/CSV file in batches, not "
+                                          "into memory (default: when its table would take over a quarter of the "
+                                          "memory available)."),
+    sample_rows: Optional[int] = typer.Option(None, "--sample-rows", help="Rows of a streamed file that the profile "
+                                              "and row-level methods run on (default 100000)."),
 ) -> None:
     """One-shot: profile, choose and tune methods, discover the graph, estimate effects, write the report."""
     from causalpilot.agent.loop import AnalysisOptions, run_analysis
@@ -141,7 +149,8 @@ def analyse(
         background=background, algorithm=algorithm, bootstrap=_check_bootstrap(bootstrap), n_jobs=_check_jobs(jobs), quiet=quiet,
         memory_path=memory, command="analyse", share_data=share_data, replay=replay,
         cate_by=[c.strip() for c in cate_by.split(",") if c.strip()] if cate_by else None, what_if=what_if,
-        no_order=no_order, time_budget=time_budget or None))
+        no_order=no_order, time_budget=time_budget or None, scheduler=scheduler, stream=stream,
+        sample_rows=sample_rows))
     _finish(result, quiet, background)
 
 

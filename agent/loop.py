@@ -22,18 +22,20 @@ import numpy as np
 from causalpilot.agent import __version__
 from causalpilot.agent.outputs import check_out_dir, json_text, prepare_out_dir, write_atomic
 from causalpilot.agent.planners.base import AssistedPlanner, Decision, DiscoveryPlan, Planner, Request
-from causalpilot.agent.progress import Progress, duration, heartbeat, silent
+from causalpilot.agent.progress import Progress, duration, heartbeat, silent, skeleton_progress
 from causalpilot.reports.decisions import discovery_decisions
 from causalpilot.reports.numbers import number
 from causalpilot.tools.background import Background, apply_to_graph, describe_background, resolve_background
 from causalpilot.tools.bootstrap import BootstrapResult, annotate, bootstrap
 from causalpilot.tools.budget import DEFAULT_BUDGET_S, fit_repetitions, time_budget
-from causalpilot.tools.budget import workers as budget_workers
+from causalpilot.tools.threads import workers as budget_workers
+from causalpilot.tools.cluster import Cluster, using
+from causalpilot.tools.cluster import active as active_cluster
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.loading import Dataset, load_table
 from causalpilot.tools.profile import PreparedData, domain_codes, profile_and_prepare
-from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, get_algorithm, run_algorithm
+from causalpilot.tools.registry import DiscoveryInput, deletes_testwise, get_algorithm, run_algorithm, uses_moments
 
 LIBRARIES = ("numpy", "scipy", "pandas", "causal-learn", "dowhy", "tigramite", "networkx", "scikit-learn",
              "joblib", "jinja2", "pydantic", "langchain", "openai")
@@ -66,6 +68,11 @@ class AnalysisOptions:
     what_if: str | None = None  # "X=1.5": mean outcome under do(X=1.5) (--what-if)
     no_order: bool = False  # do not assume that the outcome does not cause the treatment (--no-order)
     time_budget: float | None = DEFAULT_BUDGET_S  # seconds for the repeated steps to fit in (None: no limit)
+    # a Dask scheduler address, or a distributed.Client / cluster object (the Python API): the bootstrap
+    # resamples, portfolio members and refuters' re-estimates run as its tasks (tools.cluster)
+    scheduler: Any = None
+    stream: bool | None = None  # read a Parquet/CSV file in batches: True, False, None (when it would not fit)
+    sample_rows: int | None = None  # the sample a streamed file is profiled on (default tools.streaming.SAMPLE_ROWS)
 
 
 @dataclass
@@ -134,9 +141,12 @@ def discovery_input(prepared: PreparedData, seed: int, background: Background | 
     dom = None
     if prepared.domain is not None:
         dom = domain_codes(prepared.domain).astype(float)
-    X = prepared.with_gaps.to_numpy(dtype=float) if with_gaps and prepared.with_gaps is not None else prepared.X
+    gaps = with_gaps and prepared.with_gaps is not None
+    X = prepared.with_gaps.to_numpy(dtype=float) if gaps else prepared.X
+    streamed = prepared.streamed
     return DiscoveryInput(X=X, nodes=list(prepared.frame.columns), kinds=kinds, seed=seed,
                           background=background, domain=dom,
+                          moments=None if streamed is None or gaps else streamed.moments,
                           time=None if prepared.time is None else
                           np.arange(len(prepared.frame), dtype=float) if prepared.grid is None else
                           np.asarray(prepared.grid, dtype=float))
@@ -167,7 +177,9 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background,
                          with_gaps=deletes_testwise(plan.algorithm, plan.params))
     started = time.perf_counter()
-    with heartbeat(f"running {plan.algorithm}", say):
+    from causalpilot.tools.discovery.fast_pc import reporting
+
+    with heartbeat(f"running {plan.algorithm}", say), reporting(skeleton_progress(say)):
         graph = run_algorithm(plan.algorithm, di, plan.params)
     took = time.perf_counter() - started
     if n_jobs is None:
@@ -182,10 +194,12 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         if say is not None:
             say(f"      time budget: {fit.note}")
     if say is not None and took >= PARALLEL_AFTER_S and plan.bootstrap > 0:
-        workers = budget_workers(n_jobs)
-        minutes = took * plan.bootstrap / min(workers, plan.bootstrap) / 60
+        cluster = active_cluster()
+        workers = cluster.describe()["workers"] if cluster is not None else budget_workers(n_jobs)
+        minutes = took * plan.bootstrap / max(1, min(workers, plan.bootstrap)) / 60
         say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
-            f"worker(s) will take about {duration(minutes * 60)} (--bootstrap 0 skips them)")
+            f"{'cluster ' if cluster is not None else ''}worker(s) will take about {duration(minutes * 60)} "
+            "(--bootstrap 0 skips them)")
     params = dict(graph.parameters)
     if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
         from causalpilot.tools.portfolio import run_portfolio
@@ -196,9 +210,20 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         from causalpilot.tools.bootstrap import block_length
 
         block = block_length(len(prepared.frame), int(plan.params.get("tau_max") or 1))
-    progress = Progress("bootstrap", plan.bootstrap, say)
-    boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
-                     n_jobs=n_jobs, block=block, progress=progress.update)
+    if plan.bootstrap > 0 and block is None and uses_moments(plan.algorithm, params, di):
+        # a streamed file: Poisson-weighted resamples of all its rows, as weighted moments from one more pass
+        from causalpilot.tools.bootstrap import weighted_bootstrap
+
+        with heartbeat(f"drawing {plan.bootstrap} Poisson-weighted resamples in one pass over the file", say):
+            resamples = prepared.streamed.table.poisson_moments(list(di.nodes), plan.bootstrap,
+                                                                derive_seed(seed, "poisson"))
+        progress = Progress("bootstrap", plan.bootstrap, say)
+        boot = weighted_bootstrap(plan.algorithm, di, params, resamples, derive_seed(seed, "bootstrap"),
+                                  n_jobs=n_jobs, progress=progress.update)
+    else:
+        progress = Progress("bootstrap", plan.bootstrap, say)
+        boot = bootstrap(plan.algorithm, di, params, plan.bootstrap, derive_seed(seed, "bootstrap"),
+                         n_jobs=n_jobs, block=block, progress=progress.update)
     progress.close()
     graph = annotate(graph, boot)
     if plan.orient == "additive_noise" and graph.graph_type == "CPDAG":
@@ -323,6 +348,12 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         f"{profile.findings['linearity'].summary}")
     for note in profile_notes(profile):
         say(f"      {note}")
+    if ds.table is not None:  # a streamed file: one pass for the means and covariances of all its rows
+        from causalpilot.tools.streaming import summarise
+
+        with timer.step("stream"), heartbeat("streaming the file for means and covariances", say):
+            prepared.streamed = summarise(ds, prepared)
+        say(f"      {_streamed_decision(prepared.streamed, len(prepared.frame.columns)).reason}")
 
     background = resolve_background(background, profile.variables)
     user_background = background
@@ -356,6 +387,8 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
                                   profile=profile, outcome=request.outcome,
                                   tune=planner.name == "rules" and "alpha" not in request.params)
         decisions = list(plan.decisions) + list(tuned) + given
+        if prepared.streamed is not None:
+            decisions += _stream_decisions(prepared, plan, background)
         say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
 
         decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
@@ -385,6 +418,46 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     randomised = next((d.evidence["check"] for d in root_decisions if d.step == "discovery.randomised_treatment"), None)
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background,
                           roots=roots, randomised=randomised, agent=session)
+
+
+def _streamed_decision(streamed, p: int) -> Decision:
+    """What a streamed file's analysis runs on: the moments of all its rows, the sample, or both."""
+    rows, sample = number(streamed.rows), number(streamed.sample_rows)
+    if streamed.moments is None:
+        reason = (f"the file's {rows} rows were read in batches, not into memory; the means and covariances of its "
+                  f"rows cannot stand for these data ({streamed.reason}), so the profile, discovery and effects "
+                  f"run on a seeded sample of {sample} rows")
+    else:
+        left = streamed.rows - streamed.complete_rows
+        reason = (f"the file's {rows} rows were read in batches, not into memory: the means and covariances of the "
+                  f"{p} analysis variables over {'all ' if not left else ''}{number(streamed.complete_rows)} rows"
+                  + (f" ({number(left)} rows with a missing value left out)" if left else "")
+                  + " come from one streaming pass and carry Fisher-z PC, the Gaussian BIC searches and linear "
+                  f"effect estimates; the profile and every other method run on a seeded sample of {sample} rows")
+    return Decision("data.streamed", streamed.moments is not None, reason, streamed.to_dict(), by="data")
+
+
+def _stream_decisions(prepared: PreparedData, plan: DiscoveryPlan, background: Background | None) -> list[Decision]:
+    """The data a streamed file's discovery and bootstrap ran on, as decisions (run.json and the report)."""
+    streamed = prepared.streamed
+    out = [_streamed_decision(streamed, len(prepared.frame.columns))]
+    if streamed.moments is None:
+        return out
+    di = discovery_input(prepared, 0, background, with_gaps=deletes_testwise(plan.algorithm, plan.params))
+    full = uses_moments(plan.algorithm, plan.params, di)
+    sample = number(streamed.sample_rows)
+    what = (f"{plan.algorithm} needs only the means and covariances, so it ran on all "
+            f"{number(streamed.complete_rows)} rows" if full else
+            f"{plan.algorithm} with these settings needs the rows, so it ran on the sample of {sample} rows")
+    if plan.bootstrap:
+        what += ("; its bootstrap resamples are Poisson(1) weights on every streamed row (weighted means and "
+                 "covariances from one more pass, no copies of rows)" if full else
+                 f"; its bootstrap resamples the sample of {sample} rows")
+    members = [name for name, params in plan.portfolio if not uses_moments(name, params, di)]
+    if members:
+        what += f"; the portfolio member(s) {', '.join(members)} need the rows and ran on the sample"
+    out.append(Decision("discovery.streamed", full, what, {"algorithm": plan.algorithm}, by="data"))
+    return out
 
 
 def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Background | None,
@@ -543,7 +616,9 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
     ``dataset``: data already loaded (the Python API's DataFrame) instead of reading ``opts.data``.
     ``write``: write the files into ``opts.out`` (or the default output folder); without it they are
     only kept in ``RunResult.artifacts``. ``report``: render the report and figure (``discover()``
-    in Python needs only the graph). Raises :class:`InputError` for unusable input."""
+    in Python needs only the graph). With ``opts.scheduler`` the bootstrap resamples, portfolio
+    members and refuters' re-estimates run as tasks on that Dask cluster (tools.cluster), with the
+    same results. Raises :class:`InputError` for unusable input (and an unreachable scheduler)."""
     timer = Timer()
     say = silent if opts.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     check_options(opts)  # usage errors first: none of them should cost a load, let alone a discovery
@@ -554,9 +629,17 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
                          f"--planner {planner.name}.")
     if llm is not None:
         _configure_llm(llm, opts)  # a model the server does not serve is an InputError before any work
+    with using(opts.scheduler) as cluster:  # an unreachable scheduler is a usage error, before the data are read
+        return _analyse(opts, planner, llm, structure, dataset, write, report, timer, say, cluster)
 
+
+def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | None, structure: FoundStructure | None,
+             dataset: Dataset | None, write: bool, report: bool, timer: Timer, say, cluster: Cluster | None
+             ) -> RunResult:
+    """run_analysis from the data on, with the options checked and the cluster (if any) connected."""
     with timer.step("load"):
-        ds: Dataset = dataset if dataset is not None else load_table(opts.data)
+        ds: Dataset = dataset if dataset is not None else load_table(
+            opts.data, stream=opts.stream, sample_rows=opts.sample_rows, seed=derive_seed(opts.seed, "sample"))
     check_columns(opts, ds, reads_question=llm is None)
     run_id = make_run_id(ds.sha256)
     replay = llm.cfg.replay if llm is not None else None
@@ -567,7 +650,11 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         run_id = replay.run_id or run_id  # the replayed analysis keeps its id, so its report is the same
     data_label = ds.path or "a DataFrame"
     say(f"causalpilot {__version__}: run {run_id}")
-    say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
+    if ds.table is not None:
+        say(f"[1/5] streaming {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label} in batches; "
+            f"a seeded sample of {number(len(ds.frame))} rows is profiled")
+    else:
+        say(f"[1/5] loaded {number(ds.n_rows)} rows x {number(ds.n_cols)} columns from {data_label}")
 
     keep = [c for c in (opts.treatment, opts.outcome) if c]
     request = Request(question=opts.question, treatment=opts.treatment, outcome=opts.outcome,
@@ -644,7 +731,8 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         "seed": opts.seed,
         "planner": planner.name,
         "data": {"path": ds.path or None, "sha256": ds.sha256, "format": ds.format,
-                 "rows": ds.n_rows, "columns": ds.n_cols},
+                 "rows": ds.n_rows, "columns": ds.n_cols,
+                 **({"streamed": prepared.streamed.to_dict()} if prepared.streamed is not None else {})},
         "request": {"question": opts.question, "treatment": opts.treatment, "outcome": opts.outcome,
                     "time_index": opts.time_index, "time_series": opts.time_series,
                     "background": describe_background(opts.background)},
@@ -658,6 +746,7 @@ def _run(opts: AnalysisOptions, planner: Planner | None, structure: FoundStructu
         "libraries": library_versions(),
         # the string-hash salt some library code iterates by (agent.cli fixes it to 0 unless set)
         "environment": {"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "random")},
+        **({"cluster": cluster.describe()} if cluster is not None else {}),
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason, "usage": llm.transcript.usage(llm.cfg),
                     "data_sent": llm.transcript.data_sent}} if llm is not None else {}),
         **({"agent": agent_trail(found.agent, run_id, llm)} if llm is not None and found.agent is not None else {}),

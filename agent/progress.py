@@ -77,6 +77,32 @@ class Progress:
             self.say(f"{INDENT}{self.label}: {self.done} {self.unit} in {duration(self.clock() - self.start)}")
 
 
+SKELETON_PROGRESS_MIN_TESTS = 100_000  # a PC depth with fewer tests passes in seconds: no progress lines for it
+
+
+def skeleton_progress(say: Say | None, min_tests: int = SKELETON_PROGRESS_MIN_TESTS
+                      ) -> Callable[[int, int, int], None] | None:
+    """A callback for :func:`causalpilot.tools.discovery.fast_pc.reporting`: a :class:`Progress` (tests
+    done, time left at the pace so far) for each depth of the PC skeleton that plans ``min_tests`` or
+    more tests. None when the run is quiet."""
+    say = _live(say)
+    if say is None:
+        return None
+    bars: dict[int, Progress | None] = {}
+
+    def update(depth: int, done: int, planned: int) -> None:
+        if planned < min_tests or bars.get(depth, False) is None:
+            return
+        if depth not in bars:
+            bars[depth] = Progress(f"PC depth {depth}", planned, say, unit="tests")
+        bars[depth].update(done)
+        if done >= planned:
+            bars[depth].close()
+            bars[depth] = None  # closed
+
+    return update
+
+
 @contextmanager
 def heartbeat(label: str, say: Say | None, every_s: float = 30.0) -> Iterator[None]:
     """While the block runs, say '<label>: 1 min 30 s so far' every ``every_s`` seconds (from a daemon

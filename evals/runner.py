@@ -27,7 +27,6 @@ from typing import Any, Iterator
 
 from causalpilot.evals.metrics import score
 from causalpilot.evals.suites import DatasetSpec, Suite, baselines_for, build
-from causalpilot.tools.errors import InputError
 
 AGENT = "agent"
 PARTIAL = "tasks.jsonl"
@@ -211,12 +210,11 @@ def _backend(scheduler: str | None):
     if not scheduler:
         yield None
         return
-    try:
-        import joblib
-        from dask.distributed import Client
-    except ImportError:
-        raise InputError("--scheduler needs Dask: pip install 'causalpilot[dask]' (dask[distributed]).") from None
-    client = Client(scheduler)
+    import joblib
+
+    from causalpilot.tools.cluster import connect
+
+    client = connect(scheduler)  # one sentence (exit 2) for a missing Dask or an unreachable scheduler
     try:
         with joblib.parallel_backend("dask"):
             yield client

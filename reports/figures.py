@@ -347,14 +347,35 @@ MARKS = {"directed": ("tail", "arrow"), "undirected": ("tail", "tail"), "bidirec
          "partially_directed": ("circle", "arrow"), "nondirected": ("circle", "circle")}
 
 
+# beyond this many variables the figure says how large the graph is instead of drawing it: a drawing is not
+# legible, and the layered layout took 38 s at p = 300 and 9 min at p = 1000 (2434 edges) on 2 cores
+DRAW_MAX_NODES = 300
+
+
+def _summary_png(graph: CausalGraph, title: str | None) -> bytes:
+    """A small figure naming the graph's size, for graphs too large to draw (DRAW_MAX_NODES)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 1.4), dpi=110)
+    fig.text(0.5, 0.72, title or f"{graph.algorithm} ({graph.graph_type})", ha="center", va="center", fontsize=11)
+    fig.text(0.5, 0.35, f"{len(graph.nodes)} variables and {len(graph.edges)} edges: too many to draw legibly "
+             f"(over {DRAW_MAX_NODES});\nevery edge is in graph.json", ha="center", va="center", fontsize=FONT)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
 def graph_png(graph: CausalGraph, seed: int = 0, title: str | None = None) -> bytes:
     """The graph as PNG bytes (deterministic for the same graph). Edge width and darkness follow the
     bootstrap confidence of the link (of the exact edge when that is all there is); labels give the
     exact edge's confidence, and the link's where it differs. ``seed`` is accepted for compatibility:
-    the layout has no random step."""
+    the layout has no random step. A graph of more than DRAW_MAX_NODES variables gets a figure that
+    gives its size instead."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle, FancyBboxPatch, Polygon
 
+    if len(graph.nodes) > DRAW_MAX_NODES:
+        return _summary_png(graph, title)
     lay = layout(graph)
     if not lay.boxes:
         lay.boxes["(no variables)"] = Box(0, 0, 60, 11)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 from scipy.stats import binom
 
+from causalpilot.tools.cluster import task_map
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
@@ -71,7 +72,7 @@ def resample_indices(n: int, rng: np.random.Generator, block: int | None = None)
     return np.concatenate([np.arange(s, s + block) for s in starts])[:n]
 
 
-def _one(name: str, data: DiscoveryInput, params: dict, seed_seq: np.random.SeedSequence, block: int | None):
+def _one(data: DiscoveryInput, name: str, params: dict, seed_seq: np.random.SeedSequence, block: int | None):
     rng = np.random.default_rng(seed_seq)
     idx = resample_indices(data.X.shape[0], rng, block)
     sub = replace(data, X=data.X[idx],
@@ -89,16 +90,41 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
               block: int | None = None, progress: Callable[[int], None] | None = None) -> BootstrapResult:
     """Run ``name`` on B resamples in parallel and return edge frequencies.
 
-    ``n_jobs``: worker processes as joblib reads them (1: this process); each runs its BLAS/OpenMP
-    pools under ``cores // workers`` threads (:func:`causalpilot.tools.threads.parallel`).
+    The resamples run as tasks (:func:`causalpilot.tools.cluster.task_map`): on the active Dask
+    cluster, else in ``n_jobs`` local processes, each under a BLAS/OpenMP thread limit
+    (:mod:`causalpilot.tools.threads`); each has its own seed, so the result is the same.
+
     ``progress``, if given, is called with the number of resamples finished so far after each one
     (in resample order when they run in parallel); it cannot change the result."""
     if B <= 0:
         return BootstrapResult(0, {})
-    from causalpilot.tools.threads import parallel
-
     children = np.random.SeedSequence([seed, 0xB007]).spawn(B)
-    runs: Iterable = parallel(_one, ((name, data, params, s, block) for s in children), n_jobs, "generator")
+    return _frequencies(task_map(_one, data, [(name, params, s, block) for s in children], n_jobs), progress)
+
+
+def _one_weighted(data: DiscoveryInput, name: str, params: dict, moments, seed_seq: np.random.SeedSequence):
+    sub = replace(data, moments=moments, seed=int(seed_seq.generate_state(1)[0]))
+    try:
+        return run_algorithm(name, sub, params)
+    except Exception as exc:  # a degenerate resample must not sink the run
+        log.debug("weighted resample of %s failed (%s: %s); it is left out", name, type(exc).__name__, exc)
+        return None
+
+
+def weighted_bootstrap(name: str, data: DiscoveryInput, params: dict, resamples: list, seed: int, n_jobs: int = 1,
+                       progress: Callable[[int], None] | None = None) -> BootstrapResult:
+    """Edge frequencies of ``name`` run on each of ``resamples``: the moments (tools.moments.Moments) of a
+    streamed file's rows under Poisson(1) weights (tools.streaming.LazyTable.poisson_moments), for a
+    method that needs nothing else (registry.uses_moments). Seeds, tasks and counting as :func:`bootstrap`."""
+    if not resamples:
+        return BootstrapResult(0, {})
+    children = np.random.SeedSequence([seed, 0xB007]).spawn(len(resamples))
+    return _frequencies(task_map(_one_weighted, data, [(name, params, m, s) for m, s in zip(resamples, children)],
+                                 n_jobs), progress)
+
+
+def _frequencies(runs, progress: Callable[[int], None] | None) -> BootstrapResult:
+    """Each edge's share of the graphs ``runs`` yields (None: a failed resample, counted as a failure)."""
     graphs = []
     for g in runs:
         graphs.append(g)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import math
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,14 +52,6 @@ def time_budget(seconds: float | None) -> Iterator[Budget | None]:
 def current() -> Budget | None:
     """The budget in force, or None."""
     return _CURRENT.get()
-
-
-def workers(n_jobs: int | None) -> int:
-    """The processes ``n_jobs`` means (joblib's reading: -1 every core, None one)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if n_jobs is None:
-        return 1
-    return cores if n_jobs < 0 else max(1, min(n_jobs, cores))
 
 
 @dataclass(frozen=True)

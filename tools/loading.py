@@ -16,10 +16,14 @@ import lzma
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from causalpilot.tools.errors import InputError
+
+if TYPE_CHECKING:
+    from causalpilot.tools.streaming import LazyTable
 
 MIN_ROWS = 10
 MAX_FIELD_BYTES = 10_000_000  # one cell longer than this is not data we can analyse
@@ -29,15 +33,23 @@ MAX_FIELD_BYTES = 10_000_000  # one cell longer than this is not data we can ana
 class Dataset:
     """A loaded table and where it came from."""
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame  # the whole table; for a streamed file, its seeded sample
     path: str
     sha256: str
     format: str
     repairs: list[dict] = field(default_factory=list)
+    table: "LazyTable | None" = None  # a streamed file, read in batches (tools.streaming); None: in memory
 
     @property
     def n_rows(self) -> int:
+        """The table's rows (a streamed file's, not its sample's)."""
+        if self.table is not None and self.table.rows is not None:
+            return int(self.table.rows)
         return int(self.frame.shape[0])
+
+    @property
+    def streamed(self) -> bool:
+        return self.table is not None
 
     @property
     def n_cols(self) -> int:
@@ -52,8 +64,14 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_table(path: str | Path) -> Dataset:
-    """Read ``path`` into a :class:`Dataset`; raise :class:`InputError` with one clear sentence."""
+def load_table(path: str | Path, *, stream: bool | None = False, sample_rows: int | None = None,
+               seed: int = 0) -> Dataset:
+    """Read ``path`` into a :class:`Dataset`; raise :class:`InputError` with one clear sentence.
+
+    ``stream``: read a Parquet or CSV/TSV file lazily (tools.streaming) instead of into memory: True
+    always, None when its table would not fit comfortably (:func:`causalpilot.tools.streaming.should_stream`),
+    False never. A streamed Dataset's ``frame`` is a uniform sample of ``sample_rows`` rows (default
+    SAMPLE_ROWS) drawn with ``seed``, and its ``table`` reads the whole file in batches."""
     p = Path(path)
     name = str(path)
     if not p.exists():
@@ -69,6 +87,13 @@ def load_table(path: str | Path) -> Dataset:
 
     suffix = p.suffix.lower()
     repairs: list[dict] = []
+    if stream is not False:
+        from causalpilot.tools.streaming import should_stream
+
+        if stream and suffix in SPREADSHEETS:
+            raise InputError(f"Streaming (--stream) reads Parquet and CSV/TSV files; save '{name}' as one of them.")
+        if suffix not in SPREADSHEETS and (stream or should_stream(p)):
+            return _stream(p, name, sample_rows, seed)
     if suffix in COMPRESSED:  # data.csv.gz: a delimited text file, compressed
         frame, fmt, dialect = _read_delimited(p, name, Path(p.stem).suffix.lower())
         if dialect:
@@ -83,6 +108,11 @@ def load_table(path: str | Path) -> Dataset:
         if dialect:
             repairs.append({"repair": "dialect", "reason": dialect})
 
+    _check_shape(frame, name)
+    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt, repairs=repairs)
+
+
+def _check_shape(frame: pd.DataFrame, name: str) -> None:
     if frame.shape[1] < 2:
         raise InputError(
             f"Data file '{name}' has only {frame.shape[1]} column; causal analysis needs at least two variables "
@@ -94,7 +124,28 @@ def load_table(path: str | Path) -> Dataset:
         raise InputError(
             f"Data file '{name}' has only {frame.shape[0]} data row(s); causal analysis needs at least {MIN_ROWS}."
         )
-    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=fmt, repairs=repairs)
+
+
+def _stream(p: Path, name: str, sample_rows: int | None, seed: int) -> Dataset:
+    """A streamed Dataset: the file opened lazily, its seeded sample in ``frame`` (tools.streaming)."""
+    from causalpilot.tools.streaming import SAMPLE_ROWS, LazyTable
+
+    size = SAMPLE_ROWS if sample_rows is None else int(sample_rows)
+    if size < MIN_ROWS:
+        raise InputError(f"The sample of a streamed file needs at least {MIN_ROWS} rows, not {size}.")
+    table = LazyTable.open(p, name)
+    _check_headers(table.columns, name)
+    try:
+        frame = table.sample(size, seed)
+    except (pd.errors.ParserError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"Data file '{name}' is not a well-formed table: {msg.rstrip('.')}.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _check_shape(frame, name)
+    repairs = [{"repair": "streamed", "reason": (
+        f"read in batches, not into memory: the profile runs on a seeded sample of {len(frame)} of its "
+        f"{table.rows} rows")}]
+    return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format=table.format, repairs=repairs, table=table)
 
 
 def load_frame(frame: pd.DataFrame) -> Dataset:

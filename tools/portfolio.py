@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from causalpilot.tools.cluster import task_map
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.registry import DiscoveryInput, run_algorithm
 
@@ -44,9 +45,15 @@ def reconcile(graphs: list[CausalGraph]) -> tuple[CausalGraph, dict[str, Any]]:
     return graph, evidence
 
 
+def _member(data: DiscoveryInput, name: str, params: dict[str, Any]) -> CausalGraph:
+    return run_algorithm(name, data, params)
+
+
 def run_portfolio(main: CausalGraph, portfolio: list[tuple[str, dict[str, Any]]], data: DiscoveryInput
                   ) -> CausalGraph:
-    graphs = [main] + [run_algorithm(name, data, params) for name, params in portfolio]
+    """``main`` reconciled with the graphs of the ``portfolio`` members (name, params) on ``data``; the
+    members run as tasks (on the active Dask cluster, else here; :func:`causalpilot.tools.cluster.task_map`)."""
+    graphs = [main] + list(task_map(_member, data, [(name, params) for name, params in portfolio]))
     graph, evidence = reconcile(graphs)
     graph.parameters["portfolio"] = evidence
     return graph

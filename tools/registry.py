@@ -10,7 +10,7 @@ planner and a forced ``--algorithm`` read the same check.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -39,6 +39,9 @@ class DiscoveryInput:
     background: Background | None = None
     domain: np.ndarray | None = None  # domain / regime index per row, for heterogeneous data
     time: np.ndarray | None = None
+    # a streamed file (tools.streaming): the means and covariance of all its rows (tools.moments.Moments), over
+    # ``nodes`` in order; ``X`` is then its sample. Read by the methods of :func:`uses_moments`, removed for others.
+    moments: Any = None
 
 
 # assumptions a profile can contradict (AlgorithmSpec.assumes)
@@ -51,6 +54,27 @@ DISCRETE_TESTS = ("chisq", "gsq", "gsquared")
 # algorithms that hand them the data as it is (no context column appended, no score)
 TESTWISE_TESTS = ("mv_fisherz", "mixed_lrt")
 TESTWISE_ALGORITHMS = ("pc", "fci", "markov_blanket")
+
+
+MOMENT_SCORES = ("local_score_BIC", "local_score_BIC_from_cov")
+
+
+def uses_moments(algorithm: str, params: dict[str, Any], data: DiscoveryInput) -> bool:
+    """Whether ``algorithm`` with ``params`` (over its defaults) runs on ``data.moments`` (the means and
+    covariance of a streamed file) rather than on the rows of ``data.X``: methods that need nothing
+    else, namely PC with Fisher-z (the batched engine) and the Gaussian BIC searches (GES, BOSS, exact
+    search) on data without a domain or time index, unordered categories or measurement-error
+    corrections."""
+    if data.moments is None or data.domain is not None or data.time is not None:
+        return False
+    params = {**get_algorithm(algorithm).defaults, **{k: v for k, v in params.items() if v is not None}}
+    name = get_algorithm(algorithm).name
+    if name == "pc":
+        return params.get("indep_test") == "fisherz" and params.get("engine", "fast") == "fast"
+    if name in ("ges", "boss", "exact_search"):
+        return (params.get("score_func") in MOMENT_SCORES and not params.get("error_variance")
+                and not params.get("score_by") and "categorical" not in data.kinds.values())
+    return False
 
 
 def deletes_testwise(algorithm: str, params: dict[str, Any]) -> bool:
@@ -246,6 +270,8 @@ def run_algorithm(name: str, data: DiscoveryInput, params: dict[str, Any] | None
     # seeding them here makes every algorithm a function of the run's seed, in any worker process
     from causalpilot.tools.discovery._util import seed_all
 
+    if data.moments is not None and not uses_moments(name, merged, data):
+        data = replace(data, moments=None)  # a method that needs rows runs on the sample in X
     seed_all(data.seed)
     graph = spec.runner(data, merged)
     graph.algorithm = spec.name

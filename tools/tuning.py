@@ -17,7 +17,8 @@ import numpy as np
 
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.graph import dag_extension
-from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algorithm
+from causalpilot.tools.moments import bic_from_corr
+from causalpilot.tools.registry import DiscoveryInput, get_algorithm, run_algorithm, uses_moments
 
 ALPHA_CANDIDATES = (0.01, 0.05, 0.1)
 BIC_TUNABLE = ("pc", "cdnod")
@@ -60,15 +61,19 @@ def tune_alpha_by_bic(name: str, data: DiscoveryInput, params: dict[str, Any],
                       candidates: tuple[float, ...] = ALPHA_CANDIDATES) -> tuple[float, dict[str, Any]]:
     scores = {}
     rows = ~np.isnan(data.X).any(axis=1)  # data with gaps (test-wise deletion): scored on the complete rows
+    m = data.moments if uses_moments(name, params, data) else None  # a streamed file: scored on all its rows
     for a in candidates:
         g = run_algorithm(name, data, {**params, "alpha": a})
-        scores[a] = (round(gaussian_bic(data.X[rows], dag_extension(g), None if data.domain is None else
-                                        data.domain[rows]), 2), len(g.edges))
+        bic = (bic_from_corr(m.corr(), m.n, dag_extension(g)) if m is not None else
+               gaussian_bic(data.X[rows], dag_extension(g), None if data.domain is None else data.domain[rows]))
+        scores[a] = (round(bic, 2), len(g.edges))
     best = min(candidates, key=lambda a: (scores[a][0], a))
     criterion = ("BIC of a DAG in the CPDAG (linear-Gaussian), lower is better" if data.domain is None else
                  "BIC of a DAG in the CPDAG, linear-Gaussian within each domain (shared structure, coefficients "
                  "and noise free per domain), summed over domains; lower is better")
-    if not rows.all():
+    if m is not None:
+        criterion += f"; from the means and covariances of all {int(round(m.n))} complete rows of the streamed file"
+    elif not rows.all():
         criterion += (f"; scored on the {int(rows.sum())} rows without a missing value (unbiased when values are "
                       "missing completely at random)")
     return best, {"criterion": criterion,

@@ -60,9 +60,11 @@ def run_pc(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     if _fast_fisherz(params):  # same graph as causal-learn's PC, computed in batches (tools/discovery/fast_pc.py)
         from causalpilot.tools.discovery.fast_pc import pc as fast_pc
 
+        m = data.moments  # a streamed file: the correlations of all its rows, data.X its sample
         with quiet():
             cg = fast_pc(data.X, alpha=float(params["alpha"]), background_knowledge=_bk(data),
-                         node_names=list(data.nodes), max_k=None if depth is None or depth < 0 else int(depth))
+                         node_names=list(data.nodes), max_k=None if depth is None or depth < 0 else int(depth),
+                         corr=None if m is None else m.corr(), n=None if m is None else m.n)
         return CausalGraph.from_endpoint_matrix(cg.G.graph, data.nodes, "CPDAG")
     with quiet():
         cg = pc(data.X, alpha=float(params["alpha"]), indep_test=params["indep_test"], stable=True,
@@ -113,8 +115,11 @@ def run_ges(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     if params.get("max_parents") is not None:
         kw["maxP"] = int(params["max_parents"])
     X = data.X
-    if params["score_func"] == "local_score_BIC":
+    standardised = params["score_func"] == "local_score_BIC"
+    if standardised:
         X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    if data.moments is not None:  # a streamed file: the covariance of all its rows (of the standardised data: R)
+        kw.update(cov=data.moments.corr() if standardised else data.moments.cov, n=int(round(data.moments.n)))
     with quiet():
         record = ges(X, **kw)
     return CausalGraph.from_endpoint_matrix(record["G"].graph, data.nodes, "CPDAG")

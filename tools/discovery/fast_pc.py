@@ -26,15 +26,35 @@ The result is a causal-learn ``CausalGraph``, so callers use ``cg.G.graph`` as w
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
+from math import comb
+from typing import Callable, Iterator
 
 import numpy as np
 
 from causalpilot.tools.ci.fisherz import PValueCache, cache_for, fast_fisherz_cit, gpu_available
 
 _ROWS_PER_BATCH = 1_000_000  # tests enumerated before a batch is computed
+
+
+# who hears of the skeleton's progress: called (depth, tests done, tests planned at this depth) when a depth
+# starts, after each batch and when it ends; set by :func:`reporting` (the analysis loop's progress lines)
+_REPORT: ContextVar[Callable[[int, int, int], None] | None] = ContextVar("fast_pc_report", default=None)
+
+
+@contextmanager
+def reporting(callback: Callable[[int, int, int], None] | None) -> Iterator[None]:
+    """Within the block, :func:`skeleton` calls ``callback(depth, done, planned)`` as its tests run: the
+    tests of a depth are counted before they run, so the time left in the depth can be estimated."""
+    token = _REPORT.set(callback)
+    try:
+        yield
+    finally:
+        _REPORT.reset(token)
 
 
 @lru_cache(maxsize=256)
@@ -74,7 +94,8 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
     ``nodes`` (causal-learn Node objects) are needed only with background knowledge.
     """
     assert 0 < alpha < 1
-    n, p = data.shape
+    report = _REPORT.get()
+    p = data.shape[1]
     cache = cache if cache is not None else cache_for(data)
     use_gpu = gpu_available() if use_gpu is None else use_gpu
     adj = ~np.eye(p, dtype=bool)
@@ -88,6 +109,10 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
         if max_k is not None and depth > max_k:
             break
         neigh = [np.flatnonzero(adj[x]) for x in range(p)]
+        planned = sum(len(nx) * comb(len(nx) - 1, depth) for nx in neigh if len(nx) >= max(depth - 1, 1))
+        tested = 0
+        if report is not None:
+            report(depth, 0, planned)
         removed = np.zeros((p, p), dtype=bool)
         skipped = np.zeros(p, dtype=bool)
         own_sets: dict[tuple[int, int], tuple] = {}
@@ -99,8 +124,12 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
             """Test the pending nodes' pairs in one batch, then record their decisions."""
             nonlocal n_pending
             batch = np.concatenate(pending_rows) if pending_rows else np.empty((0, depth + 2), dtype=np.int64)
+            nonlocal tested
             indep_all = cache.pvalues(batch, use_gpu=use_gpu, alpha=alpha) > alpha
             result.tests_run += batch.shape[0]
+            tested += batch.shape[0]
+            if report is not None:
+                report(depth, min(tested, planned), planned)
             offset = 0
             for x, Nx, S_all in pending:
                 L, c = S_all.shape[0], S_all.shape[1]
@@ -138,6 +167,8 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
             if n_pending >= _ROWS_PER_BATCH:  # bounds memory on dense graphs
                 flush()
         flush()
+        if report is not None:
+            report(depth, planned, planned)
         # (x, y) is in causal-learn's edge_removal when x handles it if x removed it, or y < x did
         record = (removed | np.tril(removed.T, -1)) & adj & ~skipped[:, None]
         xs, ys = np.nonzero(record)  # row-major: x ascending, then y ascending
@@ -155,8 +186,10 @@ def skeleton(data: np.ndarray, alpha: float, *, max_k: int | None = None, backgr
 
 
 def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: np.ndarray,
-                      graph: np.ndarray | None = None, dpath: np.ndarray | None = None):
-    """A causal-learn CausalGraph holding our skeleton (or final graph), sepsets and a fast test.
+                      graph: np.ndarray | None = None, dpath: np.ndarray | None = None,
+                      cache: PValueCache | None = None):
+    """A causal-learn CausalGraph holding our skeleton (or final graph), sepsets and a fast test (on the
+    correlation matrix and sample size of ``cache``, by default those of ``data``).
 
     Built without ``CausalGraph.__init__``'s p^2/2 ``add_edge`` calls (seconds at p = 1000): the
     attributes are those ``__init__`` sets, with the endpoint matrix written directly (the same as
@@ -178,7 +211,10 @@ def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: 
     if dpath is not None:
         cg.G.dpath = dpath
     cg.test = None
-    cg.set_ind_test(fast_fisherz_cit(data, cache_for(data).corr))  # used by uc_priority 3/4 and maxP rules
+    cache = cache if cache is not None else cache_for(data)
+    test = fast_fisherz_cit(data, cache.corr)
+    test.sample_size = cache.n
+    cg.set_ind_test(test)  # used by uc_priority 3/4 and maxP rules
     cg.sepset = res.sepset
     cg.definite_UC, cg.definite_non_UC, cg.redundant_nodes = [], [], []
     cg.PC_elapsed = -1
@@ -189,7 +225,7 @@ def _causallearn_graph(res: SkeletonResult, node_names: list[str] | None, data: 
 
 
 def _orient(res: SkeletonResult, data: np.ndarray, alpha: float, node_names, uc_rule: int, uc_priority: int,
-            background_knowledge, directed_from: int | None = None):
+            background_knowledge, directed_from: int | None = None, cache: PValueCache | None = None):
     """Orientation as causal-learn's pc_alg / cdnod_alg do it: our replay where it is exact, else theirs."""
     from causallearn.utils.PCUtils import Meek, UCSepset
     from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
@@ -198,8 +234,8 @@ def _orient(res: SkeletonResult, data: np.ndarray, alpha: float, node_names, uc_
 
     if background_knowledge is None and uc_rule == 0 and uc_priority == 2:
         graph, dpath = orient_pc(res.adjacency, res.sepset, directed_from)
-        return _causallearn_graph(res, node_names, data, graph, dpath)
-    cg_1 = _causallearn_graph(res, node_names, data)
+        return _causallearn_graph(res, node_names, data, graph, dpath, cache)
+    cg_1 = _causallearn_graph(res, node_names, data, cache=cache)
     if directed_from is not None:
         for node in cg_1.G.get_adjacent_nodes(cg_1.G.nodes[directed_from]):
             cg_1.G.add_directed_edge(cg_1.G.nodes[directed_from], node)
@@ -230,10 +266,13 @@ def _checked(data) -> np.ndarray:
 
 def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: int = 0, uc_priority: int = 2,
        background_knowledge=None, node_names: list[str] | None = None, max_k: int | None = None,
-       use_gpu: bool | None = None, return_stats: bool = False):
+       use_gpu: bool | None = None, return_stats: bool = False, corr: np.ndarray | None = None,
+       n: float | None = None):
     """Drop-in for ``causallearn...PC.pc(data, alpha, 'fisherz', stable=True, ...)``: the same CausalGraph.
 
     Only the stable variant is implemented (the non-stable one depends on test order by design).
+    ``corr`` (p x p) and ``n``: the correlation matrix and sample size to test on instead of those of
+    ``data`` (the moments of a file streamed in batches; ``data`` is then only its sample).
     """
     if not stable:
         raise ValueError("the fast PC engine implements the stable (order-independent) variant only")
@@ -245,9 +284,10 @@ def pc(data: np.ndarray, alpha: float = 0.05, *, stable: bool = True, uc_rule: i
     if background_knowledge is not None:
         from causallearn.graph.GraphNode import GraphNode
         nodes = [GraphNode(name) for name in node_names]
+    cache = None if corr is None else PValueCache(np.asarray(corr, dtype=float), int(round(n)))
     res = skeleton(data, alpha, max_k=max_k, background_knowledge=background_knowledge, nodes=nodes,
-                   use_gpu=use_gpu)
-    cg = _orient(res, data, alpha, node_names, uc_rule, uc_priority, background_knowledge)
+                   cache=cache, use_gpu=use_gpu)
+    cg = _orient(res, data, alpha, node_names, uc_rule, uc_priority, background_knowledge, cache=cache)
     return (cg, res) if return_stats else cg
 
 

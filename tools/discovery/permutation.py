@@ -127,7 +127,7 @@ def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray |
         from causalpilot.tools.discovery.category_score import CategoryScore
 
         return CategoryScore(X, *categories, penalty)
-    return _boss_scorer(X, score, penalty)
+    return _boss_scorer(X, score, penalty, None if data is None else data.moments)
 
 
 def categories_of(data: DiscoveryInput, score: str):
@@ -185,15 +185,20 @@ def causallearn_boss_search(scorer, start: list[int], seed: int) -> tuple[dict[i
     return {v: sorted(pa) for v, pa in parents.items()}, float(total)
 
 
-def _boss_scorer(X: np.ndarray, score: str, penalty: float = BIC_PENALTY):
+def _boss_scorer(X: np.ndarray, score: str, penalty: float = BIC_PENALTY, moments=None):
     """The local score as causal-learn's BOSS builds it: BIC from the covariance,
-    -n/2 (1 + log s2) - penalty (|Pa| + 1) log n (see BIC_PENALTY), or BDeu."""
+    -n/2 (1 + log s2) - penalty (|Pa| + 1) log n (see BIC_PENALTY), or BDeu. ``moments`` (a streamed
+    file's, tools.moments.Moments): the BIC reads their correlation matrix and n instead of the
+    covariance of the standardised ``X`` (then only its sample)."""
     from causallearn.score.LocalScoreFunction import local_score_BDeu, local_score_BIC_from_cov
     from causallearn.score.LocalScoreFunctionClass import LocalScoreClass
 
     if score == "local_score_BDeu":
         return LocalScoreClass(data=X, local_score_fun=local_score_BDeu, parameters=None)
-    return LocalScoreClass(data=X, local_score_fun=local_score_BIC_from_cov, parameters={"lambda_value": float(penalty)})
+    scorer = LocalScoreClass(data=X, local_score_fun=local_score_BIC_from_cov, parameters={"lambda_value": float(penalty)})
+    if moments is not None:
+        scorer.cov, scorer.n = moments.corr(), int(round(moments.n))
+    return scorer
 
 
 class DomainScore:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from causalpilot.tools.budget import fit_repetitions, workers
+from causalpilot.tools.budget import fit_repetitions
+from causalpilot.tools.threads import workers
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph
@@ -33,6 +34,7 @@ from causalpilot.tools.inference.graph_adapter import connected, possibly_causal
 from causalpilot.tools.inference.identify import BACKDOOR, ZERO, Identification, identify
 from causalpilot.tools.inference.refute import refute
 from causalpilot.tools.inference.results import BackdoorEffect, Effect, LevelContrast, LevelEffect, SetEstimate
+from causalpilot.tools.moments import Moments, slope_interval
 from causalpilot.tools.profile import PreparedData
 from causalpilot.tools.threads import limited
 
@@ -68,10 +70,12 @@ def _unestimated(ident: Identification) -> Effect:
 
 
 def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], method: str, seed: int,
-                         n_jobs: int | None = None) -> SetEstimate:
+                         n_jobs: int | None = None, full: Moments | None = None) -> SetEstimate:
     """Estimate under one adjustment set, then refute it. ``n_jobs`` None: the refuters' simulations run
     on every core when the estimate took PARALLEL_AFTER_S or more (boosted models: 25 s -> 11 s on 2
-    cores), else in this process; their results are the same either way."""
+    cores), else in this process; their results are the same either way. ``full``: the moments of all
+    rows of a streamed file whose sample ``df`` is (see :func:`full_moments`); the estimate and its
+    interval are then theirs, and the refuters test the sample's own estimate on the sample."""
     start = time.perf_counter()
     e = estimate_backdoor(df, t, y, adjust, method, seed)
     took = time.perf_counter() - start
@@ -83,6 +87,9 @@ def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], me
                           minimum=3 * MIN_SIMULATIONS)
     refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, fit.granted // 3, n_jobs,
                   not_run=fit.note)
+    if full is not None:
+        b, lo, hi, se, dof, _ = slope_interval(full, t, y, adjust)
+        e = est_mod.Estimate(b, lo, hi, se, dof)
     return SetEstimate(adjustment_set=adjust, estimate=_r(e.value), ci_low=_r(e.ci_low), ci_high=_r(e.ci_high),
                        refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4))
 
@@ -98,8 +105,33 @@ def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
             "extrapolation more than on comparable rows. Read it with care; the interval does not include that risk.")
 
 
-def _naive(df: pd.DataFrame, t: str, y: str) -> float:
+def _naive(df: pd.DataFrame, t: str, y: str, full: Moments | None = None) -> float:
+    if full is not None:
+        return slope_interval(full, t, y, [])[0]
     return est_mod.linear_regression(df, t, y, [], ci=False).value
+
+
+def full_moments(prepared: PreparedData, method: str, columns: list[str]) -> Moments | None:
+    """The moments of all rows of a streamed file (tools.streaming) when the estimate by ``method`` on
+    ``columns`` needs nothing else (linear regression on columns of the file), else None: the sample in
+    ``prepared.frame`` is then used."""
+    streamed = prepared.streamed
+    if streamed is None or streamed.moments is None or method != "linear_regression" \
+            or not streamed.moments.has(columns):
+        return None
+    return streamed.moments
+
+
+def streamed_note(prepared: PreparedData, full: bool) -> str | None:
+    """What a streamed file's effect was estimated on, in a sentence (None when the data were in memory)."""
+    s = prepared.streamed
+    if s is None:
+        return None
+    if full:
+        return (f"Estimated, with its interval, from the means and covariances of {s.complete_rows:,} rows of the "
+                f"streamed file (one pass); the refutations ran on a seeded sample of {s.sample_rows:,} rows.")
+    return (f"Estimated on a seeded sample of {s.sample_rows:,} of the file's {s.rows:,} rows: this "
+            "estimator needs the rows, which a streamed file does not hold in memory.")
 
 
 def unordered_levels(prepared: PreparedData, name: str) -> list[str] | None:
@@ -302,6 +334,7 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                                  "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={})]
 
     dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
+    full = full_moments(prepared, method, [treatment, outcome, *(c for cs in columns.values() for c in cs)])
     per_set: list[SetEstimate] = []
     for k, adjust in enumerate(ident.adjustment_sets):
         if outcome in adjust:
@@ -309,11 +342,11 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                                        reading=f"in this orientation {outcome} is a cause of {treatment}, so the effect is 0"))
             continue
         expanded = [c for name in adjust for c in columns[name]]
-        est = _estimate_and_refute(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs)
+        est = _estimate_and_refute(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs, full=full)
         per_set.append(replace(est, adjustment_set=adjust))
 
     eff = BackdoorEffect(treatment=treatment, outcome=outcome, estimand=ident.estimand, method=method,
-                         identified=ident.identified, naive_estimate=_r(_naive(df, treatment, outcome)),
+                         identified=ident.identified, naive_estimate=_r(_naive(df, treatment, outcome, full)),
                          adjustment_set=None, estimate=None, ci_low=None, ci_high=None, notes=list(ident.notes))
     if len(per_set) == 1:
         p = per_set[0]
@@ -331,9 +364,9 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                          f"have no established direction, and the {len(per_set)} orientations the data allow give "
                          f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
                          f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
-    note = overlap_note(treatment, per_set)
-    if note:
-        eff.notes.append(note)
+    for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None)):
+        if note:
+            eff.notes.append(note)
     if cate_by and eff.identified and not eff.structural_zero:
         from causalpilot.tools.inference.cate import cate_by_groups
 
@@ -355,18 +388,18 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
     """
     _check(prepared, treatment, outcome)
     if graph.graph_type == "lagged":
-        return _lagged(prepared, graph, treatment, outcome)
+        return _on_sample(prepared, _lagged(prepared, graph, treatment, outcome))
     levels = unordered_levels(prepared, treatment)
     causal = connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome)
     if levels is not None and causal:
-        return _per_level(prepared, graph, treatment, outcome, seed, levels, n_jobs)
+        return _on_sample(prepared, _per_level(prepared, graph, treatment, outcome, seed, levels, n_jobs))
     codes = read_integer_codes(prepared, graph, treatment, outcome) if causal else None
     if codes is not None and codes.categories:
         effects, decisions = _per_level(prepared, graph, treatment, outcome, seed, codes.levels, n_jobs,
                                         reference=min(codes.levels))
         if isinstance(effects[0], LevelEffect):
             effects[0].notes[0] = codes.note(treatment, outcome) + " Each contrast uses the rows at those two values."
-        return effects, decisions
+        return _on_sample(prepared, (effects, decisions))
     effects, decisions = _one_number(prepared, graph, treatment, outcome, seed, cate_by, n_jobs)
     if codes is not None:
         effects[0].notes.append(codes.note(treatment, outcome))
@@ -380,10 +413,20 @@ def _one_number(prepared: PreparedData, graph: CausalGraph, treatment: str, outc
     if ident.kind == BACKDOOR:  # 2. estimate and 3. refute, under each candidate set
         return _backdoor(prepared, graph, ident, seed, cate_by, n_jobs)
     if ident.kind in DOWHY_METHODS:
-        return _by_dowhy(prepared.frame, ident, seed)
+        return _on_sample(prepared, _by_dowhy(prepared.frame, ident, seed))
     if ident.kind == ZERO:
         return _zero_checked(prepared, graph, ident, seed, n_jobs)
     return [_unestimated(ident)], []
+
+
+def _on_sample(prepared: PreparedData, found: tuple[list[Effect], list[Decision]]
+               ) -> tuple[list[Effect], list[Decision]]:
+    """``found`` with a note on each effect that it was estimated on a streamed file's sample (if it was)."""
+    note = streamed_note(prepared, False)
+    if note:
+        for eff in found[0]:
+            eff.notes.append(note)
+    return found
 
 
 ZERO_ALPHA = 0.05  # the level at which the data contradict a zero the graph implies
@@ -422,8 +465,9 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, t, adjust, prepared.profile.value("linearity"))
     dfx, columns = with_indicators(prepared, df, adjust)
     expanded = [c for name in adjust for c in columns[name]]
-    est = _estimate_and_refute(dfx, t, y, expanded, method, seed, n_jobs=n_jobs)
-    pvalue = _dependence_pvalue(dfx, t, y, expanded)
+    full = full_moments(prepared, method, [t, y, *expanded])
+    est = _estimate_and_refute(dfx, t, y, expanded, method, seed, n_jobs=n_jobs, full=full)
+    pvalue = slope_interval(full, t, y, expanded)[5] if full is not None else _dependence_pvalue(dfx, t, y, expanded)
     contradicted = pvalue < ZERO_ALPHA and est.ci_low is not None and not (est.ci_low <= 0 <= est.ci_high)
     adj_words = ", ".join(adjust) or "nothing"
     check = {"adjustment_set": adjust, "method": method, "estimate": est.estimate, "ci_low": est.ci_low,
@@ -443,14 +487,15 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
         eff = BackdoorEffect(treatment=t, outcome=y, method=method, identified=True,
                              estimand=f"backdoor, adjusting for every variable not downstream of {t} (the graph shows "
                                       "no path; the data show a dependence)",
-                             naive_estimate=_r(_naive(df, t, y)), adjustment_set=adjust, estimate=est.estimate,
+                             naive_estimate=_r(_naive(df, t, y, full)), adjustment_set=adjust, estimate=est.estimate,
                              ci_low=est.ci_low, ci_high=est.ci_high, refutations=est.refutations,
-                             poor_overlap=est.poor_overlap, zero_check=check, notes=[note])
+                             poor_overlap=est.poor_overlap, zero_check=check,
+                             notes=[n for n in (note, streamed_note(prepared, full is not None)) if n])
         return [eff], [decision]
     note = (f"The data agree: adjusting for every variable not downstream of {t} ({adj_words}), the estimate is "
             f"{est.estimate:.3g} with 95% interval [{est.ci_low:.3g}, {est.ci_high:.3g}] (p = {pvalue:.2g}), so the "
             "interval given is the data's, around the graph's zero.")
     eff = Effect(treatment=t, outcome=y, estimand=ident.estimand, adjustment_set=adjust, method=method, estimate=0.0,
                  ci_low=est.ci_low, ci_high=est.ci_high, identified=True, structural_zero=True, zero_check=check,
-                 notes=[*ident.notes, note])
+                 notes=[*ident.notes, note, *filter(None, [streamed_note(prepared, full is not None)])])
     return [eff], [decision]

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from causalpilot.tools.cluster import task_map
 from causalpilot.tools.inference.estimators import Estimate
 from causalpilot.tools.quiet import quiet_loggers
-from causalpilot.tools.threads import parallel
 from causalpilot.tools.inference.results import Refutation
 
 ALPHA = 0.05
@@ -63,6 +63,7 @@ def _altered(df: pd.DataFrame, t: str, adjust: list[str], kind: str, draw: np.nd
 
 def _simulate(df: pd.DataFrame, t: str, y: str, adjust: list[str], fn: Callable[..., Estimate], kind: str,
               draw: np.ndarray, seed: int) -> float:
+    """One refuter simulation: ``fn`` re-run on the data altered by ``draw`` (a task of task_map)."""
     d, adj = _altered(df, t, adjust, kind, draw)
     return fn(d, t, y, adj, seed=seed, ci=False).value
 
@@ -93,10 +94,11 @@ def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estima
     ``adjust`` (columns of ``df``), in the order placebo, random common cause, data subset, unobserved
     confounder. ``fn``: the estimator that gave it (a back-door estimator's signature), re-run
     ``num_simulations`` times per simulated refuter with seeds drawn from ``seed``. The simulations run
-    in ``n_jobs`` processes (-1: every core; each under a thread limit, :mod:`causalpilot.tools.threads`); the draws are taken in one process first, so the result
-    is the same for any ``n_jobs``. ``not_run``: why fewer simulations than planned were run (the time
-    budget), kept as the simulated refuters' reading; with ``num_simulations`` 0 they are listed as not
-    run. The sensitivity analysis needs no re-fit and always runs."""
+    as tasks (:func:`causalpilot.tools.cluster.task_map`: on the active Dask cluster, else in ``n_jobs``
+    processes, -1: every core, each under a thread limit); the draws are taken in this process first, so
+    the result is the same wherever they run. ``not_run``: why fewer simulations than planned were run
+    (the time budget), kept as the simulated refuters' reading; with ``num_simulations`` 0 they are
+    listed as not run. The sensitivity analysis needs no re-fit and always runs."""
     if num_simulations <= 0:
         return [*(_entry(name, None, None, None, num_simulations=0, reading=f"not run: {not_run or 'none asked'}")
                   for _, name in SIMULATED), unobserved_confounder_sensitivity(df, t, y, adjust, estimate)]
@@ -104,7 +106,7 @@ def refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], estimate: Estima
     sims: dict[str, list[float]] = {}
     for kind in ("placebo", "random_cause", "subset"):
         draws = _draws(kind, len(df), rng, num_simulations)
-        sims[kind] = parallel(_simulate, ((df, t, y, adjust, fn, kind, d, s) for d, s in draws), n_jobs)
+        sims[kind] = list(task_map(_simulate, df, [(t, y, adjust, fn, kind, d, s) for d, s in draws], n_jobs))
     out = []
     p = _significance(0.0, sims["placebo"])
     out.append(_entry("placebo_treatment (permute)", float(np.mean(sims["placebo"])), p, p >= ALPHA,

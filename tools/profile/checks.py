@@ -87,10 +87,14 @@ def gaussianity_check(df: pd.DataFrame, groups: np.ndarray | None = None) -> Fin
     for rows in parts:
         X = _standardise(raw[rows])
         n = len(rows)
+        R = _residuals_on_the_others(X) if p >= WIDE_P else None
         for j in range(p):
-            A = np.column_stack([np.ones(n), np.delete(X, j, axis=1)])
-            beta, *_ = np.linalg.lstsq(A, X[:, j], rcond=None)
-            r = X[:, j] - A @ beta
+            if R is not None:
+                r = R[:, j]
+            else:
+                A = np.column_stack([np.ones(n), np.delete(X, j, axis=1)])
+                beta, *_ = np.linalg.lstsq(A, X[:, j], rcond=None)
+                r = X[:, j] - A @ beta
             pvals.append(1.0 if n < 20 or np.std(r) < 1e-12 else float(stats.normaltest(r).pvalue))
             var_of.append(j)
     rej = fdr_rejections(np.array(pvals))
@@ -103,6 +107,34 @@ def gaussianity_check(df: pd.DataFrame, groups: np.ndarray | None = None) -> Fin
                     "tests": len(pvals), "rejected": int(rej.sum()), "fraction_rejected": round(frac, 4),
                     "non_gaussian": [df.columns[j] for j in flagged][:20]},
                    f"{int(rej.sum())} of {len(pvals)} residuals{where} reject normality (BY-corrected): {value} noise")
+
+
+WIDE_P = 64  # from this many variables the residuals come from one inverse, not p regressions
+
+
+def _residuals_on_the_others(X: np.ndarray) -> np.ndarray | None:
+    """Each column's least-squares residual on all the other columns and an intercept, shape (n, p), from
+    one inverse: with Xc the centred X and Q = (Xc'Xc)^-1, column j's residual is (Xc Q)[:, j] / Q[j, j]
+    (the partitioned-inverse identity), O(n p^2) in all where p separate regressions cost O(n p^3). None
+    when Xc'Xc is singular or ill-conditioned (n <= p, exact collinearity): the regressions are then run
+    one by one. The whole Gaussianity check at p = 300, n = 2000: 12 s instead of 12 min (measured on
+    the loaded 2-core machine)."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    n, p = X.shape
+    if n <= p + 1:
+        return None
+    Xc = X - X.mean(axis=0)
+    G = Xc.T @ Xc
+    try:
+        L, lower = cho_factor(G)
+    except (LinAlgError, ValueError):  # not positive definite, or not finite
+        return None
+    pivots = np.abs(np.diag(L)) ** 2
+    if pivots.min() < 1e-10 * pivots.max():  # near-collinear: the identity would amplify rounding
+        return None
+    Q = cho_solve((L, lower), np.eye(p))
+    return (Xc @ Q) / np.diag(Q)
 
 
 def indicator_columns(codes: np.ndarray) -> list[np.ndarray]:

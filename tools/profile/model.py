@@ -90,6 +90,9 @@ class PreparedData:
     # the same rows and columns as ``frame`` before imputation (NaN where a value is missing), for methods that
     # delete test-wise; None when nothing was imputed
     with_gaps: pd.DataFrame | None = None
+    # a file streamed in batches (tools.streaming.Streamed): ``frame`` is its seeded sample, and this holds
+    # the means and covariances of all its rows where they can stand for the data; None: read into memory
+    streamed: Any = None
 
     def grid_frame(self) -> pd.DataFrame:
         """The analysis variables on the regular time grid: one row per step of the time index, NaN rows

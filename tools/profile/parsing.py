@@ -71,7 +71,7 @@ def encode_variables(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFr
     0/1; other values are read as numbers, and those that are not become NaN (recorded).
     Returns (frame of shape (n rows, len(kinds)) on ``df``'s index, repairs).
     """
-    work = pd.DataFrame(index=df.index)
+    work: dict[str, pd.Series] = {}  # one frame at the end: inserting 1000 columns one by one fragments it
     repairs: list[dict] = []
     for c, kind in kinds.items():
         s = df[c]
@@ -97,4 +97,4 @@ def encode_variables(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFr
             if bad > 0:
                 repairs.append({"column": c, "repair": "non_numeric_to_missing", "rows": bad,
                                 "reason": f"{bad} value(s) that are not numbers treated as missing"})
-    return work, repairs
+    return pd.DataFrame(work, index=df.index, columns=list(kinds)), repairs
