@@ -340,9 +340,10 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     timer = timer or Timer()
     say = say or silent
     with timer.step("profile"), heartbeat("profiling", say):
+        unused = getattr(planner, "unused_checks", None)  # `discover`'s planner reads fewer findings
         prepared = profile_and_prepare(ds, seed=derive_seed(seed, "profile"), time_index=time_index,
                                        time_series=time_series, domain_index=domain_index, keep=list(keep or []),
-                                       no_domain=no_domain)
+                                       no_domain=no_domain, skip=unused(request) if unused else None)
     profile = prepared.profile
     say(f"[2/5] profiled in {duration(timer.timings['profile'])}: {profile.findings['data_type'].summary}; "
         f"{profile.findings['linearity'].summary}")

@@ -17,27 +17,21 @@ from causalpilot.tools.profile.parsing import encode_variables
 def test_residuals_on_all_other_columns_from_one_inverse_match_the_regressions():
     rng = np.random.default_rng(0)
     X = checks._standardise(rng.normal(size=(400, 70)) @ rng.normal(size=(70, 70)))
-    R = checks._residuals_on_the_others(X)
-    for j in (0, 33, 69):
-        A = np.column_stack([np.ones(len(X)), np.delete(X, j, axis=1)])
-        r = X[:, j] - A @ np.linalg.lstsq(A, X[:, j], rcond=None)[0]
-        assert np.allclose(R[:, j], r, atol=1e-9)
-    assert checks._residuals_on_the_others(X[:60]) is None  # n <= p + 1: one regression at a time
-    collinear = np.column_stack([X[:, :5], X[:, 0] + X[:, 1]])
-    assert checks._residuals_on_the_others(collinear) is None
+    collinear = np.column_stack([X[:, :5], X[:, 0] + X[:, 1]])  # singular: the per-column fallback
+    for data in (X, collinear):
+        R = checks.residuals_on_the_rest(data)
+        for j in (0, 3, data.shape[1] - 1):
+            A = np.column_stack([np.ones(len(data)), np.delete(data, j, axis=1)])
+            r = data[:, j] - A @ np.linalg.lstsq(A, data[:, j], rcond=None)[0]
+            assert np.allclose(R[:, j], r, atol=1e-8)
 
 
-def test_the_gaussianity_check_reads_the_same_on_wide_data_either_way(monkeypatch):
+def test_the_gaussianity_check_finds_the_one_non_gaussian_variable_among_many():
     rng = np.random.default_rng(1)
-    df = pd.DataFrame(rng.normal(size=(300, 12)), columns=[f"v{i}" for i in range(12)])
+    df = pd.DataFrame(rng.normal(size=(300, 80)), columns=[f"v{i}" for i in range(80)])
     df["v3"] = rng.exponential(size=300)  # one clearly non-Gaussian variable
-    monkeypatch.setattr(checks, "WIDE_P", 2)  # 12 variables count as wide: one inverse
-    fast = checks.gaussianity_check(df)
-    monkeypatch.setattr(checks, "WIDE_P", 10_000)  # the one-regression-per-variable path
-    slow = checks.gaussianity_check(df)
-    assert fast.value == slow.value == "gaussian"
-    assert fast.evidence == slow.evidence
-    assert "v3" in fast.evidence["non_gaussian"]
+    found = checks.gaussianity_check(df)
+    assert "v3" in found.evidence["non_gaussian"]
 
 
 def test_encoding_a_thousand_columns_does_not_fragment_the_frame():

@@ -16,6 +16,18 @@ from causalpilot.tools.registry import get_algorithm
 class FixedPlanner:
     name = "fixed"
 
+    def unused_checks(self, request: Request) -> dict[str, str]:
+        """The profile's checks this planner never reads, each with the reason its finding states: the
+        measurement-error check (it steers only a planner's choice, and its exact searches are the
+        profile's dearest step) and the Gaussianity check unless the algorithm assumes non-Gaussian
+        noise (only then does the fit check read it)."""
+        skip = {"measurement_error": "only a planner that chooses the method reads it, and this run's method was "
+                                     "chosen by the user"}
+        if "non-gaussian" not in get_algorithm(request.algorithm).assumes:
+            skip["gaussianity"] = (f"{get_algorithm(request.algorithm).name} does not rest on the noise's "
+                                   "distribution, and the method was chosen by the user")
+        return skip
+
     def plan_discovery(self, profile: Profile, request: Request) -> DiscoveryPlan:
         if not request.algorithm:
             raise ValueError("the fixed planner needs an algorithm")

@@ -71,30 +71,31 @@ def encode_variables(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFr
     0/1; other values are read as numbers, and those that are not become NaN (recorded).
     Returns (frame of shape (n rows, len(kinds)) on ``df``'s index, repairs).
     """
-    work: dict[str, pd.Series] = {}  # one frame at the end: inserting 1000 columns one by one fragments it
+    cols: dict[str, pd.Series] = {}  # one frame built at the end (inserting column by column fragments it)
     repairs: list[dict] = []
     for c, kind in kinds.items():
         s = df[c]
         text = not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         units = numbers_with_units(s) if text else None
         if units is not None:
-            work[c] = units
+            cols[c] = units
             repairs.append({"column": c, "repair": "numbers_with_units",
                             "reason": "currency/percent signs and thousands separators removed to read the numbers"})
         elif kind in ("categorical", "binary", "discrete") and text:
             s = s.astype("string").str.strip()
             order = ordinal_order(s)
             cats = order or sorted(s.dropna().unique())
-            work[c] = s.map({k: float(i) for i, k in enumerate(cats)}).astype(float)
+            cols[c] = s.map({k: float(i) for i, k in enumerate(cats)}).astype(float)
             why = (f"ordered labels coded 0..{len(cats) - 1} in their order ({' < '.join(cats)})" if order else
                    f"categories coded 0..{len(cats) - 1} in sorted order")
             repairs.append({"column": c, "repair": "encoded", "reason": why, "levels": list(cats)})
         elif pd.api.types.is_bool_dtype(s):
-            work[c] = s.astype(float)
+            cols[c] = s.astype(float)
         else:
-            work[c] = pd.to_numeric(s, errors="coerce").astype(float)
-            bad = int(work[c].isna().sum() - s.isna().sum())
+            cols[c] = pd.to_numeric(s, errors="coerce").astype(float)
+            bad = int(cols[c].isna().sum() - s.isna().sum())
             if bad > 0:
                 repairs.append({"column": c, "repair": "non_numeric_to_missing", "rows": bad,
                                 "reason": f"{bad} value(s) that are not numbers treated as missing"})
-    return pd.DataFrame(work, index=df.index, columns=list(kinds)), repairs
+    work = pd.DataFrame(cols, index=df.index, columns=list(kinds)) if cols else pd.DataFrame(index=df.index)
+    return work, repairs
