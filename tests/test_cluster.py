@@ -51,6 +51,18 @@ def test_analyse_on_a_cluster_writes_the_files_of_a_local_run(local_cluster, tmp
     assert all(e.confidence is not None for e in remote.graph.edges)
 
 
+def test_a_streamed_file_on_a_cluster_gives_the_local_files(local_cluster, tmp_path):
+    pq = tmp_path / "d.parquet"
+    _chain(n=600, seed=2).to_parquet(pq)
+    args = dict(stream=True, treatment="b", outcome="d", bootstrap=6, seed=1, memory=False)
+    causalpilot.analyse(pq, out=tmp_path / "local", **args)
+    remote = causalpilot.analyse(pq, out=tmp_path / "cluster", scheduler=local_cluster.scheduler_address, **args)
+    for name in ("graph.json", "effects.json"):
+        assert (tmp_path / "cluster" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert remote.run_info["data"]["streamed"]["moments"] is True
+    assert remote.run_info["cluster"]["tasks"] >= 6  # the Poisson-weighted resamples ran there
+
+
 def test_portfolio_members_run_on_the_cluster_with_the_local_result(local_cluster):
     from causalpilot.tools.portfolio import run_portfolio
     from causalpilot.tools.registry import run_algorithm
