@@ -185,8 +185,8 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
     fit = fit_repetitions(plan.bootstrap, took, budget_workers(n_jobs), BOOTSTRAP_SHARE, "bootstrap resamples",
-                          minimum=MIN_BUDGET_RESAMPLES)
-    if fit.note and fit_budget:  # the budget binds: fewer resamples (a prefix of the planned ones: same seeds), said everywhere
+                          minimum=MIN_BUDGET_RESAMPLES) if fit_budget else None
+    if fit is not None and fit.note:  # the budget binds: fewer resamples (a prefix of the planned ones: same seeds)
         plan.bootstrap = fit.granted
         plan.decisions.append(Decision("discovery.bootstrap_budget", fit.granted, fit.note + (
             "" if fit.granted else "; the edges carry no bootstrap confidence"), {"planned": fit.wanted,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from causalpilot.reports.numbers import interval, number
+from causalpilot.reports.numbers import interval, number, p_text  # noqa: F401  (p_text: read here by callers too)
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.registry import deletes_testwise
@@ -190,11 +190,6 @@ def _scope(r: dict[str, Any], eff: dict[str, Any]) -> dict[str, Any]:
         if r["name"].endswith(tag):
             return {**part, "treatment": eff["treatment"], "outcome": eff["outcome"]}
     return eff
-
-
-def p_text(p: float) -> str:
-    """A p-value as a reader takes it in: "p < 0.001" below that, else two significant digits."""
-    return "p < 0.001" if p < 0.001 else f"p = {number(p, 2)}"
 
 
 def is_structural_zero(eff: dict[str, Any]) -> bool:

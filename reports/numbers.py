@@ -66,3 +66,8 @@ def duration(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
     return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def p_text(p: float) -> str:
+    """A p-value as a reader takes it in: "p < 0.001" below that, else two significant digits."""
+    return "p < 0.001" if p < 0.001 else f"p = {number(p, 2)}"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from causalpilot.reports.numbers import p_text
 from causalpilot.tools.budget import fit_repetitions
 from causalpilot.tools.threads import workers
 from causalpilot.tools.decision import Decision
@@ -35,7 +36,7 @@ from causalpilot.tools.inference.identify import BACKDOOR, ZERO, Identification,
 from causalpilot.tools.inference.refute import refute
 from causalpilot.tools.inference.results import BackdoorEffect, Effect, LevelContrast, LevelEffect, SetEstimate
 from causalpilot.tools.moments import Moments, slope_interval
-from causalpilot.tools.profile import PreparedData
+from causalpilot.tools.profile import PreparedData, indicator_columns
 from causalpilot.tools.threads import limited
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
@@ -200,17 +201,13 @@ class CodeReading:
         if self.categories:
             return (f"{treatment} takes only {k} integer values ({codes}) and their effects on {outcome} are not "
                     f"equally spaced (F test of one mean per value against one slope, adjusting for {adj}: "
-                    f"{_p(self.pvalue)}), so the values are read as codes of unordered categories and each is "
-                    f"compared with the lowest, {self.levels[min(self.levels)]}. Read as an ordered scale, the least-squares slope would be "
-                    f"{self.slope:.3g} per unit, a number the data contradict.")
+                    f"{p_text(self.pvalue)}), so the values are read as codes of unordered categories and each is "
+                    f"compared with the lowest, {self.levels[min(self.levels)]}. Read as an ordered scale, the "
+                    f"least-squares slope would be {self.slope:.3g} per unit, a number the data contradict.")
         return (f"{treatment} takes only {k} integer values ({codes}); the effect is given per unit, which reads "
                 f"them as an ordered scale with equal steps (the data do not contradict it: F test of one mean per "
-                f"value against one slope, adjusting for {adj}, {_p(self.pvalue)}). If they are labels of "
+                f"value against one slope, adjusting for {adj}, {p_text(self.pvalue)}). If they are labels of "
                 "unordered categories, recode them as text for per-level contrasts.")
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
 def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str) -> CodeReading | None:
@@ -234,9 +231,8 @@ def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: st
     adjust = weakest_adjustment(graph, list(df.columns), treatment, outcome)
     dfx, columns = with_indicators(prepared, df, adjust)
     covars = dfx[[c for name in adjust for c in columns[name]]].astype(float)
-    codes = x.round().astype(int)
-    ref = _reference_code(codes)
-    dummies = pd.get_dummies(codes, prefix="level", dtype=float).drop(columns=f"level_{ref}")
+    dummies = pd.DataFrame(np.column_stack(indicator_columns(x.round().astype(int).to_numpy())), index=df.index)
+    dummies.columns = [f"level {j}" for j in range(dummies.shape[1])]
     y = df[outcome].astype(float)
     slope_fit = sm.OLS(y, sm.add_constant(pd.concat([covars, x.astype(float)], axis=1), has_constant="add")).fit()
     level_fit = sm.OLS(y, sm.add_constant(pd.concat([covars, dummies], axis=1), has_constant="add")).fit()
