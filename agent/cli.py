@@ -92,12 +92,15 @@ def _finish(result: Any, quiet: bool, background: Optional[str] = None) -> None:
         print(result.out)
         return
     from causalpilot.agent.loop import user_forbidden
-    from causalpilot.reports.interpret import effect_sentence, forbidden_behind, graph_summary
+    from causalpilot.reports.interpret import budget_sentence, effect_sentence, forbidden_behind, graph_summary
 
     print(graph_summary(result.graph))
     forbidden = user_forbidden(background, result.graph.nodes) if result.effects else []
     for eff in result.effects:
         print(effect_sentence(eff, forbidden_behind(eff, result.graph, forbidden)))
+    cut = budget_sentence(result.effects)
+    if cut:
+        print(cut)
     print(f"Results: {result.out}  (report.html, report.md, graph.json, effects.json, run.json)")
 
 

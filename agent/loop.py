@@ -775,6 +775,8 @@ def _as_experiment(effects: list[dict], found: FoundStructure, prepared: Prepare
     from causalpilot.tools.inference.experiment import experiment_estimates, experiment_note
 
     for eff in effects:
+        if eff.get("contrasts"):  # a treatment read as categories has no slope: its contrasts are the answer
+            continue
         if eff.get("treatment") == check["treatment"] and eff.get("outcome") == check["outcome"]:
             exp = experiment_estimates(prepared.frame, eff["treatment"], eff["outcome"])
             eff["experiment"] = exp

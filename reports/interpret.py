@@ -337,3 +337,17 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
     out.extend(f"Background knowledge: {n}." for n in background_notes)
     out.append("Edges are relative to the measured variables: an unmeasured variable can change the picture.")
     return out
+
+
+def budget_sentence(effects: list[dict[str, Any]]) -> str | None:
+    """One sentence when the time budget left refuters out or cut their re-estimates, else None."""
+    refs = [r for eff in effects for r in eff.get("refutations") or [] if r.get("reading") and
+            r.get("num_simulations") is not None]
+    skipped = sum(1 for r in refs if r["num_simulations"] == 0)
+    fewer = len(refs) - skipped
+    if not refs:
+        return None
+    parts = ([f"{skipped} refutation check(s) were not run"] if skipped else []) + (
+        [f"{fewer} ran fewer re-estimates than planned"] if fewer else [])
+    return ("Time budget: " + " and ".join(parts) + " (the report's checks table says why; --time-budget 0 "
+            "lifts the limit).")

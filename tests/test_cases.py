@@ -187,3 +187,8 @@ def test_int_coded_drug_gets_per_level_contrasts_vs_the_lowest_code_and_the_budg
                              for r in simulated)
     assert any(r["name"].startswith("unobserved") and r["passed"] is not None for r in eff["refutations"])
     assert "time budget" in (out / "report.md").read_text()
+    not_run = sum(1 for r in eff["refutations"] if r.get("num_simulations") == 0)  # 3 contrasts x sets x refuters
+    assert f"Time budget: {not_run} refutation check(s) were not run" in run.stdout  # the console says it too
+    estimator = next(d for d in run_json(out)["decisions"] if d["step"] == "inference.estimator")
+    assert estimator["reason"].startswith("each contrast of 'drug' (one level against 1) is a binary treatment")
+    assert "experiment" not in eff  # no slope on codes read as categories, even for a randomised treatment

@@ -94,3 +94,8 @@ def test_compressed_csv_loads_and_a_corrupt_one_is_refused(tmp_path):
     bad.write_bytes(b"not gzip at all")
     with pytest.raises(InputError, match="could not be decompressed"):
         load_table(bad)
+    body = bytearray(gzip.compress(("a,b\n" + "".join(f"{i},{i * 7 % 13}\n" for i in range(2000))).encode()))
+    body[40:80] = bytes(b ^ 0xFF for b in body[40:80])  # a damaged stream: zlib's own error, not an OSError
+    bad.write_bytes(bytes(body))
+    with pytest.raises(InputError, match="not a whole, valid gz file"):
+        load_table(bad)

@@ -14,6 +14,7 @@ import hashlib
 import io
 import lzma
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,8 +213,9 @@ def _read_delimited(p: Path, name: str, suffix: str) -> tuple[pd.DataFrame, str,
     if opener is not None:
         try:
             raw = opener(raw)
-        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:  # gzip.BadGzipFile is an OSError
-            raise InputError(f"Data file '{name}' could not be decompressed ({type(exc).__name__}).") from None
+        except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):  # gzip.BadGzipFile is an OSError
+            raise InputError(f"Data file '{name}' could not be decompressed: it is not a whole, valid "
+                             f"{p.suffix.lower().lstrip('.')} file.") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -275,8 +275,11 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
                                        adjustment_set=e.adjustment_set, identified=e.identified,
                                        structural_zero=e.structural_zero))
         refutations += [replace(r, name=f"{r.name} [{label}]") for r in e.refutations]
-        if first is None:
-            first, decisions = e, decs
+        if first is None:  # the decisions of the first contrast stand for all: say they are about a contrast
+            binary = f"'{treatment}' is binary: "
+            first, decisions = e, [replace(d, reason=f"each contrast of '{treatment}' (one level against "
+                                                     f"{levels[ref]}) is a binary treatment: " + d.reason[len(binary):])
+                                   if d.reason.startswith(binary) else d for d in decs]
     if first is None:
         return [Effect(treatment=treatment, outcome=outcome, estimand="not estimated", adjustment_set=[],
                        method="none", estimate=None, ci_low=None, ci_high=None, identified=False,
