@@ -74,6 +74,8 @@ DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the doma
 NO_DOMAIN = typer.Option(False, "--no-domain", help="No column is a domain index (not one named like it, nor one the "
                          "data propose); every column stays a variable.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
+DATA_HELP = ("Data file: CSV or TSV (also .csv.gz, .bz2, .xz), Parquet, or a spreadsheet (.xlsx, .xls, .ods: "
+             "its first sheet).")
 TIME_BUDGET = typer.Option(300.0, "--time-budget", help="Seconds the repeated steps must fit in: the bootstrap "
                            "(unless --bootstrap is given) and the refuters' re-estimates; fewer are run and the report "
                            "says so. 0 = no limit.")
@@ -106,7 +108,7 @@ def _finish(result: Any, quiet: bool, background: Optional[str] = None) -> None:
 
 @app.command("analyse")
 def analyse(
-    data: str = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    data: str = typer.Argument(..., help=DATA_HELP),
     out: Optional[str] = OUT,
     seed: int = SEED,
     planner: Optional[str] = typer.Option(None, "--planner", help="rules | llm (default: llm if configured, else rules)."),
@@ -159,7 +161,7 @@ def analyse(
 
 @app.command("discover")
 def discover(
-    data: str = typer.Argument(..., help="CSV, TSV or Parquet file."),
+    data: str = typer.Argument(..., help=DATA_HELP),
     algorithm: str = typer.Option(..., "--algorithm", help="Algorithm name (see `causalpilot algorithms`)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Significance level of the CI tests."),
     indep_test: Optional[str] = typer.Option(None, "--indep-test", help="fisherz, chisq, gsq, kci, fastkci, rcit, ..."),
@@ -203,7 +205,7 @@ def discover(
 
 @app.command("chat")
 def chat(
-    data: Optional[str] = typer.Argument(None, help="CSV, TSV or Parquet file (or `load FILE` in the session)."),
+    data: Optional[str] = typer.Argument(None, help=DATA_HELP + " Or `load FILE` in the session."),
     out: Optional[str] = OUT,
     seed: int = SEED,
     planner: Optional[str] = typer.Option(None, "--planner", help="rules | llm (default: llm if configured, else rules)."),
@@ -370,6 +372,17 @@ def _fix_hash_seed() -> None:
         os.execv(sys.executable, [sys.executable, "-c", _REEXEC, *sys.argv[1:]])
 
 
+def _plain_usage(message: str) -> str:
+    """A usage error in words a user reads: the type checker's phrases ("Input should be a valid
+    integer, unable to parse string as an integer") become "expected a whole number"."""
+    import re
+
+    message = re.sub(r"Input should be a valid (number|integer), unable to parse string as an? \w+",
+                     lambda m: "expected a whole number" if m.group(1) == "integer" else "expected a number",
+                     message.strip())
+    return message.rstrip(".")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map every outcome to the contract's exit codes."""
     if argv is None:  # the console script, not a caller passing arguments (tests)
@@ -385,8 +398,8 @@ def main(argv: list[str] | None = None) -> None:
         print(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except _USAGE as exc:
-        msg = exc.format_message().strip().rstrip(".")
-        print(f"causalpilot: error: {msg}. (Try 'causalpilot --help'.)", file=sys.stderr)
+        where = exc.ctx.command_path if getattr(exc, "ctx", None) else "causalpilot"
+        print(f"causalpilot: error: {_plain_usage(exc.format_message())}. (Try '{where} --help'.)", file=sys.stderr)
         sys.exit(2)
     except _ABORT:
         print("causalpilot: interrupted.", file=sys.stderr)

@@ -149,10 +149,12 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
     text = (f"{'a' if short else 'A'} hidden confounder would have to explain {sens['robustness_value']:.0%} of the "
             f"remaining variation of both {t} and {y} to make the interval include zero")
     if sens.get("benchmark"):
-        text += f"; one as strong as {sens['benchmark']}"
-        if not short:
-            text += (f" (which explains {sens.get('benchmark_r2_treatment', 0):.0%} of {t}'s and "
-                     f"{sens.get('benchmark_r2_outcome', 0):.0%} of {y}'s remaining variation)")
+        text += f"; a hidden confounder as strong as the measured {sens['benchmark']}"
+        if not short:  # the bounds describe the hypothetical confounder, not the measured variable
+            r2t, r2y = sens.get("benchmark_r2_treatment", 0), sens.get("benchmark_r2_outcome", 0)
+            text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain up to {r2t:.0%} of {t}'s "
+                     f"and up to {r2y:.0%} of {y}'s remaining variation"
+                     + (", the most any confounder can" if r2y >= 0.995 else "") + ")")
         text += f" would leave an effect of {number(sens.get('new_effect'))}"
         text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
     elif sens.get("reading") and "no observed confounder" not in sens["reading"]:

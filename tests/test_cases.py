@@ -186,7 +186,9 @@ def test_int_coded_drug_gets_per_level_contrasts_vs_the_lowest_code_and_the_budg
     assert simulated and all(r["num_simulations"] == 0 and r["passed"] is None and "time budget" in r["reading"]
                              for r in simulated)
     assert any(r["name"].startswith("unobserved") and r["passed"] is not None for r in eff["refutations"])
-    assert "time budget" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "time budget" in md
+    assert md.index("| level (vs 1) |") < md.index("| check |")  # the per-level answer before the checks
     not_run = sum(1 for r in eff["refutations"] if r.get("num_simulations") == 0)  # 3 contrasts x sets x refuters
     assert f"Time budget: {not_run} refutation check(s) were not run" in run.stdout  # the console says it too
     estimator = next(d for d in run_json(out)["decisions"] if d["step"] == "inference.estimator")

@@ -38,6 +38,9 @@ def no_work(monkeypatch):
     (["--treatment", "smoking", "--outcome", "smoking"], "name the same column 'smoking'"),
     (["--algorithm", "magic"], "Unknown algorithm 'magic'"),
     (["--cate-by", "age"], "--cate-by needs a treatment and an outcome"),
+    # a value of the wrong type is said in words, and the hint names the command's own help
+    (["--time-budget", "abc"], "Invalid value for '--time-budget': expected a number. (Try 'causalpilot analyse --help'.)"),
+    (["--jobs", "two"], "expected a whole number. (Try 'causalpilot analyse --help'.)"),
 ])
 def test_usage_errors_that_need_no_data_exit_2_before_loading(args, fragment, no_work, monkeypatch, capsys):
     import causalpilot.agent.loop as loop

@@ -51,6 +51,15 @@ def test_experiment_difference_in_means_and_adjusted_estimate():
     assert exp["adjusted_ci_high"] - exp["adjusted_ci_low"] < exp["ci_high"] - exp["ci_low"]
 
 
+def test_experiment_note_writes_numbers_as_people_do():
+    from causalpilot.tools.inference.experiment import experiment_note
+
+    exp = {"binary": True, "difference_in_means": 1794.343, "ci_low": 479.5, "ci_high": 3109.2, "p_value": 0.0}
+    note = experiment_note("treat", "re78", exp)
+    assert "difference in means 1,794 (95% interval 479.5 to 3,109, p < 0.001)" in note, note
+    assert "p = 0" not in note and "e+" not in note
+
+
 def _people(n: int = 300, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame({"sex": rng.integers(0, 2, n), "Race": rng.integers(0, 4, n), "age": rng.normal(50, 9, n),

@@ -98,11 +98,16 @@ def test_the_sensitivity_is_read_for_every_orientation_of_an_unidentified_effect
            "ci_high": 1.0, "estimates": [
                {"adjustment_set": [], "estimate": 0.952, "ci_low": 0.9, "ci_high": 1.0, "refutations": sens(0.56)},
                {"adjustment_set": ["age"], "estimate": 0.735, "ci_low": 0.69, "ci_high": 0.78, "refutations": sens(
-                   0.47, benchmark="age", new_effect=0.5172, passed=True)}]}
+                   0.47, benchmark="age", new_effect=0.5172, passed=True, benchmark_r2_treatment=0.39,
+                   benchmark_r2_outcome=1.0)}]}
     text = effect_sentence(eff)
     assert "Adjusting for nothing (estimate 0.952): a hidden confounder would have to explain 56%" in text
     assert "Adjusting for age (estimate 0.735): a hidden confounder would have to explain 47%" in text
     assert "would leave an effect of 0.517, so the conclusion holds" in text
+    # the bounds belong to the hypothetical confounder, not to age, and 100% is said to be the cap
+    assert ("a hidden confounder as strong as the measured age (by Cinelli & Hazlett's bounds such a confounder "
+            "could explain up to 39% of t's and up to 100% of y's remaining variation, the most any confounder "
+            "can)") in text and "which explains" not in text
 
 
 def test_a_zero_is_credited_only_to_the_prohibitions_that_could_have_carried_the_effect():

@@ -83,15 +83,19 @@ class RandomisationCheck:
                 "randomised": self.randomised}
 
     def reason(self) -> str:
+        from causalpilot.reports.numbers import p_text
+
         worst = min(self.per_variable.items(), key=lambda kv: kv[1]) if self.per_variable else None
-        worst_text = f"; the most imbalanced covariate is {worst[0]} (Holm-adjusted p = {worst[1]:.3g})" if worst else ""
+        worst_text = f"; the most imbalanced covariate is {worst[0]} (Holm-adjusted {p_text(worst[1])})" if worst else ""
         if self.randomised:
             return (f"{self.treatment} looks randomised: it is independent of all {len(self.covariates)} other "
                     f"covariates (likelihood-ratio test of a logistic regression of {self.treatment} on them, "
-                    f"chi2 = {self.statistic:.2f} on {self.df} df, p = {self.p_value:.3g} > {self.alpha}){worst_text}. "
+                    f"chi2 = {self.statistic:.2f} on {self.df} df, {p_text(self.p_value)}, above the level {self.alpha} "
+                    f"this check uses){worst_text}. "
                     f"It is put in the first tier (no edge into it) and its effect is analysed as an experiment")
         return (f"{self.treatment} is not independent of the covariates (likelihood-ratio test, chi2 = "
-                f"{self.statistic:.2f} on {self.df} df, p = {self.p_value:.3g} <= {self.alpha}){worst_text}: it is "
+                f"{self.statistic:.2f} on {self.df} df, {p_text(self.p_value)}, at or below the level {self.alpha} this "
+                f"check uses){worst_text}: it is "
                 "treated as observational, so confounding must be adjusted for")
 
 

@@ -44,11 +44,13 @@ def experiment_estimates(frame: pd.DataFrame, treatment: str, outcome: str) -> d
 
 def experiment_note(treatment: str, outcome: str, exp: dict[str, Any]) -> str:
     """One sentence for the report."""
+    from causalpilot.reports.numbers import interval, number, p_text
+
     what = "difference in means" if exp["binary"] else "unadjusted regression slope"
     text = (f"{treatment} looks randomised, so its effect on {outcome} is analysed as an experiment: {what} "
-            f"{exp['difference_in_means']:.4g} (95% interval {exp['ci_low']:.4g} to {exp['ci_high']:.4g}, "
-            f"p = {exp['p_value']:.2g})")
+            f"{number(exp['difference_in_means'], 4)} (95% interval {interval(exp['ci_low'], exp['ci_high'], 4)}, "
+            f"{p_text(exp['p_value'])})")
     if "adjusted_estimate" in exp:
         text += (f"; adjusted linearly for the {len(exp['covariates'])} covariates "
-                 f"{exp['adjusted_estimate']:.4g} ({exp['adjusted_ci_low']:.4g} to {exp['adjusted_ci_high']:.4g})")
+                 f"{number(exp['adjusted_estimate'], 4)} ({interval(exp['adjusted_ci_low'], exp['adjusted_ci_high'], 4)})")
     return text + "."
