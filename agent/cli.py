@@ -74,8 +74,8 @@ DOMAIN_INDEX = typer.Option(None, "--domain-index", help="Column naming the doma
 NO_DOMAIN = typer.Option(False, "--no-domain", help="No column is a domain index (not one named like it, nor one the "
                          "data propose); every column stays a variable.")
 BACKGROUND = typer.Option(None, "--background", help="Knowledge file (JSON/YAML): required, forbidden edges, tiers.")
-DATA_HELP = ("Data file: CSV or TSV (also .csv.gz, .bz2, .xz), Parquet, or a spreadsheet (.xlsx, .xls, .ods: "
-             "its first sheet).")
+DATA_HELP = ("Data file: CSV or TSV (also .csv.gz, .bz2, .xz), Parquet (a file, or a folder of parts), or a "
+             "spreadsheet (.xlsx, .xls, .ods: its first sheet).")
 TIME_BUDGET = typer.Option(300.0, "--time-budget", help="Seconds the repeated steps must fit in: the bootstrap "
                            "(unless --bootstrap is given) and the refuters' re-estimates; fewer are run and the report "
                            "says so. 0 = no limit.")

@@ -189,3 +189,49 @@ def test_when_a_file_is_streamed(tmp_path, monkeypatch):
         load_table(xlsx, stream=True)
     with pytest.raises(causalpilot.InputError, match="DataFrame is already in memory"):
         causalpilot.analyse(_linear(n=50), stream=True)
+
+
+def test_a_folder_of_parquet_parts_is_one_table_in_memory_and_streamed(tmp_path, monkeypatch):
+    """Spark/Dask write a table as part files beside markers: the parts are read in order as one table, the
+    streamed pass and the in-memory read agree, and parts that disagree or a folder without any are one
+    sentence."""
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 512)
+    df = _linear()
+    folder = tmp_path / "events"
+    (folder / "year=2025").mkdir(parents=True)
+    df.iloc[:1000].to_parquet(folder / "part-000.parquet", row_group_size=300)
+    df.iloc[1000:2200].to_parquet(folder / "part-001.parquet")
+    df.iloc[2200:].to_parquet(folder / "year=2025" / "part-000.parquet")  # paths in order: "year=..." last
+    (folder / "_SUCCESS").write_text("")
+    df.iloc[:5].to_parquet(folder / ".part-002.parquet.tmp.parquet")  # a writer's hidden file: skipped
+    whole = load_table(folder)
+    pd.testing.assert_frame_equal(whole.frame, df)
+    assert whole.format == "parquet" and any(r["repair"] == "parts" and "3 Parquet files" in r["reason"]
+                                             for r in whole.repairs)
+    streamed = load_table(folder, stream=True)
+    assert streamed.table.rows == 3000 and len(streamed.frame) == 3000
+    pd.testing.assert_frame_equal(streamed.frame, df)
+    m, total = streamed.table.moments(list(df.columns))
+    assert total == 3000 and np.allclose(m.cov, np.cov(df.to_numpy().T, ddof=0), rtol=1e-9)
+    # the same graph and effect as one file of the same rows
+    single = tmp_path / "one.parquet"
+    df.to_parquet(single)
+    args = dict(treatment="x3", outcome="x5", bootstrap=0, memory=False)
+    a, b = causalpilot.analyse(single, **args), causalpilot.analyse(folder, stream=True, **args)
+    assert _edges(a) == _edges(b)
+    assert b.effects_list[0]["estimate"] == pytest.approx(a.effects_list[0]["estimate"], abs=2e-6)
+    # the digest is the parts', whatever the folder is called
+    (tmp_path / "renamed").mkdir()
+    for f in folder.rglob("*"):
+        if f.is_file():
+            target = tmp_path / "renamed" / f.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.read_bytes())
+    assert load_table(tmp_path / "renamed").sha256 == whole.sha256
+    # parts with other columns, and a folder with no Parquet file, are one sentence each
+    df[["x1", "x2"]].to_parquet(folder / "part-003.parquet")
+    with pytest.raises(causalpilot.InputError, match="do not share their columns: '.*part-003.parquet' has 2"):
+        load_table(folder)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(causalpilot.InputError, match="directory with no Parquet files"):
+        load_table(tmp_path / "empty")

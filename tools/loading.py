@@ -58,10 +58,17 @@ class Dataset:
 
 
 def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes; of a folder of Parquet parts, of each part's path (relative to
+    the folder) and bytes in order, so that the same parts under any folder name give the same digest."""
+    from causalpilot.tools.streaming import parquet_parts
+
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for part in parquet_parts(path):
+        if part != path:
+            h.update(str(part.relative_to(path).as_posix()).encode() + b"\0")
+        with open(part, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
@@ -77,8 +84,22 @@ def load_table(path: str | Path, *, stream: bool | None = False, sample_rows: in
     name = str(path)
     if not p.exists():
         raise InputError(f"Data file '{name}' does not exist.")
-    if p.is_dir():
-        raise InputError(f"'{name}' is a directory, not a data file.")
+    if p.is_dir():  # a table written in Parquet parts (Spark, Dask, pyarrow, DuckDB)
+        from causalpilot.tools.streaming import parquet_parts
+
+        if not parquet_parts(p):
+            raise InputError(f"'{name}' is a directory with no Parquet files in it: give a data file, or a folder "
+                             "of Parquet parts of one table.")
+        if stream is not False:
+            from causalpilot.tools.streaming import should_stream
+
+            if stream or should_stream(p):
+                return _stream(p, name, sample_rows, seed)
+        frame = _read_parquet(p, name)
+        _check_shape(frame, name)
+        return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format="parquet",
+                       repairs=[{"repair": "parts", "reason": f"read as one table from the "
+                                 f"{len(parquet_parts(p))} Parquet files in the folder, in the order of their names"}])
     try:
         size = p.stat().st_size
     except OSError as exc:  # permissions and the like
@@ -172,6 +193,14 @@ def load_frame(frame: pd.DataFrame) -> Dataset:
 
 
 def _read_parquet(p: Path, name: str) -> pd.DataFrame:
+    """A Parquet file, or a folder of parts (tools.streaming.parquet_parts: the same columns, read in
+    order as one table; the streamed path reads them so too)."""
+    if p.is_dir():
+        from causalpilot.tools.streaming import LazyTable, parquet_parts
+
+        columns = LazyTable.open(p, name).columns  # checks that the parts agree; one sentence if not
+        frames = [_read_parquet(part, f"{name}/{part.relative_to(p)}") for part in parquet_parts(p)]
+        return pd.concat([f[columns] for f in frames], ignore_index=True)
     try:
         frame = pd.read_parquet(p)
     except ImportError:

@@ -24,7 +24,7 @@ a scheduler to a pass that one process streams at disk speed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -55,17 +55,44 @@ def available_memory() -> int | None:
         return None
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet files of a folder written as one table in parts (Spark, Dask, pyarrow and DuckDB write
+    ``part-0000.parquet`` ...), in the order of their paths; the folder's own files and those of its
+    partition sub-folders (``year=2024/``, nested), no other sub-folder, so a folder that is not a table
+    is not walked. The writers' markers (``_SUCCESS``, ``_metadata``, ``.crc`` and other names starting
+    with "_" or ".") are skipped. A file: ``[path]``. Partition values written only in folder names are
+    not read as columns."""
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    for entry in path.iterdir():
+        if entry.name.startswith(("_", ".")):
+            continue
+        if entry.is_dir() and "=" in entry.name:
+            found.extend(parquet_parts(entry))
+        elif entry.is_file() and entry.suffix.lower() in PARQUET_SUFFIXES:
+            found.append(entry)
+    return sorted(found)
+
+
 def table_bytes(path: Path) -> int:
-    """An estimate of the table's size in memory: 8 bytes per cell of a Parquet file (its metadata
-    gives rows and columns), the file's size for text."""
-    if path.suffix.lower() in (".parquet", ".pq"):
+    """An estimate of the table's size in memory: 8 bytes per cell of a Parquet file or folder of
+    parts (their metadata give rows and columns), the file's size for text."""
+    if path.is_dir() or path.suffix.lower() in PARQUET_SUFFIXES:
         import pyarrow.parquet as pq
 
-        try:
-            meta = pq.ParquetFile(path).metadata
-        except Exception:  # an unreadable file is reported by the reader
-            return path.stat().st_size
-        return int(meta.num_rows) * int(meta.num_columns) * 8
+        total = 0
+        for part in parquet_parts(path):
+            try:
+                meta = pq.ParquetFile(part).metadata
+            except Exception:  # an unreadable file is reported by the reader
+                total += part.stat().st_size
+                continue
+            total += int(meta.num_rows) * int(meta.num_columns) * 8
+        return total
     return path.stat().st_size
 
 
@@ -122,21 +149,33 @@ class LazyTable:
     rows: int | None = None
     sep: str = ","
     decimal: str = "."
+    parts: list[str] = field(default_factory=list)  # a folder of Parquet parts: its files in order
 
     @classmethod
     def open(cls, path: Path, name: str) -> "LazyTable":
-        """Open ``path`` lazily; raises :class:`InputError` for a file pyarrow cannot read."""
+        """Open ``path`` (a file, or a folder of Parquet parts: :func:`parquet_parts`) lazily; raises
+        :class:`InputError` for a file pyarrow cannot read, or parts whose columns differ."""
         suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            try:
-                import pyarrow.parquet as pq
+        if path.is_dir() or suffix in PARQUET_SUFFIXES:
+            import pyarrow.parquet as pq
 
-                meta = pq.ParquetFile(str(path))
-                schema, rows = meta.schema_arrow, int(meta.metadata.num_rows)
-            except Exception as exc:  # corrupt file: pyarrow raises many types
-                raise InputError(f"Data file '{name}' is not a readable Parquet file ({type(exc).__name__}).") from None
-            index = {c for c in _pandas_index_columns(schema)}
-            return cls(str(path), "parquet", [f for f in schema.names if f not in index], rows)
+            parts, columns, rows = parquet_parts(path), None, 0
+            for part in parts:
+                shown = name if part == path else f"{name}/{part.relative_to(path)}"
+                try:
+                    meta = pq.ParquetFile(str(part))
+                    schema = meta.schema_arrow
+                except Exception as exc:  # corrupt file: pyarrow raises many types
+                    raise InputError(f"Data file '{shown}' is not a readable Parquet file ({type(exc).__name__}).") from None
+                index = {c for c in _pandas_index_columns(schema)}
+                names = [f for f in schema.names if f not in index]
+                if columns is not None and names != columns:
+                    raise InputError(f"The Parquet parts of '{name}' do not share their columns: '{shown}' has "
+                                     f"{len(names)} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), "
+                                     f"the first part {len(columns)}.")
+                columns, rows = names, rows + int(meta.metadata.num_rows)
+            return cls(str(path), "parquet", columns or [], rows,
+                       parts=[str(p) for p in parts] if path.is_dir() else [])
         from causalpilot.tools.loading import _sniff_dialect
 
         with open(path, "rb") as f:
@@ -162,7 +201,8 @@ class LazyTable:
         if self.format == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.ParquetFile(self.path, pre_buffer=False).iter_batches(batch_size=CHUNK_ROWS, columns=raw)
+            return (batch for part in (self.parts or [self.path])
+                    for batch in pq.ParquetFile(part, pre_buffer=False).iter_batches(batch_size=CHUNK_ROWS, columns=raw))
         import pyarrow.csv as pcsv
         import pyarrow.dataset as pds
 
