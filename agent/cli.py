@@ -252,7 +252,7 @@ def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-
 
 @app.command("eval")
 def evaluate(
-    suite: str = typer.Option(..., "--suite", help="smoke | copilot-scenarios | timeseries | realistic | realistic-effects."),
+    suite: str = typer.Option(..., "--suite", help="smoke | copilot-scenarios | copilot-peer | timeseries | realistic | realistic-effects."),
     out: Optional[str] = typer.Option(None, "--out", help="Output directory (default ./causalpilot-out/eval-<suite>-seed<N>); "
                                       "a rerun into the same directory skips the tasks already done."),
     seed: int = SEED,

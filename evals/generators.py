@@ -275,3 +275,119 @@ def heterogeneous_domains(p: int = 6, n_per_domain: int = 1000, *, n_domains: in
     return Synthetic(pd.concat(frames, ignore_index=True), truth, base,
                      {"p": p, "n": n_per_domain * n_domains, "domains": n_domains,
                       "changing": [names[j] for j in changing], "seed": seed})
+
+
+def peer_sem(p: int = 10, n: int = 1000, *, edge_prob: float = 0.2, noise: str = "gaussian", noise_scale: float = 0.1,
+             domains: int = 1, measurement_error: bool = False, error_std: float = 0.3, error_rate: float = 0.5,
+             weight_range: tuple[float, float] = (0.5, 2.0), noise_spread: float = 1.0,
+             domain_variance: bool = False, nonlinear_links: int = 0, seed: int = 0) -> Synthetic:
+    """One dataset made the way Causal-Copilot's simulator makes its tabular scenarios (facts read from
+    its public ``data/simulator/dummy.py``; our own code), plus held-out families it does not have.
+
+    The peer's way (the defaults):
+
+    - an Erdos-Renyi DAG with exactly ``int(edge_prob * p * (p - 1) / 2)`` edges, oriented along a
+      random order (so p = 50 at edge_prob 0.2 has 245 edges, a mean degree near 10);
+    - linear mechanisms with weights uniform on +-``weight_range`` (sign 50/50);
+    - noise ``noise_scale * N(0, 1)`` (``noise="gaussian"``) or ``U(-noise_scale, noise_scale)``
+      (``"uniform"``; the peer does not rescale it to the Gaussian's variance);
+    - ``domains = K > 1``: K blocks of n // K rows from the same mechanisms; the max(3, int(edge_prob * p))
+      least-connected nodes get a mean shift of (k + 1) * (10 / K) * m in domain k (k = 0..K-1), added
+      after simulation (it does not reach their children); m starts at 0.3 and grows by 1.5x (at most 5
+      times) until the pooled data have more pairs with |r| > 0.7 than the unshifted data. The column
+      ``domain_index`` holds 1..K (not in the true graph);
+    - ``measurement_error``: Gaussian error of standard deviation ``error_std`` added to
+      int(error_rate * p) columns drawn at random (a fixed SD, whatever the column's scale);
+    - the rows are shuffled.
+
+    Held-out families (none of the planner's rules were chosen on them):
+
+    - ``weight_range = (0.1, 0.5)``: weak links;
+    - ``noise_spread = s > 1``: each node's noise scale is ``noise_scale`` times a log-uniform factor in
+      [1/s, s] (unequal noise scales);
+    - ``domain_variance``: with domains, the shifted nodes' noise is also scaled by 1 + k / 2 in domain
+      k, and the shift enters their equation, so it reaches their descendants (mean and variance shifts
+      of the mechanism, unlike the peer's);
+    - ``nonlinear_links = k``: k edges, drawn at random, enter through tanh(2 x) instead of x, in
+      otherwise linear data.
+
+    ``meta`` records every setting, the shifted nodes, the columns with error and the nonlinear edges.
+    """
+    if noise not in ("gaussian", "uniform"):
+        raise ValueError(f"peer_sem draws the peer's noises, 'gaussian' or 'uniform', not {noise!r}")
+    rng = np.random.default_rng(seed)
+    m = int(edge_prob * p * (p - 1) / 2)
+    pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
+    chosen = rng.choice(len(pairs), size=min(m, len(pairs)), replace=False)
+    order = rng.permutation(p)  # position in the causal order: an edge goes from the earlier node to the later
+    adj = np.zeros((p, p), dtype=int)
+    for k in chosen:
+        a, b = order[pairs[k][0]], order[pairs[k][1]]
+        adj[a, b] = 1
+    lo, hi = weight_range
+    W = adj * rng.uniform(lo, hi, size=(p, p)) * rng.choice([-1.0, 1.0], size=(p, p))
+    scales = np.full(p, noise_scale)
+    if noise_spread > 1:
+        scales = noise_scale * np.exp(rng.uniform(-np.log(noise_spread), np.log(noise_spread), size=p))
+    edges = np.argwhere(adj == 1)
+    bent = {tuple(int(v) for v in edges[k]) for k in rng.choice(len(edges), size=min(nonlinear_links, len(edges)),
+                                                                 replace=False)} if nonlinear_links else set()
+    names = [f"X{k + 1}" for k in range(p)]
+    topo = topological_order(adj)
+    degree = adj.sum(axis=0) + adj.sum(axis=1)
+    shifted = [int(k) for k in np.argsort(degree, kind="stable")[:max(3, int(edge_prob * p))]] if domains > 1 else []
+
+    def draw(size: int, k_domain: int | None, shift: float) -> np.ndarray:
+        X = np.zeros((size, p))
+        for j in topo:
+            x = np.zeros(size)
+            for i in np.nonzero(adj[:, j])[0]:
+                x += W[i, j] * (np.tanh(2.0 * X[:, i]) if (int(i), int(j)) in bent else X[:, i])
+            scale = scales[j] * (1 + k_domain / 2 if domain_variance and k_domain is not None and j in shifted else 1)
+            e = rng.normal(0.0, 1.0, size) if noise == "gaussian" else rng.uniform(-1.0, 1.0, size)
+            X[:, j] = x + scale * e + (shift if domain_variance and j in shifted else 0.0)
+        return X
+
+    domain = None
+    meta_shift = None
+    if domains > 1:
+        size = n // domains
+        step = 10 / domains
+        if domain_variance:
+            blocks = [draw(size, k, (k + 1) * step * 0.3) for k in range(domains)]
+            meta_shift = 0.3
+        else:
+            base = [draw(size, k, 0.0) for k in range(domains)]
+
+            def strong_pairs(X: np.ndarray) -> int:
+                r = np.corrcoef(X.T)
+                return int((np.abs(r[np.triu_indices(p, 1)]) > 0.7).sum())
+
+            before, mult = strong_pairs(np.vstack(base)), 0.3
+            for _ in range(5):
+                blocks = [b.copy() for b in base]
+                for k, b in enumerate(blocks):
+                    b[:, shifted] += (k + 1) * step * mult
+                if strong_pairs(np.vstack(blocks)) > before:
+                    break
+                mult *= 1.5
+            meta_shift = mult
+        X = np.vstack(blocks)
+        domain = np.repeat(np.arange(1, domains + 1), size)
+    else:
+        X = draw(n, None, 0.0)
+    noisy: list[str] = []
+    if measurement_error:
+        cols = sorted(int(c) for c in rng.choice(p, size=int(error_rate * p), replace=False))
+        X[:, cols] += rng.normal(0.0, error_std, (len(X), len(cols)))
+        noisy = [names[c] for c in cols]
+    frame = pd.DataFrame(X, columns=names)
+    if domain is not None:
+        frame["domain_index"] = domain
+    frame = frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+    meta = {"p": p, "n": len(frame), "edge_prob": edge_prob, "n_edges": int(adj.sum()), "noise": noise,
+            "noise_scale": noise_scale, "domains": domains, "shifted": [names[k] for k in shifted],
+            "shift_multiplier": meta_shift, "measurement_error": noisy, "error_std": error_std if noisy else None,
+            "weight_range": list(weight_range), "noise_spread": noise_spread, "domain_variance": domain_variance,
+            "nonlinear_links": sorted(f"{names[a]}->{names[b]}" for a, b in bent), "seed": seed}
+    return Synthetic(frame, _graph_of(adj, names), W, meta)

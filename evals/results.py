@@ -50,6 +50,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
             "runs": len(rs), "ok": len(ok), "status": Counter(r["status"] for r in rs),
             **{m: _stats([r[m] for r in ok]) for m in ("skeleton_f1", "arrow_f1", "shd", "copilot_f1", "copilot_shd",
                                                        "seconds")},
+            # defined for DAG/CPDAG outputs only (evals.metrics.adjustment_distances): the mean of those that have it
+            **{m: _stats([r[m] for r in ok if r.get(m) is not None]) for m in ("parent_aid", "oset_aid")},
             "choices": Counter(r["algorithm"] for r in ok),
         }
     return out
@@ -164,8 +166,9 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
     L.append("")
 
     L += ["## All scores", "",
-          "| scenario | method | ok/runs | skeleton F1 | arrow F1 | SHD | copilot F1 | copilot SHD | seconds | agent's choice |",
-          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+          "| scenario | method | ok/runs | skeleton F1 | arrow F1 | SHD | copilot F1 | copilot SHD | parent AID | "
+          "O-set AID | seconds | agent's choice |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for sc in scenarios:
         for m in methods:
             v = summary.get((sc, m))
@@ -177,6 +180,7 @@ def render_markdown(suite: Suite, rows: list[dict[str, Any]]) -> str:
                     f"{k}: {n}" for k, n in sorted(v["status"].items()) if k != "ok") + ")"
             L.append(f"| {sc} | {m} | {v['ok']}/{v['runs']} | {_fmt(v['skeleton_f1'])} | {_fmt(v['arrow_f1'])} | "
                      f"{_fmt(v['shd'], 1)} | {_fmt(v['copilot_f1'])} | {_fmt(v['copilot_shd'], 1, False)} | "
+                     f"{_fmt(v.get('parent_aid'), 2, False)} | {_fmt(v.get('oset_aid'), 2, False)} | "
                      f"{_fmt(v['seconds'], 1, False)} | {choice} |")
 
     notes = [r for r in rows if r["status"] != "ok"]

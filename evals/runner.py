@@ -32,7 +32,7 @@ AGENT = "agent"
 PARTIAL = "tasks.jsonl"
 METRIC_KEYS = ("shd", "skeleton_precision", "skeleton_recall", "skeleton_f1", "arrow_precision", "arrow_recall",
                "arrow_f1", "copilot_precision", "copilot_recall", "copilot_f1", "copilot_shd", "n_edges",
-               "n_true_edges")
+               "n_true_edges", "parent_aid", "ancestor_aid", "oset_aid")
 
 
 @dataclass(frozen=True)
