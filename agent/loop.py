@@ -406,7 +406,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     grid = profile.findings.get("time_grid")
     if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
         graph.parameters["lag_unit"] = grid.evidence["step"]
-    decisions.extend(discovery_decisions(graph))  # what the graph's own steps found, in words (reports/)
+    found_steps = discovery_decisions(graph)  # what the graph's own steps found, in words (reports/)
+    decisions.extend(found_steps)
+    for d in found_steps:
+        if d.step == "discovery.starts_budget":
+            say(f"      time budget: {d.reason}")
     proposed_roots = [r for d in root_decisions if d.step == "discovery.roots" for r in d.evidence["proposed"]]
     if proposed_roots:
         from causalpilot.tools.knowledge import Root, edges_into_roots

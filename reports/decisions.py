@@ -8,6 +8,7 @@ the analysis loop holds no prose of its own.
 
 from __future__ import annotations
 
+from causalpilot.reports.numbers import duration
 from causalpilot.tools.decision import Decision
 from causalpilot.tools.graph import CausalGraph
 
@@ -45,6 +46,13 @@ def discovery_decisions(graph: CausalGraph) -> list[Decision]:
                                   f"no mechanism was found to change with the context index ({_change_evidence(graph)})",
                                   {k: graph.parameters[k] for k in ("change_pvalues", "oriented_by_changes") if k in graph.parameters},
                                   by="data"))
+    if graph.parameters.get("starts_cut"):
+        cut = graph.parameters["starts_cut"]
+        decisions.append(Decision("discovery.starts_budget", graph.parameters.get("starts_used"), (
+            f"the time budget (--time-budget) stopped BOSS's restarts after {graph.parameters.get('starts_used')} of at "
+            f"most {graph.parameters.get('starts')} runs: one run took about {duration(cut['seconds_per_run'])} and "
+            f"{duration(cut['seconds_left'])} were left. The best-scoring graph found so far is reported; more "
+            "restarts (a larger budget, or --time-budget 0) might find one that scores better"), cut, by="data"))
     if graph.parameters.get("additive_noise"):
         found = graph.parameters["additive_noise"]
         decisions.append(Decision("discovery.orientation", found["oriented"], (

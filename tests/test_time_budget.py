@@ -50,3 +50,20 @@ def test_a_bad_budget_is_refused_in_one_sentence(value):
     df = pd.DataFrame({"a": np.arange(30.0), "b": np.arange(30.0) % 7})
     with pytest.raises(causalpilot.InputError, match="time.budget"):
         causalpilot.analyse(df, time_budget=value, memory=False)
+
+
+def test_a_spent_budget_stops_the_boss_restarts_and_the_best_graph_so_far_is_reported():
+    """Dense peer data (p = 10, edge probability 0.5): without a budget BOSS runs from several orders until its
+    best score comes back; with the budget spent it keeps the first run's graph, and the report says so."""
+    import causalpilot
+    from causalpilot.evals.generators import peer_sem
+
+    df = peer_sem(p=10, edge_prob=0.5, seed=3).data
+    free = causalpilot.analyse(df, algorithm="boss", bootstrap=0, time_budget=0, memory=False)
+    assert free.graph.parameters["starts_used"] >= 2 and "starts_cut" not in free.graph.parameters
+    spent = causalpilot.analyse(df, algorithm="boss", bootstrap=0, time_budget=1e-6, memory=False)
+    assert spent.graph.parameters["starts_used"] == 1 and spent.graph.parameters["starts_cut"]["seconds_left"] == 0
+    assert spent.graph.parameters["score"] <= free.graph.parameters["score"]  # the restarts can only improve it
+    (d,) = [d for d in spent.decisions if d["step"] == "discovery.starts_budget"]
+    assert d["choice"] == 1 and "stopped BOSS's restarts after 1 of at most" in d["reason"]
+    assert "restarts after 1 of at most" in spent.report_html()

@@ -10,7 +10,9 @@ start sometimes ends far below the score of the true DAG. Like Tetrad's ``numSta
 runs the search loop from seeded random orders and keeps the graph with the best score;
 the score is the search's own objective, so nothing outside the data decides. The restarts stop once
 the best score has been reached from ``confirm`` different orders (on held-out simulations: as
-accurate as five fixed starts, at 2.3 runs on average for sparse graphs and 5.6 for dense ones). With a domain index
+accurate as five fixed starts, at 2.3 runs on average for sparse graphs and 5.6 for dense ones), or when
+the run's time budget (``--time-budget``) leaves too little for another (:data:`RESTART_SHARE`): the
+best graph found so far is kept and the graph's ``starts_cut`` says so. With a domain index
 the score is summed over domains (:class:`DomainScore`).
 
 Each BOSS run is :func:`causalpilot.tools.discovery.fast_boss.boss_search`: causal-learn's loop
@@ -22,9 +24,12 @@ domain-summed BIC are batched, the category score and BDeu are called one set at
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
+
+from causalpilot.tools.budget import current as current_budget
 
 from causalpilot.tools.discovery._util import BIC_PENALTY, dag_to_cpdag, standardise
 from causalpilot.tools.discovery.fast_boss import boss_search, set_scorer, sweep
@@ -32,6 +37,9 @@ from causalpilot.tools.quiet import quiet
 from causalpilot.tools.graph import CausalGraph
 from causalpilot.tools.registry import DiscoveryInput, algorithm
 
+# A restart of BOSS starts only when one run (the mean so far) takes at most this share of the time budget
+# left: the bootstrap and the effects need the rest. The first run always runs.
+RESTART_SHARE = 0.25
 MIXED_BIC = "local_score_mixed_BIC"  # tools/discovery/mixed_score.py: binary variables scored by logistic likelihood
 _SCORES = ("local_score_BIC_from_cov", "local_score_BIC", "local_score_BDeu", MIXED_BIC)
 
@@ -95,7 +103,13 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     confirm = max(1, int(params.get("confirm", 2)))
     rng = np.random.default_rng(data.seed)
     best, best_score, hits, used = None, -np.inf, 0, 0
+    budget, began, cut = current_budget(), time.monotonic(), None
     for k in range(starts):
+        if k > 0 and budget is not None:  # the run's time budget (tools.budget): a restart must fit its share
+            per_run = (time.monotonic() - began) / used
+            if per_run > RESTART_SHARE * budget.left():
+                cut = {"seconds_per_run": round(per_run, 2), "seconds_left": round(budget.left(), 1)}
+                break
         start = np.arange(p) if k == 0 else rng.permutation(p)
         parents, total = boss_search(scorer, [int(v) for v in start], data.seed if k == 0 else int(rng.integers(2**31)))
         used += 1
@@ -106,7 +120,7 @@ def run_boss(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
         if hits >= confirm:  # the best score has been reached again from another order: stop
             break
     return parents_to_graph(best, best_score, data, X, domains, params, categories,
-                            {"starts": starts, "starts_used": used})
+                            {"starts": starts, "starts_used": used, **({"starts_cut": cut} if cut else {})})
 
 
 def make_scorer(X: np.ndarray, score: str, penalty: float, domains: np.ndarray | None, categories=None,
