@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from causalpilot.agent.chat_grammar import read_request
-from causalpilot.agent.planners.base import AssistedPlanner
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph, graph_diff
 
@@ -109,6 +108,7 @@ class ChatSession:
         self.transcripts: list[dict] = []
         self._discovery_key: tuple | None = None  # data and discovery settings of the last run
         self._pair: tuple | None = None  # the effect the last run estimated
+        self._shown: str | None = None  # the reply of this turn when it was already shown (the LLM path)
 
     # ------------------------------------------------------------------ I/O
     def say(self, text: str) -> None:
@@ -158,9 +158,11 @@ class ChatSession:
             self.history.append({"role": "user", "text": msg})
             if msg.lower() in ("/quit", "/exit", "quit", "exit"):
                 break
+            self._shown = None
             reply = self.safe(lambda: self.handle(msg))
             self.history.append({"role": "assistant", "text": reply})
-            self.say(reply)
+            if reply != self._shown:  # the LLM's reply was shown as it arrived
+                self.say(reply)
         self._write_history()
         self.say("bye.")
         return 0
@@ -168,15 +170,20 @@ class ChatSession:
     def safe(self, fn: Callable[[], str]) -> str:
         """Run one turn; a bad request is answered, never fatal to the session, and changes nothing:
         the data file, the settings and the output folder are put back as they were before it."""
+        return self.attempt(fn)[1]
+
+    def attempt(self, fn: Callable[[], str]) -> tuple[bool, str]:
+        """``fn``'s answer as (True, text); on an InputError or any other failure (False, what happened),
+        with the data file, the settings and the output folder put back as they were before it."""
         saved = (self.data, copy.deepcopy(self.settings), self.out)
         try:
-            return fn()
+            return True, fn()
         except InputError as exc:
             self.data, self.settings, self.out = saved
-            return f"error: {exc}"
+            return False, f"error: {exc}"
         except Exception as exc:  # keep the session alive; say what happened
             self.data, self.settings, self.out = saved
-            return f"internal error: {type(exc).__name__}: {exc}"
+            return False, f"internal error: {type(exc).__name__}: {exc}"
 
     # ------------------------------------------------------------------ turns
     def handle(self, msg: str) -> str:
@@ -435,7 +442,10 @@ class ChatSession:
 
             self.out = default_out("chat-" + Path(self.data).stem)
         base = prepare_out_dir(self.out)
-        name = f"g{len(self.graphs) + 1}"
+        k = len(self.graphs) + 1
+        while f"g{k}" in self.graphs:  # a name the LLM gave a graph of its own
+            k += 1
+        name = f"g{k}"
         s = self.settings
         knowledge = None
         if s.forbidden or s.required:
@@ -448,7 +458,7 @@ class ChatSession:
         planner = planner or get_planner(self.planner_name)
         discovery_key = s.discovery_key(self.data)
         pair = (s.treatment, s.outcome) if s.treatment and s.outcome else (None, None)
-        reuse = self._reusable(planner) if self._discovery_key == discovery_key else None
+        reuse = self._reusable() if self._discovery_key == discovery_key else None
         previous, previous_pair = self.current, self._pair
         self.result = run_analysis(AnalysisOptions(
             data=self.data, out=str(base / name), seed=s.seed, planner=self.planner_name, treatment=pair[0],
@@ -472,13 +482,14 @@ class ChatSession:
         lines.append(f"Kept as '{name}'; report in {self.result.out}.")
         return "\n".join(lines)
 
-    def _reusable(self, planner):
+    def _reusable(self):
         """The last run's structure when only the effect asked about can have changed: same data file and
-        discovery settings (checked by the caller), the rules planner (an LLM planner reads the question
-        into its plan), the new treatment and outcome among the variables that run analysed, and a graph
-        that already meets the new pair's "the outcome does not cause the treatment"."""
+        discovery settings (checked by the caller), the new treatment and outcome among the variables that
+        run analysed, and a graph that already meets the new pair's "the outcome does not cause the
+        treatment". With either planner: the LLM planner's graph is kept too (its agent is not asked to plan
+        again for a new effect question)."""
         found = self.result.found if self.result is not None else None
-        if found is None or isinstance(planner, AssistedPlanner):
+        if found is None:
             return None
         t, y = self.settings.treatment, self.settings.outcome
         wanted = {c for c in (t, y) if c}
@@ -517,16 +528,20 @@ class ChatSession:
 
     # ------------------------------------------------------------------ the LLM path
     def ask_llm(self, msg: str) -> str:
-        """Translate free text into the grammar's actions through validated tool calls; never executed."""
-        from causalpilot.agent.chat_llm import interpret
+        """A free-text turn with the LLM as analyst (:func:`causalpilot.agent.chat_llm.converse`): it reads the
+        session's graphs and results through the agent tools and makes changes through the grammar's
+        actions, each result shown as it comes; its reply is shown as it arrives. Nothing it writes is executed."""
+        from causalpilot.agent.chat_llm import converse
 
+        if self.result is None:
+            return "No analysis yet: load a data file first (load FILE)."
         try:
-            actions, said, transcript = interpret(msg, self.columns() if self.result else [],
-                                                  list(self.graphs), model=self.llm_model)
+            reply, transcript = converse(self, msg, self.say, model=self.llm_model)
         except Exception as exc:  # LLMFailure and anything the client raises: answer, keep the session
-            return (f"The LLM could not interpret that ({' '.join(str(exc).split())[:200]}). "
-                    "Type /help for the requests I follow without it.")
+            return (f"The LLM could not finish that ({' '.join(str(exc).split())[:200]}); what it changed before "
+                    "stays. Type /help for the requests I follow without it.")
         self.transcripts.append(transcript)
-        if not actions:
-            return said or "Nothing to change."
-        return self.apply(actions) + (f"\n{said}" if said else "")
+        if reply:
+            self._shown = reply
+            return reply
+        return "Nothing to change."
