@@ -2,10 +2,12 @@
 
 Every turn is either a slash command (/help, /graph, /effects, /report, /save, /quit, ...), a
 sentence of a small deterministic grammar that works without any LLM (``use fci``, ``forbid A -> B``,
-``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``, ``load FILE``),
-or free text, which the LLM (when configured) translates into the same actions through validated
-tool calls. Each change reruns the analysis and keeps the new graph under a name (g1, g2, ...) in
-the memory store (``RUN/graph/<name>``), so graphs can be compared.
+``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``, ``load FILE``,
+and without an LLM ``what causes X``), or free text, which the LLM (when configured) handles as the
+session's analyst (:mod:`causalpilot.agent.chat_llm`): it reads the graphs and results through the
+contract's agent tools and makes changes through the grammar's actions. Each change reruns the
+analysis and keeps the new graph under a name (g1, g2, ...) in the memory store
+(``RUN/graph/<name>``), so graphs can be compared.
 
 It never blocks forever: end of input (Ctrl-D, or the end of a piped script) and /quit end the
 session cleanly, and it reads plain lines, so it works the same with a terminal or a script.
@@ -46,6 +48,7 @@ Requests (work without an LLM):
   treatment X / outcome Y
                         the same, one side at a time
   compare G1 G2         the edge differences between two kept graphs
+  what causes X         the parents of X in the current graph; what does X cause: its children
   rerun                 run the analysis again with the current settings
 A request that fails changes nothing: the session stays as it was.
 With an LLM configured, plain sentences ("what is the effect of smoking on cancer?") work too.
@@ -237,6 +240,8 @@ class ChatSession:
         request = read_request(msg)
         if request is None:
             return None
+        if self.planner_name == "llm" and isinstance(request, list) and any(k == "query_graph" for k, _ in request):
+            return None  # with an LLM, a question about the graph goes to the model, which reads it with query_graph
         if request == "rerun":
             return self.analyse()
         if isinstance(request, tuple) and request[0] == "load":
@@ -280,6 +285,8 @@ class ChatSession:
         for kind, args in actions:
             if kind == "compare_graphs":
                 out.append(self.compare(str(args["first"]), str(args["second"])))
+            elif kind == "query_graph":
+                out.append(self.query(str(args["query"]), str(args["node"])))
             else:
                 notes.append(self._apply_one(kind, args))
         changed = s != before
@@ -397,6 +404,42 @@ class ChatSession:
         s.algorithm, s.params[key] = spec.name, name
         return f"using the {name} test{kept}"
 
+    def agent_session(self):
+        """An :class:`causalpilot.agent.agent_tools.AnalysisSession` over the current run's data, with the
+        session's knowledge, seed and effect question, and every kept graph under its name: what the
+        contract's agent tools read (the LLM's turns and the grammar's graph questions)."""
+        from causalpilot.agent.agent_tools import AnalysisSession
+        from causalpilot.agent.planners.base import Request
+        from causalpilot.tools.background import parse_background
+
+        if self.result is None or self.result.found is None:
+            raise InputError("No analysis yet: load a data file first (load FILE).")
+        s = self.settings
+        knowledge = None
+        if s.forbidden or s.required:
+            knowledge = parse_background({"forbidden": [list(e) for e in s.forbidden],
+                                          "required": [list(e) for e in s.required]}, self.columns(), "the chat")
+        session = AnalysisSession(self.result.found.prepared, Request(treatment=s.treatment, outcome=s.outcome,
+                                                                      bootstrap=s.bootstrap),
+                                  seed=s.seed, background=knowledge, memory_path=self.memory_path)
+        for name, g in self.graphs.items():
+            session.keep(name, g)
+        return session
+
+    def query(self, query: str, node: str, graph: str | None = None) -> str:
+        """The grammar's graph question ("what causes X?": the parents of X) answered by the contract's
+        ``query_graph`` on a kept graph (the current one by default), the graph named in the answer."""
+        from causalpilot.agent.agent_tools import AgentTools
+
+        name = graph or self.current
+        column = self.column(node)
+        tools = AgentTools(self.agent_session(), by="user")
+        tools.call("query_graph", {"graph_name": name, "query": query, "node": column})
+        entry = tools.session.trail[-1]
+        if entry.status != "ok":
+            raise InputError(entry.result)
+        return f"In {name} ({self._graph(name).algorithm}): {entry.result}."
+
     def compare(self, first: str, second: str) -> str:
         g1, g2 = self._graph(first), self._graph(second)
         d = graph_diff(g1, g2)
@@ -460,6 +503,9 @@ class ChatSession:
         pair = (s.treatment, s.outcome) if s.treatment and s.outcome else (None, None)
         reuse = self._reusable() if self._discovery_key == discovery_key else None
         previous, previous_pair = self.current, self._pair
+        what = "estimating on the current graph" if reuse is not None else (
+            f"running {s.algorithm or 'discovery'} ({planner.name} planner)")
+        print(f"  {what} on {Path(self.data).name} ...", file=self.stderr, flush=True)  # progress, as it starts
         self.result = run_analysis(AnalysisOptions(
             data=self.data, out=str(base / name), seed=s.seed, planner=self.planner_name, treatment=pair[0],
             outcome=pair[1], background=knowledge, algorithm=s.algorithm, params=dict(s.params),

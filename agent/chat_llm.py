@@ -115,26 +115,14 @@ class ChatTurn:
 
     def __init__(self, chat: "ChatSession", counters: Counters):
         self.chat, self.counters = chat, counters
-        found = chat.result.found
-        from causalpilot.agent.planners.base import Request
-        from causalpilot.tools.background import parse_background
-
-        s = chat.settings
-        knowledge = None
-        if s.forbidden or s.required:
-            knowledge = parse_background({"forbidden": [list(e) for e in s.forbidden],
-                                          "required": [list(e) for e in s.required]}, chat.columns(), "the chat")
-        self.session = AnalysisSession(found.prepared, Request(treatment=s.treatment, outcome=s.outcome,
-                                                               bootstrap=s.bootstrap),
-                                       seed=s.seed, background=knowledge, memory_path=chat.memory_path)
-        self.known: set[str] = set()
-        self._sync_in()
+        self.session = chat.agent_session()
+        self.known: set[str] = set(self.session.graphs)
         self.tools = AgentTools(self.session, by="llm", on_invalid=counters.error)
         self.closed = False
         self.results: list[str] = []  # the phrases shown for each tool's result
 
     def _sync_in(self) -> None:
-        """Make the chat's kept graphs (and a new current one) graphs of the agent session."""
+        """Make a graph the chat kept since (a change's new current graph) a graph of the agent session."""
         for name, g in self.chat.graphs.items():
             if name not in self.session.graphs:
                 self.session.keep(name, g)

@@ -166,3 +166,17 @@ def test_an_effect_question_reuses_the_graph_under_the_llm_planner(heart, tmp_pa
     assert f"In g2, one more unit of smoking moves heart_risk by {est['estimate']:.2f}." in text
     eff = s.result.effects[0]
     assert (eff["treatment"], eff["outcome"]) == ("age", "heart_risk") and eff["ci_low"] < 0.6 < eff["ci_high"]
+
+
+def test_without_an_llm_the_grammar_reads_graph_questions_from_the_current_graph(heart, tmp_path):
+    out = io.StringIO()
+    s = ChatSession(str(heart), out=str(tmp_path / "chat"), bootstrap=0, stdin=io.StringIO(
+        "what causes heart_risk?\nwhat does heart_risk affect\nwhat causes nowhere\n"), stdout=out,
+        stderr=io.StringIO())
+    assert s.run() == 0
+    text = out.getvalue()
+    g = s.graphs["g1"]
+    assert parents(g, "heart_risk") == ["age", "smoking"]
+    assert f"In g1 ({g.algorithm}): parents of heart_risk: age, smoking." in text
+    assert f"In g1 ({g.algorithm}): children of heart_risk: chest_pain." in text
+    assert "Column 'nowhere' is not among the analysed variables" in text and list(s.graphs) == ["g1"]
