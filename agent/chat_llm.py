@@ -119,7 +119,6 @@ class ChatTurn:
         self.known: set[str] = set(self.session.graphs)
         self.tools = AgentTools(self.session, by="llm", on_invalid=counters.error)
         self.closed = False
-        self.results: list[str] = []  # the phrases shown for each tool's result
 
     def _sync_in(self) -> None:
         """Make a graph the chat kept since (a change's new current graph) a graph of the agent session."""
@@ -215,7 +214,6 @@ class ChatTurn:
                 else:  # a change: the session's own account of it
                     line = _action_text(getattr(message, "content", ""))
                 if line:
-                    self.results.append(line)
                     say(line)
             elif event == "model":
                 text = _text(payload)

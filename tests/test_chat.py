@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from causalpilot.agent.chat import ChatSession, graph_diff
+from helpers import collider_csv
 from llm_fakes import FakeOpenAIServer, ScriptedChatModel, tool_call
 from causalpilot.memory.store import MemoryStore
 from causalpilot.tools.graph import CausalGraph, Edge
@@ -84,14 +85,7 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
 @pytest.fixture
 def collider_data(tmp_path):
     """age -> cancer <- smoking (independent causes), cancer -> cough: every edge is compelled."""
-    rng = np.random.default_rng(6)
-    n = 800
-    age, smoking = rng.normal(size=n), rng.normal(size=n)
-    cancer = 0.8 * smoking + 0.6 * age + rng.normal(size=n)
-    cough = 0.7 * cancer + rng.normal(size=n)
-    path = tmp_path / "collider.csv"
-    pd.DataFrame({"age": age, "smoking": smoking, "cancer": cancer, "cough": cough}).to_csv(path, index=False)
-    return path
+    return collider_csv(tmp_path / "collider.csv", ("age", "smoking", "cancer", "cough"), seed=6)
 
 
 def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(collider_data, tmp_path, discoveries):

@@ -8,12 +8,11 @@ import io
 import json
 import re
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from causalpilot.agent.chat import ChatSession
 from causalpilot.agent.chat_llm import HISTORY_CHARS, HISTORY_TURNS, bounded_history
+from helpers import collider_csv
 from llm_fakes import FakeOpenAIServer, _data_blocks, scripted_reply, task_prompt
 
 CHAT_TASK = "Task: the user of a causal-analysis chat"
@@ -23,15 +22,7 @@ CHAT_TASK = "Task: the user of a causal-analysis chat"
 def heart(tmp_path):
     """age -> heart_risk <- smoking (independent causes), heart_risk -> chest_pain: every edge compelled,
     so the parents of heart_risk are known: age and smoking."""
-    rng = np.random.default_rng(13)
-    n = 800
-    age, smoking = rng.normal(size=n), rng.normal(size=n)
-    heart_risk = 0.8 * smoking + 0.6 * age + rng.normal(size=n)
-    chest_pain = 0.7 * heart_risk + rng.normal(size=n)
-    path = tmp_path / "heart.csv"
-    pd.DataFrame({"age": age, "smoking": smoking, "heart_risk": heart_risk, "chest_pain": chest_pain}).to_csv(
-        path, index=False)
-    return path
+    return collider_csv(tmp_path / "heart.csv", ("age", "smoking", "heart_risk", "chest_pain"), seed=13)
 
 
 def tool_results(msgs: list[dict]) -> list[dict]:
