@@ -107,7 +107,8 @@ def tool_line(call: dict[str, Any]) -> str:
     args = call.get("args") or {}
     shown = " ".join(short(v if isinstance(v, str) else json.dumps(v, default=str), 60) for v in args.values()
                      if v not in (None, "", [], {}))
-    return f"  running {call.get('name')}{' ' + shown if shown else ''} ..."
+    line = f"  running {call.get('name')}{' ' + shown if shown else ''} ..."
+    return "".join(ch for ch in line if ch.isprintable())  # no terminal control sequences from the model
 
 
 class ChatTurn:
