@@ -2,10 +2,12 @@
 
 Every turn is either a slash command (/help, /graph, /effects, /report, /save, /quit, ...), a
 sentence of a small deterministic grammar that works without any LLM (``use fci``, ``forbid A -> B``,
-``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``, ``load FILE``),
-or free text, which the LLM (when configured) translates into the same actions through validated
-tool calls. Each change reruns the analysis and keeps the new graph under a name (g1, g2, ...) in
-the memory store (``RUN/graph/<name>``), so graphs can be compared.
+``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``, ``load FILE``,
+and without an LLM ``what causes X``), or free text, which the LLM (when configured) handles as the
+session's analyst (:mod:`causalpilot.agent.chat_llm`): it reads the graphs and results through the
+contract's agent tools and makes changes through the grammar's actions. Each change reruns the
+analysis and keeps the new graph under a name (g1, g2, ...) in the memory store
+(``RUN/graph/<name>``), so graphs can be compared.
 
 It never blocks forever: end of input (Ctrl-D, or the end of a piped script) and /quit end the
 session cleanly, and it reads plain lines, so it works the same with a terminal or a script.
@@ -22,7 +24,6 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from causalpilot.agent.chat_grammar import read_request
-from causalpilot.agent.planners.base import AssistedPlanner
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph, graph_diff
 
@@ -47,6 +48,7 @@ Requests (work without an LLM):
   treatment X / outcome Y
                         the same, one side at a time
   compare G1 G2         the edge differences between two kept graphs
+  what causes X         the parents of X in the current graph; what does X cause: its children
   rerun                 run the analysis again with the current settings
 A request that fails changes nothing: the session stays as it was.
 With an LLM configured, plain sentences ("what is the effect of smoking on cancer?") work too.
@@ -109,6 +111,7 @@ class ChatSession:
         self.transcripts: list[dict] = []
         self._discovery_key: tuple | None = None  # data and discovery settings of the last run
         self._pair: tuple | None = None  # the effect the last run estimated
+        self._shown: str | None = None  # the reply of this turn when it was already shown (the LLM path)
 
     # ------------------------------------------------------------------ I/O
     def say(self, text: str) -> None:
@@ -158,9 +161,11 @@ class ChatSession:
             self.history.append({"role": "user", "text": msg})
             if msg.lower() in ("/quit", "/exit", "quit", "exit"):
                 break
+            self._shown = None
             reply = self.safe(lambda: self.handle(msg))
             self.history.append({"role": "assistant", "text": reply})
-            self.say(reply)
+            if reply != self._shown:  # the LLM's reply was shown as it arrived
+                self.say(reply)
         self._write_history()
         self.say("bye.")
         return 0
@@ -168,15 +173,20 @@ class ChatSession:
     def safe(self, fn: Callable[[], str]) -> str:
         """Run one turn; a bad request is answered, never fatal to the session, and changes nothing:
         the data file, the settings and the output folder are put back as they were before it."""
+        return self.attempt(fn)[1]
+
+    def attempt(self, fn: Callable[[], str]) -> tuple[bool, str]:
+        """``fn``'s answer as (True, text); on an InputError or any other failure (False, what happened),
+        with the data file, the settings and the output folder put back as they were before it."""
         saved = (self.data, copy.deepcopy(self.settings), self.out)
         try:
-            return fn()
+            return True, fn()
         except InputError as exc:
             self.data, self.settings, self.out = saved
-            return f"error: {exc}"
+            return False, f"error: {exc}"
         except Exception as exc:  # keep the session alive; say what happened
             self.data, self.settings, self.out = saved
-            return f"internal error: {type(exc).__name__}: {exc}"
+            return False, f"internal error: {type(exc).__name__}: {exc}"
 
     # ------------------------------------------------------------------ turns
     def handle(self, msg: str) -> str:
@@ -230,6 +240,8 @@ class ChatSession:
         request = read_request(msg)
         if request is None:
             return None
+        if self.planner_name == "llm" and isinstance(request, list) and any(k == "query_graph" for k, _ in request):
+            return None  # with an LLM, a question about the graph goes to the model, which reads it with query_graph
         if request == "rerun":
             return self.analyse()
         if isinstance(request, tuple) and request[0] == "load":
@@ -273,6 +285,8 @@ class ChatSession:
         for kind, args in actions:
             if kind == "compare_graphs":
                 out.append(self.compare(str(args["first"]), str(args["second"])))
+            elif kind == "query_graph":
+                out.append(self.query(str(args["query"]), str(args["node"])))
             else:
                 notes.append(self._apply_one(kind, args))
         changed = s != before
@@ -390,6 +404,42 @@ class ChatSession:
         s.algorithm, s.params[key] = spec.name, name
         return f"using the {name} test{kept}"
 
+    def agent_session(self):
+        """An :class:`causalpilot.agent.agent_tools.AnalysisSession` over the current run's data, with the
+        session's knowledge, seed and effect question, and every kept graph under its name: what the
+        contract's agent tools read (the LLM's turns and the grammar's graph questions)."""
+        from causalpilot.agent.agent_tools import AnalysisSession
+        from causalpilot.agent.planners.base import Request
+        from causalpilot.tools.background import parse_background
+
+        if self.result is None or self.result.found is None:
+            raise InputError("No analysis yet: load a data file first (load FILE).")
+        s = self.settings
+        knowledge = None
+        if s.forbidden or s.required:
+            knowledge = parse_background({"forbidden": [list(e) for e in s.forbidden],
+                                          "required": [list(e) for e in s.required]}, self.columns(), "the chat")
+        session = AnalysisSession(self.result.found.prepared, Request(treatment=s.treatment, outcome=s.outcome,
+                                                                      bootstrap=s.bootstrap),
+                                  seed=s.seed, background=knowledge, memory_path=self.memory_path)
+        for name, g in self.graphs.items():
+            session.keep(name, g)
+        return session
+
+    def query(self, query: str, node: str, graph: str | None = None) -> str:
+        """The grammar's graph question ("what causes X?": the parents of X) answered by the contract's
+        ``query_graph`` on a kept graph (the current one by default), the graph named in the answer."""
+        from causalpilot.agent.agent_tools import AgentTools
+
+        name = graph or self.current
+        column = self.column(node)
+        tools = AgentTools(self.agent_session(), by="user")
+        tools.call("query_graph", {"graph_name": name, "query": query, "node": column})
+        entry = tools.session.trail[-1]
+        if entry.status != "ok":
+            raise InputError(entry.result)
+        return f"In {name} ({self._graph(name).algorithm}): {entry.result}."
+
     def compare(self, first: str, second: str) -> str:
         g1, g2 = self._graph(first), self._graph(second)
         d = graph_diff(g1, g2)
@@ -435,7 +485,10 @@ class ChatSession:
 
             self.out = default_out("chat-" + Path(self.data).stem)
         base = prepare_out_dir(self.out)
-        name = f"g{len(self.graphs) + 1}"
+        k = len(self.graphs) + 1
+        while f"g{k}" in self.graphs:  # a name the LLM gave a graph of its own
+            k += 1
+        name = f"g{k}"
         s = self.settings
         knowledge = None
         if s.forbidden or s.required:
@@ -448,8 +501,11 @@ class ChatSession:
         planner = planner or get_planner(self.planner_name)
         discovery_key = s.discovery_key(self.data)
         pair = (s.treatment, s.outcome) if s.treatment and s.outcome else (None, None)
-        reuse = self._reusable(planner) if self._discovery_key == discovery_key else None
+        reuse = self._reusable() if self._discovery_key == discovery_key else None
         previous, previous_pair = self.current, self._pair
+        what = "estimating on the current graph" if reuse is not None else (
+            f"running {s.algorithm or 'discovery'} ({planner.name} planner)")
+        print(f"  {what} on {Path(self.data).name} ...", file=self.stderr, flush=True)  # progress, as it starts
         self.result = run_analysis(AnalysisOptions(
             data=self.data, out=str(base / name), seed=s.seed, planner=self.planner_name, treatment=pair[0],
             outcome=pair[1], background=knowledge, algorithm=s.algorithm, params=dict(s.params),
@@ -472,13 +528,14 @@ class ChatSession:
         lines.append(f"Kept as '{name}'; report in {self.result.out}.")
         return "\n".join(lines)
 
-    def _reusable(self, planner):
+    def _reusable(self):
         """The last run's structure when only the effect asked about can have changed: same data file and
-        discovery settings (checked by the caller), the rules planner (an LLM planner reads the question
-        into its plan), the new treatment and outcome among the variables that run analysed, and a graph
-        that already meets the new pair's "the outcome does not cause the treatment"."""
+        discovery settings (checked by the caller), the new treatment and outcome among the variables that
+        run analysed, and a graph that already meets the new pair's "the outcome does not cause the
+        treatment". With either planner: the LLM planner's graph is kept too (its agent is not asked to plan
+        again for a new effect question)."""
         found = self.result.found if self.result is not None else None
-        if found is None or isinstance(planner, AssistedPlanner):
+        if found is None:
             return None
         t, y = self.settings.treatment, self.settings.outcome
         wanted = {c for c in (t, y) if c}
@@ -517,16 +574,20 @@ class ChatSession:
 
     # ------------------------------------------------------------------ the LLM path
     def ask_llm(self, msg: str) -> str:
-        """Translate free text into the grammar's actions through validated tool calls; never executed."""
-        from causalpilot.agent.chat_llm import interpret
+        """A free-text turn with the LLM as analyst (:func:`causalpilot.agent.chat_llm.converse`): it reads the
+        session's graphs and results through the agent tools and makes changes through the grammar's
+        actions, each result shown as it comes; its reply is shown as it arrives. Nothing it writes is executed."""
+        from causalpilot.agent.chat_llm import converse
 
+        if self.result is None:
+            return "No analysis yet: load a data file first (load FILE)."
         try:
-            actions, said, transcript = interpret(msg, self.columns() if self.result else [],
-                                                  list(self.graphs), model=self.llm_model)
+            reply, transcript = converse(self, msg, self.say, model=self.llm_model)
         except Exception as exc:  # LLMFailure and anything the client raises: answer, keep the session
-            return (f"The LLM could not interpret that ({' '.join(str(exc).split())[:200]}). "
-                    "Type /help for the requests I follow without it.")
+            return (f"The LLM could not finish that ({' '.join(str(exc).split())[:200]}); what it changed before "
+                    "stays. Type /help for the requests I follow without it.")
         self.transcripts.append(transcript)
-        if not actions:
-            return said or "Nothing to change."
-        return self.apply(actions) + (f"\n{said}" if said else "")
+        if reply:
+            self._shown = reply
+            return reply
+        return "Nothing to change."

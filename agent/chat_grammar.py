@@ -3,8 +3,8 @@
 :func:`read_request` turns one message into the session's actions (the same actions the LLM chat's
 tools produce), with no state of its own: ``load FILE``, ``rerun``, ``use fci`` (with settings),
 ``forbid A -> B``, ``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``,
-and the settings of ``analyse`` ("alpha 0.01 and the kci test", "bootstrap 50", "seed 3",
-"treatment smoking"). The session (:mod:`causalpilot.agent.chat`) applies them.
+``what causes X`` (its parents in the current graph) and ``what does X cause`` (its children), and the
+settings of ``analyse`` ("alpha 0.01 and the kci test", "bootstrap 50", "seed 3", "treatment smoking"). The session (:mod:`causalpilot.agent.chat`) applies them.
 """
 
 from __future__ import annotations
@@ -99,6 +99,10 @@ def read_request(msg: str) -> Reading | None:
             return [(f"{m.group(1).lower()}_edge", {"source": pair[0], "target": pair[1]})]
     if m := re.fullmatch(r"(?:what\s+is\s+)?(?:the\s+)?(?:causal\s+)?effect\s+of\s+(.+?)\s+on\s+(.+)", text, re.I):
         return [("estimate_effect", {"treatment": m.group(1), "outcome": m.group(2)})]
+    if m := re.fullmatch(r"what\s+(?:causes|are\s+the\s+causes\s+of)\s+(?:the\s+)?(.+)", text, re.I):
+        return [("query_graph", {"query": "parents", "node": m.group(1)})]
+    if m := re.fullmatch(r"what\s+does\s+(?:the\s+)?(.+?)\s+(?:cause|affect)", text, re.I):
+        return [("query_graph", {"query": "children", "node": m.group(1)})]
     if m := re.fullmatch(r"compare\s+(\S+)\s+(?:with\s+|and\s+|to\s+)?(\S+)", text, re.I):
         return [("compare_graphs", {"first": m.group(1), "second": m.group(2)})]
     if low in ("rerun", "run", "run again"):

@@ -246,6 +246,17 @@ class Counters:
             self.deadline = min(self.deadline, run_deadline)
         self.cancelled = threading.Event()
         self.messages: list[Any] = []  # live copy, so a timed-out run still leaves a transcript
+        # told of each step as it happens, from the agent's thread: ("model", AIMessage), ("tool_start",
+        # tool_call) and ("tool_end", (tool_call, ToolMessage)); the chat shows progress and replies with it
+        self.listener: Callable[[str, Any], None] | None = None
+
+    def tell(self, event: str, payload: Any) -> None:
+        """Pass one step to the listener, if any (a failing listener never stops the agent)."""
+        if self.listener is not None:
+            try:
+                self.listener(event, payload)
+            except Exception:  # noqa: BLE001 - showing progress must not end the run
+                pass
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -287,6 +298,8 @@ def _guard(counters: Counters):
                 if counters.tokens > counters.cfg.token_budget:
                     raise LLMFailure(f"token budget spent ({counters.tokens} > {counters.cfg.token_budget})")
                 ai = next((m for m in msgs if isinstance(m, AIMessage)), None)
+                if ai is not None:
+                    counters.tell("model", ai)
                 if not feedback or ai is None or ai.tool_calls:
                     return resp
                 # only malformed calls: the agent would stop here, so feed the errors back and ask again
@@ -296,7 +309,9 @@ def _guard(counters: Counters):
         def wrap_tool_call(self, request, handler):
             if counters.cancelled.is_set():
                 raise LLMFailure("cancelled")
+            counters.tell("tool_start", request.tool_call)
             result = handler(request)
+            counters.tell("tool_end", (request.tool_call, result))
             counters.messages.append(result)
             if isinstance(result, ToolMessage) and result.status == "error":
                 name = request.tool_call.get("name")
@@ -308,16 +323,18 @@ def _guard(counters: Counters):
 
 def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg: LLMConfig, stage: str,
               transcript: Transcript, counters: Counters | None = None,
-              compact: Callable[[], str] | None = None) -> list[Any]:
+              compact: Callable[[], str] | None = None, history: Sequence[Any] = ()) -> list[Any]:
     """Run one bounded ReAct episode; return its messages or raise :class:`LLMFailure`.
 
     ``compact``: a function giving a shorter prompt (fewer rows and columns, a shorter catalogue),
     tried once when the server answers that ``prompt`` does not fit the model's context.
+    ``history``: earlier messages (langchain messages) sent before ``prompt``, e.g. a chat's last turns;
+    the caller bounds them. The messages returned start after them.
     """
     counters = counters or Counters(cfg)
     transcript.begin(stage)
     try:
-        return _episode(model, tools, system, prompt, cfg, stage, transcript, counters)
+        return _episode(model, tools, system, prompt, cfg, stage, transcript, counters, history)
     except LLMFailure as exc:
         if compact is None or not _context_error(exc.__cause__):
             transcript.note_failure(exc.__cause__)
@@ -325,26 +342,26 @@ def run_agent(model: Any, tools: Sequence[Any], *, system: str, prompt: str, cfg
     counters.cancelled.clear()
     counters.messages = []
     try:
-        return _episode(model, tools, system, compact(), cfg, stage, transcript, counters)
+        return _episode(model, tools, system, compact(), cfg, stage, transcript, counters, history)
     except LLMFailure as exc:
         transcript.note_failure(exc.__cause__)
         raise
 
 
 def _episode(model: Any, tools: Sequence[Any], system: str, prompt: str, cfg: LLMConfig, stage: str,
-             transcript: Transcript, counters: Counters) -> list[Any]:
+             transcript: Transcript, counters: Counters, history: Sequence[Any] = ()) -> list[Any]:
     from langchain.agents import create_agent
     from langchain_core.messages import HumanMessage, SystemMessage
 
     agent = create_agent(model, list(tools), system_prompt=system, middleware=[_guard(counters)])
     first = HumanMessage(prompt)
-    counters.messages.extend([SystemMessage(system), first])
+    counters.messages.extend([SystemMessage(system), *history, first])
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
             # one tool call at a time, in the order the model wrote them: the tools act on shared state
-            box["state"] = agent.invoke({"messages": [first]},
+            box["state"] = agent.invoke({"messages": [*history, first]},
                                         config={"recursion_limit": 2 * cfg.max_steps + 2, "max_concurrency": 1})
         except BaseException as exc:  # reported to the caller's thread below
             box["error"] = exc
@@ -366,8 +383,8 @@ def _episode(model: Any, tools: Sequence[Any], system: str, prompt: str, cfg: LL
         if isinstance(err, LLMFailure):
             raise err
         raise LLMFailure(_describe(err)) from err
-    messages = list(box["state"]["messages"])
-    transcript.add(stage, [SystemMessage(system), *messages], seconds=seconds, tokens=counters.tokens, outcome="finished")
+    messages = list(box["state"]["messages"])[len(history):]
+    transcript.add(stage, [SystemMessage(system), *history, *messages], seconds=seconds, tokens=counters.tokens, outcome="finished")
     return messages
 
 

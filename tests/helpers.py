@@ -23,3 +23,17 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, s
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def collider_csv(path: Path, names: tuple[str, str, str, str], seed: int, n: int = 800) -> Path:
+    """A CSV of a, b -> c <- (independent causes, effects 0.6 and 0.8), c -> d (0.7): every edge is compelled,
+    so the graph (and each effect) is known. ``names``: the columns (a, b, c, d)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    c = 0.8 * b + 0.6 * a + rng.normal(size=n)
+    d = 0.7 * c + rng.normal(size=n)
+    pd.DataFrame(dict(zip(names, (a, b, c, d)))).to_csv(path, index=False)
+    return path

@@ -116,10 +116,17 @@ def analyst_calls(user: str) -> list[list[tuple[str, dict]]]:
              ("finish", {"graph_name": "pc_strict", "summary": "PC with a strict alpha; GES finds the same skeleton"})]]
 
 
+def task_prompt(msgs: list[dict]) -> str:
+    """The task the stage was given: the first user message that starts with "Task:" (a chat turn sends
+    earlier turns before it), else the first user message."""
+    users = [m.get("content") or "" for m in msgs if m["role"] == "user"]
+    return next((u for u in users if u.startswith("Task:")), users[0] if users else "")
+
+
 def scripted_reply(body: dict) -> dict:
     """A plausible analyst: stage read from the first user message; tools first, then a final answer."""
     msgs = body["messages"]
-    user = next(m["content"] for m in msgs if m["role"] == "user")
+    user = task_prompt(msgs)
     made = calls_made(msgs)
 
     def called(*names: str) -> bool:  # did the model already make one of these calls (not just any call)?
@@ -134,7 +141,7 @@ def scripted_reply(body: dict) -> dict:
     if user.startswith("Task: the user of a causal-analysis chat"):
         if called("use_algorithm", "forbid_edges_into", "estimate_effect"):
             return {"content": "Done."}
-        message = _data_blocks(user)[2].lower()
+        message = _data_blocks(user)[-1].lower()
         if "fci" in message:
             return {"tool_calls": [("use_algorithm", {"algorithm": "fci"})]}
         m = re.search(r"into (\w+)", message)

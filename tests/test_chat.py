@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from causalpilot.agent.chat import ChatSession, graph_diff
+from helpers import collider_csv
 from llm_fakes import FakeOpenAIServer, ScriptedChatModel, tool_call
 from causalpilot.memory.store import MemoryStore
 from causalpilot.tools.graph import CausalGraph, Edge
@@ -84,14 +85,7 @@ def test_effect_request_reads_word_forms_of_column_names(data, tmp_path):
 @pytest.fixture
 def collider_data(tmp_path):
     """age -> cancer <- smoking (independent causes), cancer -> cough: every edge is compelled."""
-    rng = np.random.default_rng(6)
-    n = 800
-    age, smoking = rng.normal(size=n), rng.normal(size=n)
-    cancer = 0.8 * smoking + 0.6 * age + rng.normal(size=n)
-    cough = 0.7 * cancer + rng.normal(size=n)
-    path = tmp_path / "collider.csv"
-    pd.DataFrame({"age": age, "smoking": smoking, "cancer": cancer, "cough": cough}).to_csv(path, index=False)
-    return path
+    return collider_csv(tmp_path / "collider.csv", ("age", "smoking", "cancer", "cough"), seed=6)
 
 
 def test_a_new_effect_question_reuses_the_graph_and_a_new_setting_does_not(collider_data, tmp_path, discoveries):
@@ -146,7 +140,7 @@ def test_free_text_goes_through_the_llm_as_validated_actions(data, tmp_path):
     # use the scripted model: one valid action, then a hallucinated column that is rejected and corrected
     chat_model = ScriptedChatModel(script=[
         ai(("forbid_edges_into", {"column": "age"})), ai(text="Forbidden."),
-        ai(("estimate_effect", {"treatment": "smoke", "outcome": "cancer"})),
+        ai(("estimate_effect", {"treatment": "tobacco", "outcome": "cancer"})),
         ai(("estimate_effect", {"treatment": "smoking", "outcome": "cancer"})), ai(text="Estimating."),
     ])
     from causalpilot.agent.llm_runtime import LLMConfig
@@ -165,7 +159,8 @@ def test_free_text_goes_through_the_llm_as_validated_actions(data, tmp_path):
     assert s.settings.forbidden == sorted({("smoking", "age"), ("cancer", "age")})
     assert (s.settings.treatment, s.settings.outcome) == ("smoking", "cancer")
     assert list(s.graphs) == ["g1", "g2", "g3"] and s.result.effects
-    assert "'smoke' is not a column" in json.dumps(s.transcripts)
+    # the change tools answer with the session's own outcome, a refusal included, before the model replies
+    assert "Column 'tobacco' is not among the analysed variables" in json.dumps(s.transcripts)
 
 
 @pytest.mark.timeout(120)

@@ -305,4 +305,4 @@ def test_chat_survives_a_failing_llm(data, tmp_path, capsys, llm_env, monkeypatc
             main(["chat", str(path), "--out", str(tmp_path / "c"), "-B", "0"])
     out = capsys.readouterr().out
     assert exc.value.code == 0
-    assert "The LLM could not interpret that" in out and "[g2] ges found" in out and "bye." in out
+    assert "The LLM could not finish that" in out and "[g2] ges found" in out and "bye." in out
