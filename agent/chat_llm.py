@@ -26,8 +26,9 @@ Its tools act at once and return their real results before it writes its reply:
 
 Nothing the model writes is executed: arguments are pydantic-validated and checked against the data
 and the registry. A listener shows each step on the terminal as it happens: the tool running, its
-result in a phrase, and the model's words as each of its messages arrives (the client does not
-stream tokens; each message is printed whole when it comes back).
+result in a phrase, and the model's words as they arrive: the HTTP layer (agent.llm_cache) asks for a
+stream and passes each piece to :func:`reply_stream`'s writer, keeping the whole completion for the
+cache and the replay.
 """
 
 from __future__ import annotations
@@ -196,9 +197,10 @@ class ChatTurn:
         ]]
 
     # ------------------------------------------------------------------ what the terminal shows
-    def listener(self, say: Callable[[str], None]) -> Callable[[str, Any], None]:
+    def listener(self, say: Callable[[str], None], streamed: dict | None = None) -> Callable[[str, Any], None]:
         """Show each step as it happens: the tool that runs, its result in a phrase (the trail's, or the
-        session's own words for a change), and the model's words as each message arrives."""
+        session's own words for a change), and the model's words as each message arrives (``streamed``:
+        the text already shown piece by piece while the message came in, see :func:`converse`)."""
         shown = {"n": len(self.session.trail)}
 
         def on(event: str, payload: Any) -> None:
@@ -218,7 +220,9 @@ class ChatTurn:
                     say(line)
             elif event == "model":
                 text = _text(payload)
-                if text.strip():
+                if streamed is not None and streamed["text"]:  # its words are on the screen: end the line
+                    streamed["end"]()
+                elif text.strip():
                     say(short_reply(text))
 
         return on
@@ -227,6 +231,36 @@ class ChatTurn:
 def _text(message: Any) -> str:
     c = getattr(message, "content", "") or ""
     return c if isinstance(c, str) else " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in c)
+
+
+def reply_stream(out: Any) -> dict:
+    """The terminal side of a streamed reply: ``piece(text)`` writes each piece as it arrives (printable
+    characters and line breaks only: no control sequence from the model reaches the terminal; at most
+    REPLY_CHARS in all), ``end()`` closes the line once the message is complete; ``text`` is what was
+    written for the message now arriving. Without a stream to write to, nothing is written here and the
+    listener prints each message whole."""
+    state: dict[str, Any] = {"text": ""}
+
+    def piece(text: str) -> None:
+        if out is None:
+            return
+        clean = "".join(ch for ch in text if ch.isprintable() or ch == "\n")
+        if not state["text"]:
+            clean = clean.lstrip()
+        clean = clean[:max(0, REPLY_CHARS - len(state["text"]))]
+        if clean:
+            state["text"] += clean
+            out.write(clean)
+            out.flush()
+
+    def end() -> None:
+        if state["text"]:
+            out.write("\n")
+            out.flush()
+        state["text"] = ""
+
+    state.update(piece=piece, end=end)
+    return state
 
 
 def short_reply(text: str) -> str:
@@ -263,7 +297,9 @@ def converse(chat: "ChatSession", message: str, say: Callable[[str], None], mode
     model = model or make_chat_model(cfg, transcript)
     counters = Counters(cfg)
     turn = ChatTurn(chat, counters)
-    counters.listener = turn.listener(say)
+    streamed = reply_stream(getattr(chat, "stdout", None))
+    transcript.on_text = streamed["piece"]  # agent.llm_cache streams each answer's words to it
+    counters.listener = turn.listener(say, streamed)
     earlier = bounded_history(chat.history[:-1])  # the message of this turn is the last entry
     history = [HumanMessage(h["text"]) if h["role"] == "user" else AIMessage(h["text"]) for h in earlier]
     prompt = render_prompt("chat", message=message, **session_context(chat))

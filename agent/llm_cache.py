@@ -188,33 +188,109 @@ class ExchangeTransport(httpx.BaseTransport):
             if rec.get("error"):
                 exc = httpx.ReadTimeout if "Timeout" in str(rec["error"]) else httpx.ConnectError
                 raise exc(str(rec.get("message") or rec["error"]), request=request)
+            if int(rec.get("status", 200)) == 200:
+                _tell(getattr(self.ledger, "on_text", None), rec.get("response"))
             return int(rec.get("status", 200)), rec.get("response"), {}
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
                 self._record({**base, "status": 200, "cached": True, "usage": usage_of(hit), "response": hit})
+                _tell(getattr(self.ledger, "on_text", None), hit)
                 return 200, hit, {}
-        sent = httpx.Request(request.method, request.url, extensions=request.extensions, content=_body(body),
+        on_text = getattr(self.ledger, "on_text", None)
+        # a listener for the reply's words: ask the server to stream, and pass each piece on as it arrives;
+        # the key, the cache and the record keep the whole completion, so replay is unchanged
+        wire = {**body, "stream": True, "stream_options": {"include_usage": True}} if on_text else body
+        sent = httpx.Request(request.method, request.url, extensions=request.extensions, content=_body(wire),
                              headers=[(k, v) for k, v in request.headers.items() if k.lower() != "content-length"])
         try:
             resp = self.inner.handle_request(sent)
             try:
-                raw = resp.read()
+                if on_text and resp.status_code == 200 and "text/event-stream" in resp.headers.get("content-type", ""):
+                    payload: Any = assemble_stream(resp.iter_lines(), on_text)
+                    raw = None
+                else:
+                    raw = resp.read()
             finally:
                 resp.close()
         except httpx.HTTPError as exc:
             self._record({**base, "error": type(exc).__name__, "message": str(exc)[:300], "cached": False})
             raise
-        try:
-            payload: Any = json.loads(raw)
-        except ValueError:
-            payload = raw.decode("utf-8", "replace")
-        headers = {k: v for k, v in resp.headers.items() if k.lower() in self.KEPT_HEADERS}
+        if raw is not None:
+            try:
+                payload = json.loads(raw)
+            except ValueError:
+                payload = raw.decode("utf-8", "replace")
+            if on_text and resp.status_code == 200:  # the server answered whole: pass the words on at once
+                _tell(on_text, payload)
+        headers = {k: v for k, v in resp.headers.items() if k.lower() in self.KEPT_HEADERS
+                   and not (raw is None and k.lower() == "content-type")}  # a stream assembled is plain JSON
         self._record({**base, "status": resp.status_code, "cached": False,
                       "usage": usage_of(payload) if resp.status_code == 200 else None, "response": payload})
         if resp.status_code == 200 and isinstance(payload, dict) and payload.get("choices") and self.cache is not None:
             self.cache.put(key, payload)
         return resp.status_code, payload, headers
+
+
+def _tell(on_text: Any, payload: Any) -> None:
+    """Pass a whole completion's text to ``on_text`` (an answer from the cache, the replay, or a server
+    that does not stream)."""
+    if on_text is None or not isinstance(payload, dict):
+        return
+    try:
+        text = payload["choices"][0]["message"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return
+    if isinstance(text, str) and text:
+        on_text(text)
+
+
+def assemble_stream(lines: Any, on_text: Any) -> dict:
+    """A chat completion streamed as server-sent events (``data: {chunk}`` lines ending with ``data:
+    [DONE]``, OpenAI's format, which vLLM, Ollama and llama.cpp's server follow) assembled into the
+    one completion the same request answers unstreamed: the text, the tool calls (their pieces joined
+    by index), the finish reason and the usage of the last chunk. Each piece of text goes to
+    ``on_text`` as it arrives. A line that is not an event, or whose JSON does not parse, is skipped."""
+    text: list[str] = []
+    calls: dict[int, dict] = {}
+    out: dict[str, Any] = {"object": "chat.completion"}
+    finish, usage = None, None
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            break
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            continue
+        for k in ("id", "created", "model", "system_fingerprint"):
+            if chunk.get(k) is not None:
+                out.setdefault(k, chunk[k])
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            piece = delta.get("content")
+            if isinstance(piece, str) and piece:
+                text.append(piece)
+                on_text(piece)
+            for tc in delta.get("tool_calls") or []:
+                slot = calls.setdefault(int(tc.get("index", len(calls))), {"id": None, "type": "function",
+                                                                           "function": {"name": "", "arguments": ""}})
+                slot["id"] = tc.get("id") or slot["id"]
+                fn = tc.get("function") or {}
+                slot["function"]["name"] += fn.get("name") or ""
+                slot["function"]["arguments"] += fn.get("arguments") or ""
+            finish = choice.get("finish_reason") or finish
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    out["choices"] = [{"index": 0, "message": message, "finish_reason": finish or ("tool_calls" if calls else "stop")}]
+    if usage is not None:
+        out["usage"] = usage
+    return out
 
 
 def transport_for(cfg: Any, ledger: Any) -> ExchangeTransport:

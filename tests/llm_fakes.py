@@ -219,10 +219,13 @@ class FakeOpenAIServer:
     """``with FakeOpenAIServer(mode) as srv: os.environ['OPENAI_BASE_URL'] = srv.url``."""
 
     def __init__(self, mode: str = "script", reply: Callable[[dict], dict] = scripted_reply, delay_s: float = 5.0,
-                 fmt: str = "tool_calls", models: list[str] | None = None, max_prompt_chars: int = 8000):
+                 fmt: str = "tool_calls", models: list[str] | None = None, max_prompt_chars: int = 8000,
+                 stream: bool = False):
         """``fmt``: one of FORMATS (mode ``script`` only); ``models``: what GET /models lists (None: 404);
-        ``max_prompt_chars``: the first user message beyond which format ``context`` answers 400."""
-        self.mode, self.reply, self.delay_s, self.fmt = mode, reply, delay_s, fmt
+        ``max_prompt_chars``: the first user message beyond which format ``context`` answers 400;
+        ``stream``: answer a request that asks for a stream as server-sent events, a few characters per
+        event (OpenAI's chunk format), as vLLM, Ollama and llama.cpp's server do."""
+        self.mode, self.reply, self.delay_s, self.fmt, self.stream = mode, reply, delay_s, fmt, stream
         self.models, self.max_prompt_chars = models, max_prompt_chars
         self.model_queries = 0
         self.requests: list[dict] = []
@@ -268,7 +271,37 @@ class FakeOpenAIServer:
                     status, payload, headers = 200, completion({"content": "late"}), {}
                 with outer._lock:
                     outer.statuses.append(status)
-                self._send(status, payload, headers)
+                if outer.stream and body.get("stream") and status == 200:
+                    self._send_events(payload)
+                else:
+                    self._send(status, payload, headers)
+
+            def _send_events(self, payload):
+                msg = payload["choices"][0]["message"]
+                base = {k: payload[k] for k in ("id", "created", "model")}
+                events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+                text = msg.get("content") or ""
+                events += [{"choices": [{"index": 0, "delta": {"content": text[i:i + 7]}}]} for i in range(0, len(text), 7)]
+                for k, tc in enumerate(msg.get("tool_calls") or []):  # each call's arguments in two pieces
+                    args = tc["function"]["arguments"]
+                    cut = len(args) // 2
+                    events.append({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": k, "id": tc["id"], "type": "function",
+                                   "function": {"name": tc["function"]["name"], "arguments": args[:cut]}}]}}]})
+                    events.append({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": k, "function": {"arguments": args[cut:]}}]}}]})
+                events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": payload["choices"][0]["finish_reason"]}]})
+                events.append({"choices": [], "usage": payload["usage"]})
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for e in events:
+                        self.wfile.write(f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', **e})}\n\n".encode())
+                        self.wfile.flush()
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                    self.close_connection = True
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

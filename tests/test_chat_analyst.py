@@ -100,6 +100,55 @@ def test_what_causes_is_answered_from_the_current_graph_after_the_tool_result(he
 
 
 @pytest.mark.timeout(120)
+def test_the_reply_is_streamed_to_the_terminal_as_it_arrives_and_cached_whole(heart, tmp_path, llm_env):
+    """A server that streams (server-sent events): the words reach the terminal piece by piece while the
+    message comes in, the tool call's pieces are joined, and the transcript (and so the cache and the
+    replay) keeps the whole completion."""
+    from causalpilot.agent.chat_llm import reply_stream
+
+    out = io.StringIO()
+    state = reply_stream(out)
+    state["piece"]("  In g1, \x1b[31mred\x1b[0m")  # no control sequence reaches the terminal
+    state["end"]()
+    assert out.getvalue() == "In g1, [31mred[0m\n"
+    with FakeOpenAIServer("script", reply=analyst, stream=True) as srv:
+        llm_env(srv.url)
+        s, text = chat(heart, tmp_path, "what causes heart_risk?\n/quit\n")
+    assert all(r.get("stream") is True for r in srv.requests)  # the chat asked for a stream
+    assert text.count("In g1, heart_risk is caused by age, smoking.") == 1
+    assert "query_graph: parents of heart_risk: age, smoking" in text  # the streamed tool call was whole
+    hist = json.loads((tmp_path / "chat" / "chat_history.json").read_text())
+    ex = hist["llm"][0]["exchanges"]
+    final = ex[-1]["response"]["choices"][0]["message"]
+    assert final["content"] == "In g1, heart_risk is caused by age, smoking." and ex[-1]["usage"] == {"prompt_tokens": 100, "completion_tokens": 20}
+    call = ex[0]["response"]["choices"][0]["message"]["tool_calls"][0]["function"]
+    assert json.loads(call["arguments"]) == {"graph_name": "g1", "query": "parents", "node": "heart_risk"}
+
+
+def test_a_streamed_completion_is_assembled_piece_by_piece():
+    from causalpilot.agent.llm_cache import assemble_stream
+
+    seen: list[str] = []
+    lines = ['data: {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}', "",
+             'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}',
+             'data: {"choices": [{"index": 0, "delta": {"content": "lo."}}]}',
+             'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "t1", "function": '
+             '{"name": "query_graph", "arguments": "{\\"node\\": "}}]}}]}',
+             'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '
+             '"\\"y\\"}"}}]}, "finish_reason": "tool_calls"}]}',
+             ": keep-alive", "data: not json",
+             'data: {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}',
+             "data: [DONE]", 'data: {"choices": [{"index": 0, "delta": {"content": "after"}}]}']
+    got = assemble_stream(lines, seen.append)
+    assert seen == ["Hel", "lo."]
+    msg = got["choices"][0]["message"]
+    assert msg["content"] == "Hello." and got["choices"][0]["finish_reason"] == "tool_calls"
+    assert msg["tool_calls"] == [{"id": "t1", "type": "function", "function": {"name": "query_graph",
+                                                                              "arguments": '{"node": "y"}'}}]
+    assert got["usage"]["total_tokens"] == 7 and got["id"] == "c1" and got["model"] == "m"
+
+
+@pytest.mark.timeout(120)
 def test_the_model_sees_the_earlier_turns_and_the_history_is_bounded(heart, tmp_path, llm_env):
     asks = ["what causes heart_risk?", "what causes chest_pain?"] + [f"what causes age? ({k})" for k in range(7)]
     with FakeOpenAIServer("script", reply=analyst) as srv:
