@@ -13,7 +13,9 @@ the LLM planner counts against its error budget) and proposals the data or the u
 refuse (a removal of a strongly supported edge, an orientation that closes a cycle), which are
 answers, not errors. The LLM planner calls the tools through langchain ``StructuredTool`` wrappers
 (:meth:`AgentTools.langchain_tools`); :func:`complete_with_rules` calls the same methods as the rules
-planner to finish what an agent left undone.
+planner to finish what an agent left undone. The rules planner's own analysis is the same tools in a
+fixed order (``agent.loop._structure_by_plan``: :meth:`AgentTools.run_planned`, ``assess_stability``,
+:meth:`AgentTools.estimate_planned`, ``finish``), so its run has the same trail.
 
 Methods: discovery through the registry (:mod:`causalpilot.tools.registry`) with the rules planner's
 tuning (:mod:`causalpilot.agent.planners.rules`, :mod:`causalpilot.tools.tuning`), the bootstrap of

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -367,8 +368,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
-    An :class:`AssistedPlanner` (the LLM planner) runs this part itself through the agent tools
-    (:func:`_structure_by_agent`); ``memory_path`` is where its tools read graphs of earlier runs.
+    Both kinds of planner work through the agent tools on a session (agent.agent_tools), which
+    ``FoundStructure.agent`` keeps with its trail: an :class:`AssistedPlanner` (the LLM planner) runs
+    this part itself (:func:`_structure_by_agent`), any other planner's plan runs as a fixed sequence
+    of the same tools (:func:`_structure_by_plan`). ``memory_path`` is where the tools read graphs of
+    earlier runs.
     """
     timer = timer or Timer()
     say = say or silent
@@ -415,7 +419,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         session, plan, decisions = _structure_by_plan(prepared, planner, request, seed=seed, background=background,
                                                       n_jobs=n_jobs, timer=timer, say=say, memory_path=memory_path,
                                                       given=given)
-        ng = session.graphs[planner.name]
+        ng = next(iter(session.graphs.values()))  # the plan's one graph
         graph, boot, bg_notes = ng.graph, ng.boot, ng.notes
     grid = profile.findings.get("time_grid")
     if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
@@ -522,7 +526,7 @@ def _structure_by_plan(prepared: PreparedData, planner: Planner, request: Reques
     """A planner's own plan (the rules', or the fixed one of `discover`) as a fixed sequence of the agent
     tools on a session (agent.agent_tools), the same tools the LLM planner calls: ``run_discovery`` on
     its plan, completed on the data (alpha tuned by BIC for the rules unless --alpha), kept as the graph
-    named after the planner, then ``assess_stability`` with its number of resamples (none when that is
+    named after the planner (``rules``, ``fixed``), then ``assess_stability`` with its number of resamples (none when that is
     0). A call that fails raises, as the planner has no one to tell. Returns (the session, whose trail
     goes to run.json's ``agent``; the plan as run; the decisions of the planning and the run, with the
     knowledge ``given``, in the order of the run's decisions)."""
@@ -551,7 +555,8 @@ def _structure_by_plan(prepared: PreparedData, planner: Planner, request: Reques
 
     started = time.perf_counter()
     plan = planner.plan_discovery(profile, request)
-    ng = tools.run_planned(plan, planner.name, tune=planner.name == "rules" and "alpha" not in request.params,
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", planner.name)[:64] or "plan"  # a graph name (agent_tools.GRAPH_NAME)
+    ng = tools.run_planned(plan, name, tune=planner.name == "rules" and "alpha" not in request.params,
                            on_planned=planned)
     if session.bootstrap_for(ng) > 0:
         tools.call("assess_stability", {"graph_name": ng.name})
@@ -749,7 +754,7 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
             from causalpilot.agent.agent_tools import AgentTools
 
             tools = AgentTools(session, by=planner.name, strict=True)
-            name = session.final or planner.name
+            name = session.final or next(iter(session.graphs))
             if opts.treatment or opts.question:
                 effects, inf_decisions = tools.estimate_planned(name, request)
             else:  # nothing asked: no effect to estimate
