@@ -13,7 +13,9 @@ the LLM planner counts against its error budget) and proposals the data or the u
 refuse (a removal of a strongly supported edge, an orientation that closes a cycle), which are
 answers, not errors. The LLM planner calls the tools through langchain ``StructuredTool`` wrappers
 (:meth:`AgentTools.langchain_tools`); :func:`complete_with_rules` calls the same methods as the rules
-planner to finish what an agent left undone.
+planner to finish what an agent left undone. The rules planner's own analysis is the same tools in a
+fixed order (``agent.loop._structure_by_plan``: :meth:`AgentTools.run_planned`, ``assess_stability``,
+:meth:`AgentTools.estimate_planned`, ``finish``), so its run has the same trail.
 
 Methods: discovery through the registry (:mod:`causalpilot.tools.registry`) with the rules planner's
 tuning (:mod:`causalpilot.agent.planners.rules`, :mod:`causalpilot.tools.tuning`), the bootstrap of
@@ -275,6 +277,7 @@ class NamedGraph:
     review_decisions: list[Decision] = field(default_factory=list)
     stability: Decision | None = None  # how many resamples assess_stability ran, and why
     rules_bootstrap: Decision | None = None  # the rules' number of resamples for this plan, with its reason
+    first: Any = None  # the algorithm's one run (agent.loop.FirstRun) that assess_stability adds resamples to
 
 
 @dataclass
@@ -296,12 +299,14 @@ class AnalysisSession:
 
     ``background``: the user's knowledge (with the effect order) that every graph honours; knowledge
     proposed through ``propose_background`` is added to it for the graphs discovered afterwards.
-    ``memory_path``: where graphs of earlier runs are read by key (``RUN/graph/NAME``); False: nowhere."""
+    ``memory_path``: where graphs of earlier runs are read by key (``RUN/graph/NAME``); False: nowhere.
+    ``say``: where discovery's progress lines go (the console of a rules run; None: nowhere)."""
 
     def __init__(self, prepared: PreparedData, request: Request, *, seed: int = 0,
-                 background: Background | None = None, n_jobs: int | None = None, memory_path: Any = None):
+                 background: Background | None = None, n_jobs: int | None = None, memory_path: Any = None,
+                 say: Callable[[str], None] | None = None):
         self.prepared, self.profile, self.request = prepared, prepared.profile, request
-        self.seed, self.n_jobs, self.memory_path = seed, n_jobs, memory_path
+        self.seed, self.n_jobs, self.memory_path, self.say = seed, n_jobs, memory_path, say
         self.user_background = background
         self.proposed: Background | None = None
         self.graphs: dict[str, NamedGraph] = {}
@@ -385,10 +390,12 @@ class AnalysisSession:
 
     # ------------------------------------------------------------------ running a plan
     def run_plan(self, name: str, plan: DiscoveryPlan, *, decisions: list[Decision], by: str, tune: bool,
-                 warnings: tuple[str, ...] = ()) -> NamedGraph:
+                 warnings: tuple[str, ...] = (),
+                 on_planned: Callable[[DiscoveryPlan, list[Decision]], None] | None = None) -> NamedGraph:
         """Complete the plan on the data (tau_max, target, alpha by BIC when ``tune``), discover without a
-        bootstrap and keep the graph under ``name``."""
-        from causalpilot.agent.loop import derive_seed, discover, discovery_input
+        bootstrap and keep the graph under ``name``. ``on_planned`` is called with the completed plan and
+        the tuning's decisions before the algorithm runs (the rules run's console and decisions)."""
+        from causalpilot.agent.loop import derive_seed, discover, discovery_input, run_once
         from causalpilot.tools.registry import deletes_testwise
         from causalpilot.tools.tuning import complete_plan
 
@@ -397,22 +404,29 @@ class AnalysisSession:
         di = discovery_input(self.prepared, derive_seed(self.seed, "discovery"), background,
                              with_gaps=deletes_testwise(plan.algorithm, plan.params))
         tuned = complete_plan(plan, di, profile=self.profile, outcome=self.request.outcome, tune=tune)
+        if on_planned is not None:
+            on_planned(plan, list(tuned))
         started = time.perf_counter()
-        graph, boot, notes = discover(self.prepared, replace(plan, bootstrap=0), self.seed, background, self.n_jobs)
+        first = run_once(self.prepared, plan, self.seed, background, self.say)
+        graph, boot, notes = discover(self.prepared, replace(plan, bootstrap=0), self.seed, background, self.n_jobs,
+                                      first=first)
         how = [d for d in decisions if d.step != "discovery.bootstrap"]
         ng = NamedGraph(name, plan, planned, tune, graph, boot, notes, background, time.perf_counter() - started,
                         tuple(warnings), by, [*how, *tuned],
-                        rules_bootstrap=next((d for d in decisions if d.step == "discovery.bootstrap"), None))
+                        rules_bootstrap=next((d for d in decisions if d.step == "discovery.bootstrap"), None),
+                        first=first)
         self.graphs[name] = ng
         return ng
 
     def assess(self, ng: NamedGraph, resamples: int) -> None:
-        """Rerun the graph's plan with ``resamples`` bootstrap resamples (the same graph, now with each
-        edge's frequency), then replay the reviews accepted on it."""
+        """Add ``resamples`` bootstrap resamples to the graph's plan (the same graph, now with each edge's
+        frequency; the algorithm's first run is reused, not repeated), then replay the reviews accepted
+        on it. The time budget may cut the resamples unless the user fixed their number (--bootstrap)."""
         from causalpilot.agent.loop import discover
 
         plan = replace(ng.plan, bootstrap=resamples)
-        graph, boot, notes = discover(self.prepared, plan, self.seed, ng.background, self.n_jobs)
+        graph, boot, notes = discover(self.prepared, plan, self.seed, ng.background, self.n_jobs, say=self.say,
+                                      fit_budget=self.request.bootstrap is None, first=ng.first)
         for action, source, target, why in ng.reviews:
             graph = reviewed(graph, action, source, target, why)
         ng.graph, ng.boot, ng.notes = graph, boot, notes
@@ -499,11 +513,16 @@ class AgentTools:
     counts them; it may raise to end the agent's run). ``redact``: applied to every result before it
     is returned (the LLM planner takes category labels out when no rows are shared); the trail keeps
     the result as computed. Calls run one at a time; after :meth:`close` every call is refused, so a
-    model abandoned mid-call cannot change the session afterwards."""
+    model abandoned mid-call cannot change the session afterwards. ``strict``: a call that fails is
+    still recorded in the trail, then its error is raised (a planner with no model to tell: the rules).
+
+    A planner's own plan runs through :meth:`run_planned` and :meth:`estimate_planned`: the same tools
+    (``run_discovery``, ``estimate_effect``) and trail, with the plan and the effect request it made
+    rather than arguments a model wrote."""
 
     def __init__(self, session: AnalysisSession, by: str = "llm", on_invalid: Callable[[str], None] | None = None,
-                 redact: Callable[[Any], Any] | None = None):
-        self.session, self.by = session, by
+                 redact: Callable[[Any], Any] | None = None, strict: bool = False):
+        self.session, self.by, self.strict = session, by, strict
         self.on_invalid = on_invalid or (lambda what: None)
         self.redact = redact or (lambda result: result)
         self._lock = threading.Lock()
@@ -544,29 +563,90 @@ class AgentTools:
             self.on_invalid(f"unknown tool {name!r}")
             return json.dumps({"rejected": f"no tool '{name}'; the tools are {', '.join(self.specs)}"})
         raw = args.model_dump() if isinstance(args, BaseModel) else dict(args or {})
+        shown = [_plain_args(raw)]
+
+        def work() -> tuple[dict[str, Any], str]:
+            parsed = spec.schema.model_validate(raw)
+            shown[0] = parsed.model_dump(exclude_none=True)
+            return spec.run(parsed)
+
+        return quote_data(self.redact(self._record(name, shown, work)), max_chars=30_000)
+
+    def _record(self, name: str, shown: list[dict[str, Any]], work: Callable[[], tuple[dict[str, Any], str]]
+                ) -> dict[str, Any]:
+        """Run ``work`` as a call of tool ``name`` and add it to the trail with the arguments in ``shown[0]``
+        (``work`` may replace them by the validated ones); its result, or ``{"rejected": reason}``."""
         with self._lock:
             if self._closed:
-                return json.dumps({"rejected": "the agent's turn is over; nothing was changed"})
-            status, invalid, shown = "ok", None, _plain_args(raw)
+                return {"rejected": "the agent's turn is over; nothing was changed"}
+            status, invalid, error = "ok", None, None
             try:
-                parsed = spec.schema.model_validate(raw)
-                shown = parsed.model_dump(exclude_none=True)
-                result, phrase = spec.run(parsed)
+                result, phrase = work()
             except ValidationError as exc:
                 invalid = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+                error = exc
             except InputError as exc:
-                invalid = str(exc)
+                invalid, error = str(exc), exc
             except Refused as exc:
-                result, phrase, status = {"rejected": str(exc)}, short(exc, 200), "rejected"
+                result, phrase, status, error = {"rejected": str(exc)}, short(exc, 200), "rejected", exc
             except Exception as exc:  # a method that fails on these data: an answer for the model, not a crash
                 what = f"{name} failed: {type(exc).__name__}: {short(exc, 300)}"
-                result, phrase, status = {"rejected": what}, short(what, 200), "rejected"
+                result, phrase, status, error = {"rejected": what}, short(what, 200), "rejected", exc
             if invalid is not None:
                 result, phrase, status = {"rejected": invalid}, short(invalid, 200), "rejected"
-            self.session.trail.append(TrailEntry(name, shown, status, phrase, self.by))
+            self.session.trail.append(TrailEntry(name, shown[0], status, phrase, self.by))
+        if error is not None and self.strict:
+            raise error
         if invalid is not None:
             self.on_invalid(f"{name}: {short(invalid, 200)}")  # may raise (the error budget)
-        return quote_data(self.redact(result), max_chars=30_000)
+        return result
+
+    def run_planned(self, plan: DiscoveryPlan, graph_name: str, *, tune: bool,
+                    on_planned: Callable[[DiscoveryPlan, list[Decision]], None] | None = None) -> NamedGraph:
+        """The ``run_discovery`` tool on a plan a planner made (its algorithm, parameters, portfolio and
+        orientation step, with its decisions), kept under ``graph_name``: completed on the data (alpha
+        by BIC when ``tune``) and run once without a bootstrap (:meth:`AnalysisSession.run_plan`, which
+        calls ``on_planned`` before the algorithm runs). Recorded in the trail with the plan's algorithm
+        and parameters as planned. Raises what the run raises when ``strict``; else None on failure."""
+        s = self.session
+        shown = [{"algorithm": plan.algorithm, "params": _plain_args(plan.params), "graph_name": graph_name}]
+        made: list[NamedGraph] = []
+
+        def work() -> tuple[dict[str, Any], str]:
+            if not re.fullmatch(GRAPH_NAME, graph_name) or graph_name in s.graphs:
+                raise InputError(f"graph name '{graph_name}' is taken or not of letters, digits, '_', '.', '-'")
+            ng = s.run_plan(graph_name, plan, decisions=list(plan.decisions), by=self.by, tune=tune,
+                            on_planned=on_planned)
+            made.append(ng)
+            return self._discovery_result(ng, {})
+
+        self._record("run_discovery", shown, work)
+        return made[0] if made else None
+
+    def estimate_planned(self, graph_name: str, request: Any) -> tuple[list[dict], list[Decision]]:
+        """The ``estimate_effect`` tool on a planner's effect request (a
+        :class:`causalpilot.tools.inference.run.EffectRequest`: the pair, or the pairs a --question names,
+        with --cate-by and --what-if) on a graph of this session: :func:`estimate` with that request, the
+        effects as their effects.json entries and the inference decisions. Recorded in the trail with the
+        request's fields; raises what the estimation raises when ``strict`` (else: no effects)."""
+        s = self.session
+        asked = {"treatment": request.treatment, "outcome": request.outcome, "question": request.question,
+                 "cate_by": request.cate_by, "what_if": request.what_if}
+        shown = [{"graph_name": graph_name, **{k: v for k, v in asked.items() if v not in (None, [])}}]
+        out: list[tuple[list[dict], list[Decision]]] = []
+
+        def work() -> tuple[dict[str, Any], str]:
+            graph, ng = s.lookup(graph_name)
+            effects, decisions = estimate(s, graph, ng, request=request)
+            for e in effects:
+                s.effects[(graph_name, e["treatment"], e["outcome"])] = (effects, decisions)
+            out.append((effects, decisions))
+            reading = next((d.reason for d in decisions if d.step == "inference.pairs" and not d.choice), None)
+            return ({"graph_name": graph_name, "effects": [effect_observation(e, graph) for e in effects]},
+                    "; ".join(effect_phrase(e) for e in effects) or short(reading or "no effect was estimated", 200))
+
+        self._record("estimate_effect", shown, work)
+        return out[0] if out else ([], [])
 
     def close(self) -> None:
         """Refuse every later call (waits for a call in progress to finish)."""
@@ -628,16 +708,22 @@ class AgentTools:
         plan, decisions, warnings = self._plan_for(spec, asked)
         tune = "alpha" not in asked and "alpha" not in s.request.params
         ng = s.run_plan(a.graph_name, plan, decisions=decisions, by=self.by, tune=tune, warnings=warnings)
+        return self._discovery_result(ng, asked)
+
+    def _discovery_result(self, ng: NamedGraph, asked: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """What run_discovery answers about the graph it made: its edges, the parameters (those not asked
+        for were set by the rules), what was tuned on the data, the BIC where one applies, the warnings."""
+        plan, warnings = ng.plan, list(ng.warnings)
         tuned = {d.step.split(".", 1)[1]: d.choice for d in ng.decisions if d.by in ("tuning", "data")
                  and d.step != FIT_STEP}
-        bic = graph_bic(ng.graph, s.prepared)
-        result = {"graph_name": ng.name, "algorithm": spec.name, "params": plan.params,
+        bic = graph_bic(ng.graph, self.session.prepared)
+        result = {"graph_name": ng.name, "algorithm": plan.algorithm, "params": plan.params,
                   "set_by_rules": sorted(k for k in plan.params if k not in asked), "graph_type": ng.graph.graph_type,
                   "n_edges": len(ng.graph.edges), "edges": edge_texts(ng.graph),
                   **({"bic": bic} if bic is not None else {}), "seconds": seconds_class(ng.seconds),
-                  "warnings": list(warnings), **({"tuned_on_the_data": tuned} if tuned else {}),
+                  "warnings": warnings, **({"tuned_on_the_data": tuned} if tuned else {}),
                   **({"knowledge_notes": ng.notes} if ng.notes else {})}
-        phrase = (f"{spec.name}: {ng.graph.graph_type}, {len(ng.graph.edges)} edges"
+        phrase = (f"{plan.algorithm}: {ng.graph.graph_type}, {len(ng.graph.edges)} edges"
                   + (f", BIC {bic:g}" if bic is not None else "")
                   + (f"; warning: {'; '.join(warnings)}" if warnings else ""))
         return result, phrase
@@ -934,16 +1020,19 @@ def _plain_args(raw: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(raw, default=str))
 
 
-def estimate(session: AnalysisSession, graph: CausalGraph, ng: NamedGraph | None, treatment: str,
-             outcome: str) -> tuple[list[dict], list[Decision]]:
+def estimate(session: AnalysisSession, graph: CausalGraph, ng: NamedGraph | None, treatment: str | None = None,
+             outcome: str | None = None, request: Any = None) -> tuple[list[dict], list[Decision]]:
     """The effect of treatment on outcome on ``graph``, exactly as the analysis loop's inference step
     computes it for the report (the same :class:`EffectRequest` seed, bootstrap and knowledge); the
-    effects as their effects.json entries (``Effect.to_dict``)."""
+    effects as their effects.json entries (``Effect.to_dict``). ``request``: a whole EffectRequest
+    (a question's pairs, --cate-by, --what-if) instead of the one pair. Raises InputError as
+    :func:`causalpilot.tools.inference.run.run_inference` does."""
     from causalpilot.agent.loop import derive_seed
     from causalpilot.tools.inference.run import EffectRequest, run_inference
 
-    request = EffectRequest(treatment=treatment, outcome=outcome, n_jobs=session.n_jobs,
-                            seed=derive_seed(session.seed, "infer"))
+    if request is None:
+        request = EffectRequest(treatment=treatment, outcome=outcome, n_jobs=session.n_jobs,
+                                seed=derive_seed(session.seed, "infer"))
     found, decisions = run_inference(session.prepared, graph, request, boot=None if ng is None else ng.boot,
                                      background=None if ng is None else ng.background)
     return [e.to_dict() for e in found], decisions
@@ -1001,9 +1090,7 @@ def complete_with_rules(session: AnalysisSession) -> list[str]:
                      and g.background == session.background), None)
         if same is None:
             name = session.free_name("rules")
-            session.run_plan(name, plan, decisions=list(plan.decisions), by="rules", tune=tune)
-            session.trail.append(TrailEntry("run_discovery", {"algorithm": plan.algorithm, "graph_name": name},
-                                            "ok", f"{plan.algorithm}: the rules' plan", "rules"))
+            AgentTools(session, by="rules", strict=True).run_planned(plan, name, tune=tune)  # raises if it fails
             done.append(f"ran the rules' plan ({plan.algorithm}) as '{name}'")
         else:
             name = same.name
@@ -1045,13 +1132,15 @@ def _args_text(args: dict[str, Any]) -> str:
                            if v not in (None, [], {})), 200)
 
 
-def trail_context(session: AnalysisSession, run_id: str) -> dict[str, Any]:
+def trail_context(session: AnalysisSession, run_id: str, assisted: bool = True) -> dict[str, Any]:
     """The agent's trail for the report and run.json: every tool call with its result in a phrase, the
-    graphs made (with their memory keys), and where the rules planner would have chosen differently."""
-    baseline = session.rules_plan()
+    graphs made (with their memory keys), and where the rules planner would have chosen differently.
+    ``assisted``: an LLM worked in the session (its conversation is in transcript.json); without one
+    (the rules planner ran its own plan) there is no transcript and nothing to compare with the rules."""
     ng = session.graphs.get(session.final) if session.final else None
     differ = []
-    if ng is not None:
+    if ng is not None and assisted:
+        baseline = session.rules_plan()
         if ng.plan.algorithm != baseline.algorithm:
             why = next((d.reason for d in baseline.decisions if d.step == "discovery.algorithm"), "")
             differ.append(f"The rules planner would have run {baseline.algorithm} rather than {ng.plan.algorithm} "
@@ -1079,5 +1168,6 @@ def trail_context(session: AnalysisSession, run_id: str) -> dict[str, Any]:
                "resamples": g.boot.replicates, "key": f"{run_id}/graph/{g.name}", "final": g.name == session.final}
               for g in session.graphs.values()]
     return {"trail": trail, "graphs": graphs, "final": session.final, "summary": session.summary,
-            "finished_by": session.finished_by, "rules_differ": differ, "transcript": "transcript.json",
+            "finished_by": session.finished_by, "rules_differ": differ,
+            "transcript": "transcript.json" if assisted else None,
             "rejected": sum(t["status"] == "rejected" for t in trail)}

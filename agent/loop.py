@@ -7,8 +7,10 @@ recorded, and the run is saved to the keyed memory at the end in one transaction
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -163,12 +165,50 @@ BOOTSTRAP_SHARE = 0.6  # of the time budget left after one discovery run, the sh
 MIN_BUDGET_RESAMPLES = 5  # fewer resamples than this give no confidence worth showing: none are run
 
 
+@dataclass
+class FirstRun:
+    """One run of a plan's algorithm (with its portfolio reconciled), before any bootstrap: what
+    :func:`discover` needs to add resamples to it without running the algorithm again."""
+
+    graph: CausalGraph  # as the algorithm (and the portfolio's vote) left it: no confidences, no knowledge check
+    params: dict[str, Any]  # the algorithm's parameters as run, which the resamples rerun
+    seconds: float  # how long the one run of the algorithm took (the time budget and the workers read it)
+
+
+def run_once(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background: Background | None,
+             say=None) -> FirstRun:
+    """Run the planned algorithm once on the data (seeded by ``derive_seed(seed, "discovery")``) and
+    reconcile its portfolio members (tools.portfolio), without a bootstrap."""
+    di = discovery_input(prepared, derive_seed(seed, "discovery"), background,
+                         with_gaps=deletes_testwise(plan.algorithm, plan.params))
+    return _run_once(di, plan, say)
+
+
+def _run_once(di: DiscoveryInput, plan: DiscoveryPlan, say) -> FirstRun:
+    started = time.perf_counter()
+    from causalpilot.tools.discovery.fast_pc import reporting
+
+    with heartbeat(f"running {plan.algorithm}", say), reporting(skeleton_progress(say)):
+        graph = run_algorithm(plan.algorithm, di, plan.params)
+    took = time.perf_counter() - started
+    params = dict(graph.parameters)
+    if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
+        from causalpilot.tools.portfolio import run_portfolio
+
+        graph = run_portfolio(graph, plan.portfolio, di)
+    return FirstRun(graph, params, took)
+
+
 def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background: Background | None,
-             n_jobs: int | None = None, say=None, fit_budget: bool = True) -> tuple[CausalGraph, BootstrapResult, list[str]]:
+             n_jobs: int | None = None, say=None, fit_budget: bool = True,
+             first: FirstRun | None = None) -> tuple[CausalGraph, BootstrapResult, list[str]]:
     """Run the planned algorithm, its bootstrap, and the knowledge post-check.
 
     ``fit_budget``: the planned number of resamples is cut to what fits in the time budget in force
-    (:mod:`causalpilot.tools.budget`); False when the user fixed the number.
+    (:mod:`causalpilot.tools.budget`); False when the user fixed the number. ``first``: the plan's
+    algorithm already run once on these data with this seed and knowledge (:func:`run_once`; the
+    session's graph that a bootstrap is now added to), used instead of running it again: the result
+    is the same, as every step is seeded from ``seed``.
 
     With ``n_jobs`` None the resamples run in one process unless one run of the algorithm took
     PARALLEL_AFTER_S or more, then on every core: each resample has its own seed, so the result is
@@ -176,12 +216,11 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     """
     di = discovery_input(prepared, derive_seed(seed, "discovery"), background,
                          with_gaps=deletes_testwise(plan.algorithm, plan.params))
-    started = time.perf_counter()
-    from causalpilot.tools.discovery.fast_pc import reporting
-
-    with heartbeat(f"running {plan.algorithm}", say), reporting(skeleton_progress(say)):
-        graph = run_algorithm(plan.algorithm, di, plan.params)
-    took = time.perf_counter() - started
+    if first is None:
+        first = _run_once(di, plan, say)
+    else:  # the result below must not change the kept run (the orientation and knowledge steps edit graphs)
+        first = copy.deepcopy(first)
+    graph, params, took = first.graph, first.params, first.seconds
     if n_jobs is None:
         n_jobs = -1 if took >= PARALLEL_AFTER_S and plan.bootstrap > 1 else 1
     fit = fit_repetitions(plan.bootstrap, took, budget_workers(n_jobs), BOOTSTRAP_SHARE, "bootstrap resamples",
@@ -200,11 +239,6 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
         say(f"      one {plan.algorithm} run took {duration(took)}; {plan.bootstrap} bootstrap resamples on {workers} "
             f"{'cluster ' if cluster is not None else ''}worker(s) will take about {duration(minutes * 60)} "
             "(--bootstrap 0 skips them)")
-    params = dict(graph.parameters)
-    if plan.portfolio:  # several methods when the profile is ambiguous: reconciled by vote (tools.portfolio)
-        from causalpilot.tools.portfolio import run_portfolio
-
-        graph = run_portfolio(graph, plan.portfolio, di)
     block = None
     if prepared.profile.value("time_series"):
         from causalpilot.tools.bootstrap import block_length
@@ -334,8 +368,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     """Profile -> plan -> discover on a loaded dataset: the agent's graph exactly as `analyse` finds it.
 
     Shared by `analyse` and the evaluation runner (evals/), so that what is benchmarked is the agent.
-    An :class:`AssistedPlanner` (the LLM planner) runs this part itself through the agent tools
-    (:func:`_structure_by_agent`); ``memory_path`` is where its tools read graphs of earlier runs.
+    Both kinds of planner work through the agent tools on a session (agent.agent_tools), which
+    ``FoundStructure.agent`` keeps with its trail: an :class:`AssistedPlanner` (the LLM planner) runs
+    this part itself (:func:`_structure_by_agent`), any other planner's plan runs as a fixed sequence
+    of the same tools (:func:`_structure_by_plan`). ``memory_path`` is where the tools read graphs of
+    earlier runs.
     """
     timer = timer or Timer()
     say = say or silent
@@ -379,30 +416,11 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
         say(f"[3/5] the agent made {len(session.graphs)} graph(s) and finished with '{session.final}' "
             f"({plan.algorithm})")
     else:
-        with timer.step("plan"):
-            plan = planner.plan_discovery(profile, request)
-            from causalpilot.tools.tuning import complete_plan  # tau_max, target and alpha need the data
-
-            tuned = complete_plan(plan, discovery_input(prepared, derive_seed(seed, "discovery"), background,
-                                                        with_gaps=deletes_testwise(plan.algorithm, plan.params)),
-                                  profile=profile, outcome=request.outcome,
-                                  tune=planner.name == "rules" and "alpha" not in request.params)
-        decisions = list(plan.decisions) + list(tuned) + given
-        if prepared.streamed is not None:
-            decisions += _stream_decisions(prepared, plan, background)
-        say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
-
-        decisions += _time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan)
-        default_score = get_algorithm(plan.algorithm).defaults.get("score_func")
-        for d in decisions:  # what the data made the plan do, beyond the method itself
-            if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
-                    d.step == "discovery.score" and d.choice != default_score):
-                say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
-        planned = len(plan.decisions)
-        with timer.step("discover"):
-            graph, boot, bg_notes = discover(prepared, plan, seed, background, n_jobs, say=say,
-                                             fit_budget=request.bootstrap is None)
-        decisions += plan.decisions[planned:]  # what the run itself changed in the plan (the time budget)
+        session, plan, decisions = _structure_by_plan(prepared, planner, request, seed=seed, background=background,
+                                                      n_jobs=n_jobs, timer=timer, say=say, memory_path=memory_path,
+                                                      given=given)
+        ng = next(iter(session.graphs.values()))  # the plan's one graph
+        graph, boot, bg_notes = ng.graph, ng.boot, ng.notes
     grid = profile.findings.get("time_grid")
     if graph.graph_type == "lagged" and grid is not None and grid.value in ("regular", "gaps"):
         graph.parameters["lag_unit"] = grid.evidence["step"]
@@ -504,6 +522,52 @@ def _roots(ds: Dataset, prepared: PreparedData, request: Request, background: Ba
                               {"proposed": [{"name": r.name, "reason": r.reason, "kind": r.kind} for r in proposed]},
                               by="data"))
     return merged, applied, decisions
+
+
+def _structure_by_plan(prepared: PreparedData, planner: Planner, request: Request, *, seed: int,
+                       background: Background | None, n_jobs: int | None, timer: Timer, say, memory_path: Any,
+                       given: list[Decision]) -> tuple[Any, DiscoveryPlan, list[Decision]]:
+    """A planner's own plan (the rules', or the fixed one of `discover`) as a fixed sequence of the agent
+    tools on a session (agent.agent_tools), the same tools the LLM planner calls: ``run_discovery`` on
+    its plan, completed on the data (alpha tuned by BIC for the rules unless --alpha), kept as the graph
+    named after the planner (``rules``, ``fixed``), then ``assess_stability`` with its number of resamples (none when that is
+    0). A call that fails raises, as the planner has no one to tell. Returns (the session, whose trail
+    goes to run.json's ``agent``; the plan as run; the decisions of the planning and the run, with the
+    knowledge ``given``, in the order of the run's decisions)."""
+    from causalpilot.agent.agent_tools import AgentTools, AnalysisSession
+
+    session = AnalysisSession(prepared, request, seed=seed, background=background, n_jobs=n_jobs,
+                              memory_path=memory_path, say=say)
+    tools = AgentTools(session, by=planner.name, strict=True)
+    profile = prepared.profile
+    decisions: list[Decision] = []
+    marks: dict[str, Any] = {}
+
+    def planned(plan: DiscoveryPlan, tuned: list[Decision]) -> None:
+        """Once the plan is complete and before the algorithm runs: its decisions and the console's lines."""
+        marks["planned"], marks["decisions"] = time.perf_counter(), len(plan.decisions)
+        decisions.extend(list(plan.decisions) + list(tuned) + given)
+        if prepared.streamed is not None:
+            decisions.extend(_stream_decisions(prepared, plan, background))
+        say(f"[3/5] planned: {plan.algorithm} {plan.params} with {plan.bootstrap} bootstrap resamples")
+        decisions.extend(_time_grid_decisions(profile, plan.algorithm) + _missing_value_decisions(prepared, plan))
+        default_score = get_algorithm(plan.algorithm).defaults.get("score_func")
+        for d in decisions:  # what the data made the plan do, beyond the method itself
+            if d.step in ("discovery.missing_values", "discovery.time_gaps") or (
+                    d.step == "discovery.score" and d.choice != default_score):
+                say(f"      {d.step.split('.')[1].replace('_', ' ')}: {d.choice} ({d.reason})")
+
+    started = time.perf_counter()
+    plan = planner.plan_discovery(profile, request)
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", planner.name)[:64] or "plan"  # a graph name (agent_tools.GRAPH_NAME)
+    ng = tools.run_planned(plan, name, tune=planner.name == "rules" and "alpha" not in request.params,
+                           on_planned=planned)
+    if session.bootstrap_for(ng) > 0:
+        tools.call("assess_stability", {"graph_name": ng.name})
+    timer.timings["plan"] = round(marks["planned"] - started, 4)
+    timer.timings["discover"] = round(time.perf_counter() - marks["planned"], 4)
+    decisions += ng.plan.decisions[marks["decisions"]:]  # what the run itself changed in the plan (the time budget)
+    return session, replace(ng.plan, bootstrap=ng.boot.replicates), decisions
 
 
 def _structure_by_agent(prepared: PreparedData, llm: AssistedPlanner, request: Request, *, seed: int,
@@ -689,8 +753,24 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
         request = EffectRequest(treatment=opts.treatment, outcome=opts.outcome, question=opts.question,
                                 cate_by=opts.cate_by, what_if=opts.what_if, n_jobs=opts.n_jobs,
                                 seed=derive_seed(opts.seed, "infer"))
-        found_effects, inf_decisions = run_inference(prepared, graph, request, boot=boot, background=found.background)
-        effects = [e.to_dict() for e in found_effects]  # effects.json, the report and the chat read the dicts
+        session = found.agent
+        if llm is None and session is not None:  # a planner's own plan: its effect request and its end as tool calls
+            from causalpilot.agent.agent_tools import AgentTools
+
+            tools = AgentTools(session, by=planner.name, strict=True)
+            name = session.final or next(iter(session.graphs))
+            if opts.treatment or opts.question:
+                effects, inf_decisions = tools.estimate_planned(name, request)
+            else:  # nothing asked: no effect to estimate
+                found_effects, inf_decisions = run_inference(prepared, graph, request, boot=boot,
+                                                             background=found.background)
+                effects = [e.to_dict() for e in found_effects]
+            if session.final is None:
+                tools.call("finish", {"graph_name": name, "summary": f"the {planner.name} planner's plan"})
+        else:
+            found_effects, inf_decisions = run_inference(prepared, graph, request, boot=boot,
+                                                         background=found.background)
+            effects = [e.to_dict() for e in found_effects]  # effects.json, the report and the chat read the dicts
         _as_experiment(effects, found, prepared)
         decisions.extend(inf_decisions)
         for d in inf_decisions:
@@ -717,14 +797,14 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
                 story = llm.narrative(opts.question, narrative_facts(ctx, effects))
                 ctx["narrative"] = story.model_dump() if story else None
                 ctx["llm_usage"] = {"model": llm.cfg.model, **llm.transcript.usage(llm.cfg)}
-                if found.agent is not None:
-                    ctx["agent"] = agent_trail(found.agent, run_id, llm)
                 if replay is not None and replay.unmatched:
                     print(f"causalpilot: notice: {replay.unmatched} request(s) of this run were not in the replayed "
                           "transcript (other options than the recorded run?); they got its remaining answers in "
                           "recorded order.", file=sys.stderr, flush=True)
                 artifacts["transcript.json"] = json_text({**llm.transcript_dict(), "config": llm.cfg.public(),
                                                           "run_id": run_id, "data_sha256": ds.sha256})
+            if found.agent is not None:  # after the narrative: the trail lists a narrative the results refused
+                ctx["agent"] = agent_trail(found.agent, run_id, llm)
             md, html = render(ctx)
             artifacts.update({"graph.json": json_text(graph.to_dict()), "effects.json": json_text(effects),
                               "graph.png": png, "report.md": md, "report.html": html})
@@ -754,7 +834,7 @@ def _analyse(opts: AnalysisOptions, planner: Planner, llm: AssistedPlanner | Non
         **({"cluster": cluster.describe()} if cluster is not None else {}),
         **({"llm": {**llm.cfg.public(), "fallback": llm.fallback_reason, "usage": llm.transcript.usage(llm.cfg),
                     "data_sent": llm.transcript.data_sent}} if llm is not None else {}),
-        **({"agent": agent_trail(found.agent, run_id, llm)} if llm is not None and found.agent is not None else {}),
+        **({"agent": agent_trail(found.agent, run_id, llm)} if found.agent is not None else {}),
         "files": (["graph.json", "effects.json", "report.md", "report.html", "graph.png", "run.json"]
                   + (["transcript.json"] if llm is not None else [])) if report else ["run.json"],
     }
@@ -814,11 +894,12 @@ def _configure_llm(llm: Any, opts: AnalysisOptions) -> None:
     resolve_model(llm.cfg)
 
 
-def agent_trail(session: Any, run_id: str, llm: AssistedPlanner) -> dict[str, Any]:
-    """The agent's trail (agent.agent_tools.trail_context) with the narratives the results refused."""
+def agent_trail(session: Any, run_id: str, llm: AssistedPlanner | None) -> dict[str, Any]:
+    """The trail of the session's tool calls (agent.agent_tools.trail_context), with the narratives the
+    results refused when an LLM planner (``llm``) worked in it; None: a planner's own plan."""
     from causalpilot.agent.agent_tools import trail_context
 
-    trail = trail_context(session, run_id)
+    trail = trail_context(session, run_id, assisted=llm is not None)
     for reasons in getattr(llm, "refused_narratives", []):
         trail["trail"].append({"tool": "narrative", "call": "narrative", "status": "rejected", "by": "llm",
                                "result": "the narrative was refused: " + "; ".join(reasons)})
