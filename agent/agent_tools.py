@@ -1118,6 +1118,8 @@ def final_decisions(session: AnalysisSession) -> list[Decision]:
     bootstrap = ng.stability or ng.rules_bootstrap
     if bootstrap is not None:
         out.append(bootstrap)
+    # what the time budget cut when the resamples ran (loop.discover records it on the graph's plan)
+    out += [d for d in ng.plan.decisions if d.step == "discovery.bootstrap_budget"]
     out += session.decisions + ng.review_decisions
     others = {n: g.plan.algorithm for n, g in session.graphs.items()}
     out.append(Decision("agent.final_graph", ng.name, (

@@ -228,6 +228,20 @@ def test_stability_and_effects_are_computed_on_the_named_graph(chain):
     assert tools.session.final == "pc"
 
 
+def test_resamples_the_time_budget_cut_are_recorded_in_the_final_decisions(chain):
+    from causalpilot.agent.agent_tools import final_decisions
+    from causalpilot.tools.budget import time_budget
+
+    tools, _ = tools_for(chain)
+    call(tools, "run_discovery", algorithm="pc", graph_name="pc")
+    with time_budget(1e-6):  # spent: the 6 resamples asked for do not fit
+        stab = call(tools, "assess_stability", graph_name="pc", resamples=6)
+    assert stab["resamples"] == 0
+    call(tools, "finish", graph_name="pc", summary="the chain")
+    (cut,) = [d for d in final_decisions(tools.session) if d.step == "discovery.bootstrap_budget"]
+    assert cut.choice == 0 and "time budget" in cut.reason
+
+
 def test_the_users_algorithm_and_no_bootstrap_are_kept(chain):
     tools, _ = tools_for(chain, request=Request(algorithm="pc", bootstrap=0))
     assert "the user asked for pc" in call(tools, "run_discovery", algorithm="ges", graph_name="g")["rejected"]
