@@ -1,4 +1,5 @@
-"""Small helpers shared by tests: run the CLI in-process and capture its exit code and output."""
+"""Small helpers shared by tests: run the CLI in-process and capture its exit code and output; the contract's
+agent tool names; a sitecustomize that blocks the LLM stack in child processes."""
 
 from __future__ import annotations
 
@@ -23,3 +24,25 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, s
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# the agent tools of docs/CONTRACT.md ("Agent tools")
+CONTRACT_TOOLS = {"get_profile_finding", "list_algorithms", "test_independence", "run_discovery", "assess_stability",
+                  "compare_graphs", "query_graph", "propose_background", "review_edge", "estimate_effect", "finish"}
+
+# Loaded by every Python process started with its folder on PYTHONPATH (the CLI re-executes itself):
+# an import of the LLM stack is written to $BLOCKED_IMPORTS_LOG and fails.
+BLOCKER = """
+import os, sys
+BLOCKED = {"langchain", "langchain_core", "langchain_openai", "langgraph", "langsmith", "openai"}
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            with open(os.environ["BLOCKED_IMPORTS_LOG"], "a") as log:
+                log.write(name + "\\n")
+            raise ImportError(f"{name} is blocked: the offline product must not import it")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
