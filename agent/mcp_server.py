@@ -86,6 +86,8 @@ class McpTools:
                                                for e in exc.errors()))
                 except InputError as exc:
                     return _rejected(str(exc))
+                except Exception as exc:  # data the profile cannot read: an answer for the client, not a crash
+                    return _rejected(f"load_data failed: {type(exc).__name__}: {short(exc, 300)}")
                 return text, False
             if self.tools is None:
                 known = {n for n, _, _ in self.catalogue()}

@@ -68,6 +68,8 @@ def test_discovery_and_effect_on_the_example_find_its_known_truth(tmp_path):
         out["effect"] = await client.call_tool("estimate_effect", {"graph_name": "g", "treatment": "smoking",
                                                                    "outcome": "heart_risk"})
         out["finish"] = await client.call_tool("finish", {"graph_name": "g", "summary": "the tiers settle it"})
+        kept = f"{loaded.structured_content['run_id']}/graph/g"  # read back from the memory by its key
+        out["compare"] = await client.call_tool("compare_graphs", {"first": "g", "second": kept})
         return out
 
     out = session(McpTools(seed=0, memory_path=memory), steps)
@@ -86,6 +88,10 @@ def test_discovery_and_effect_on_the_example_find_its_known_truth(tmp_path):
     assert effect["identified"] is True and low <= TRUE_EFFECT <= high and low <= effect["estimate"] <= high
     assert "age" in effect["adjustment_set"]  # the confounder of smoking and heart_risk
     assert out["effect"].content[0].text.startswith("{")  # the same JSON as text, for any client
+
+    same = out["compare"].structured_content
+    assert same["only_in_first"] == same["only_in_second"] == same["marks_differ"] == []
+    assert same["shared_same_marks"] == graph["n_edges"]
 
     run_id = load["run_id"]
     with MemoryStore(memory) as store:
