@@ -505,8 +505,35 @@ class ToolSpec:
     run: Callable[[Any], tuple[dict[str, Any], str]]
 
 
+# The contract's tools: (name, argument schema, description, the AgentTools method that runs it). Kept at
+# module level so that a front end (the MCP server, agent/mcp_server.py) can list them before any data exist.
+TOOLS: tuple[tuple[str, type[BaseModel], str, str], ...] = (
+    ("get_profile_finding", FindingArgs, "One finding of the data profile with its evidence.", "_get_profile_finding"),
+    ("list_algorithms", NoArgs, "The discovery algorithms that can run on these data, one line each, with warnings "
+     "where the data contradict an assumption.", "_list_algorithms"),
+    ("test_independence", IndependenceArgs, "Test on the data whether x and y are independent given the listed "
+     "columns; returns the test and its p-value.", "_test_independence"),
+    ("run_discovery", DiscoveryArgs, "Run a discovery algorithm and keep its graph under a new name; parameters "
+     "left out are tuned by the rules. Returns the edges, the BIC where one applies, seconds (a class: under 10, "
+     "60, 600) and warnings.", "_run_discovery"),
+    ("assess_stability", StabilityArgs, "Bootstrap a graph: each edge's frequency over resamples.",
+     "_assess_stability"),
+    ("compare_graphs", CompareArgs, "Edges only in each of two graphs, and edges whose marks differ.",
+     "_compare_graphs"),
+    ("query_graph", QueryArgs, "Read a graph: parents, children, ancestors, descendants, paths (node to other) or "
+     "adjustment_sets (treatment node, outcome other).", "_query_graph"),
+    ("propose_background", BackgroundArgs, "Propose knowledge certain from the domain (tiers, forbidden and "
+     "required edges); tested on the data; applies to graphs discovered afterwards.", "_propose_background"),
+    ("review_edge", ReviewArgs, "Orient (source -> target), remove or keep one edge of a graph from domain "
+     "knowledge, with a reason; refused when it makes a cycle or the data strongly disagree.", "_review_edge"),
+    ("estimate_effect", EffectArgs, "Estimate the causal effect of treatment on outcome on a graph: identified or "
+     "not, estimate, interval, range, refutations.", "_estimate_effect"),
+    ("finish", FinishArgs, "Choose the graph the report uses, with a short summary of why.", "_finish"),
+)
+
+
 class AgentTools:
-    """The contract's tools over one :class:`AnalysisSession`.
+    """The contract's tools (:data:`TOOLS`) over one :class:`AnalysisSession`.
 
     ``by``: who calls them (``llm`` or ``rules``), as recorded in the trail and the decisions.
     ``on_invalid``: called with a sentence for every call with invalid arguments (the LLM planner
@@ -527,33 +554,8 @@ class AgentTools:
         self.redact = redact or (lambda result: result)
         self._lock = threading.Lock()
         self._closed = False
-        self.specs: dict[str, ToolSpec] = {s.name: s for s in [
-            ToolSpec("get_profile_finding", FindingArgs, "One finding of the data profile with its evidence.",
-                     self._get_profile_finding),
-            ToolSpec("list_algorithms", NoArgs, "The discovery algorithms that can run on these data, one line "
-                     "each, with warnings where the data contradict an assumption.", self._list_algorithms),
-            ToolSpec("test_independence", IndependenceArgs, "Test on the data whether x and y are independent "
-                     "given the listed columns; returns the test and its p-value.", self._test_independence),
-            ToolSpec("run_discovery", DiscoveryArgs, "Run a discovery algorithm and keep its graph under a new "
-                     "name; parameters left out are tuned by the rules. Returns the edges, the BIC where one "
-                     "applies, seconds (a class: under 10, 60, 600) and warnings.", self._run_discovery),
-            ToolSpec("assess_stability", StabilityArgs, "Bootstrap a graph: each edge's frequency over resamples.",
-                     self._assess_stability),
-            ToolSpec("compare_graphs", CompareArgs, "Edges only in each of two graphs, and edges whose marks "
-                     "differ.", self._compare_graphs),
-            ToolSpec("query_graph", QueryArgs, "Read a graph: parents, children, ancestors, descendants, paths "
-                     "(node to other) or adjustment_sets (treatment node, outcome other).", self._query_graph),
-            ToolSpec("propose_background", BackgroundArgs, "Propose knowledge certain from the domain (tiers, "
-                     "forbidden and required edges); tested on the data; applies to graphs discovered afterwards.",
-                     self._propose_background),
-            ToolSpec("review_edge", ReviewArgs, "Orient (source -> target), remove or keep one edge of a graph "
-                     "from domain knowledge, with a reason; refused when it makes a cycle or the data strongly "
-                     "disagree.", self._review_edge),
-            ToolSpec("estimate_effect", EffectArgs, "Estimate the causal effect of treatment on outcome on a "
-                     "graph: identified or not, estimate, interval, range, refutations.", self._estimate_effect),
-            ToolSpec("finish", FinishArgs, "Choose the graph the report uses, with a short summary of why.",
-                     self._finish),
-        ]}
+        self.specs: dict[str, ToolSpec] = {name: ToolSpec(name, schema, description, getattr(self, method))
+                                           for name, schema, description, method in TOOLS}
 
     # ------------------------------------------------------------------ calling
     def call(self, name: str, args: dict[str, Any] | BaseModel | None = None) -> str:

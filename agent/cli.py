@@ -229,6 +229,23 @@ def chat(
                 share_data=share_data).run()
 
 
+@app.command("mcp")
+def mcp_server(
+    data: Optional[str] = typer.Argument(None, help="CSV, TSV or Parquet file loaded before serving (or load_data)."),
+    seed: int = SEED,
+    memory: Optional[str] = MEMORY,
+    debug: bool = DEBUG,
+) -> None:
+    """Serve the agent tools over the Model Context Protocol on stdio, for any MCP client (needs the mcp extra)."""
+    try:
+        import mcp  # noqa: F401  (the SDK is an extra: say how to install it rather than fail on import)
+    except ImportError:
+        raise InputError("The MCP server needs the MCP Python SDK: pip install 'causalpilot[mcp]'.") from None
+    from causalpilot.agent.mcp_server import serve
+
+    serve(data, seed=seed, memory_path=memory)
+
+
 @app.command("algorithms")
 def list_algorithms(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List the discovery algorithms with their profiles."""

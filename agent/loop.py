@@ -393,19 +393,7 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
             prepared.streamed = summarise(ds, prepared)
         say(f"      {_streamed_decision(prepared.streamed, len(prepared.frame.columns)).reason}")
 
-    background = resolve_background(background, profile.variables)
-    user_background = background
-    background, order_note = _effect_order(background, request, prepared)
-    background, roots, root_decisions = _roots(ds, prepared, request, background, user_background)
-    given: list[Decision] = []  # the knowledge in force before any planner decides
-    if user_background is not None:
-        given.append(Decision("discovery.background", user_background.to_dict(),
-                              "knowledge from --background, passed to the algorithm where it accepts it and "
-                              "enforced on the final graph", {}, by="user"))
-    if order_note:
-        given.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
-                              {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
-    given.extend(root_decisions)
+    background, given, roots, root_decisions = knowledge_in_force(ds, prepared, request, background)
     proposed_effect, session = None, None
     if isinstance(planner, AssistedPlanner):
         session = _structure_by_agent(prepared, planner, request, seed=seed, background=background, n_jobs=n_jobs,
@@ -441,6 +429,29 @@ def find_structure(ds: Dataset, planner: Planner, request: Request, *, seed: int
     randomised = next((d.evidence["check"] for d in root_decisions if d.step == "discovery.randomised_treatment"), None)
     return FoundStructure(prepared, plan, graph, boot, bg_notes, decisions, proposed_effect, background,
                           roots=roots, randomised=randomised, agent=session)
+
+
+def knowledge_in_force(ds: Dataset, prepared: PreparedData, request: Request, background: Any
+                       ) -> tuple[Background | None, list[Decision], list, list[Decision]]:
+    """The knowledge discovery starts from, before any planner decides: the user's (``background``: a
+    JSON/YAML path, a mapping or a Background; InputError for an unreadable file or an unknown column),
+    the effect order of the pair asked about (:func:`_effect_order`) and the roots the data propose
+    (:func:`_roots`). Returns (the merged knowledge, the decisions that record it, the roots applied,
+    the roots' own decisions)."""
+    background = resolve_background(background, prepared.profile.variables)
+    user_background = background
+    background, order_note = _effect_order(background, request, prepared)
+    background, roots, root_decisions = _roots(ds, prepared, request, background, user_background)
+    given: list[Decision] = []
+    if user_background is not None:
+        given.append(Decision("discovery.background", user_background.to_dict(),
+                              "knowledge from --background, passed to the algorithm where it accepts it and "
+                              "enforced on the final graph", {}, by="user"))
+    if order_note:
+        given.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
+                              {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
+    given.extend(root_decisions)
+    return background, given, roots, root_decisions
 
 
 def _streamed_decision(streamed, p: int) -> Decision:

@@ -1,4 +1,5 @@
-"""Small helpers shared by tests: run the CLI in-process and capture its exit code and output."""
+"""Small helpers shared by tests: run the CLI in-process and capture its exit code and output; the contract's
+agent tool names; a sitecustomize that blocks the LLM stack in child processes."""
 
 from __future__ import annotations
 
@@ -37,3 +38,25 @@ def collider_csv(path: Path, names: tuple[str, str, str, str], seed: int, n: int
     d = 0.7 * c + rng.normal(size=n)
     pd.DataFrame(dict(zip(names, (a, b, c, d)))).to_csv(path, index=False)
     return path
+
+
+# the agent tools of docs/CONTRACT.md ("Agent tools")
+CONTRACT_TOOLS = {"get_profile_finding", "list_algorithms", "test_independence", "run_discovery", "assess_stability",
+                  "compare_graphs", "query_graph", "propose_background", "review_edge", "estimate_effect", "finish"}
+
+# Loaded by every Python process started with its folder on PYTHONPATH (the CLI re-executes itself):
+# an import of the LLM stack is written to $BLOCKED_IMPORTS_LOG and fails.
+BLOCKER = """
+import os, sys
+BLOCKED = {"langchain", "langchain_core", "langchain_openai", "langgraph", "langsmith", "openai"}
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            with open(os.environ["BLOCKED_IMPORTS_LOG"], "a") as log:
+                log.write(name + "\\n")
+            raise ImportError(f"{name} is blocked: the offline product must not import it")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""

@@ -16,8 +16,7 @@ from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.loading import load_table
 from causalpilot.tools.profile import profile_and_prepare
 
-CONTRACT_TOOLS = {"get_profile_finding", "list_algorithms", "test_independence", "run_discovery", "assess_stability",
-                  "compare_graphs", "query_graph", "propose_background", "review_edge", "estimate_effect", "finish"}
+from tests.helpers import CONTRACT_TOOLS
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ import pytest
 import causalpilot
 from causalpilot.tools.graph import CausalGraph, Edge, dag_extension
 
+from tests.helpers import BLOCKER
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "health.csv"
 
@@ -202,29 +204,11 @@ def test_imported_libraries_and_declared_dependencies_match():
     assert declared - set(imported) - _USED_INDIRECTLY == set()  # declared but never imported
 
 
-# Loaded by every Python process started with its folder on PYTHONPATH (the CLI re-executes itself):
-# an import of the LLM stack is written to $BLOCKED_IMPORTS_LOG and fails.
-_BLOCKER = """
-import os, sys
-BLOCKED = {"langchain", "langchain_core", "langchain_openai", "langgraph", "langsmith", "openai"}
-
-class Blocker:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in BLOCKED:
-            with open(os.environ["BLOCKED_IMPORTS_LOG"], "a") as log:
-                log.write(name + "\\n")
-            raise ImportError(f"{name} is blocked: the offline product must not import it")
-        return None
-
-sys.meta_path.insert(0, Blocker())
-"""
-
-
 def test_offline_analyse_never_imports_the_llm_stack(tmp_path):
     """The rules planner's `analyse` runs without langchain or openai (the `llm` extra)."""
     blocker = tmp_path / "blocker"
     blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(_BLOCKER)
+    (blocker / "sitecustomize.py").write_text(BLOCKER)
     log = tmp_path / "blocked.txt"
     log.write_text("")
     env = {**os.environ, "CAUSALPILOT_HOME": str(tmp_path / "home"), "BLOCKED_IMPORTS_LOG": str(log),
