@@ -123,7 +123,7 @@ def test_bad_input_is_a_tool_error_with_one_sentence_and_the_server_goes_on(tmp_
     assert all(out[k].is_error for k in reasons) and not out["load"].is_error
     assert reasons["before"] == NO_DATA
     assert reasons["missing"] == f"Data file '{tmp_path / 'nope.csv'}' does not exist."
-    assert reasons["folder"] == f"'{tmp_path}' is a directory, not a data file."
+    assert reasons["folder"].startswith(f"'{tmp_path}' is a directory with no Parquet files in it")
     assert "Column 'smokng' is not in data file" in reasons["column"] and "did you mean 'smoking'" in reasons["column"]
     assert reasons["alpha"].startswith("alpha must be a number between 0 and 0.5")
     assert reasons["graph"].startswith("no graph named 'nope'")
