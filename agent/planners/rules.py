@@ -224,22 +224,28 @@ def bootstrap_size(n: int, p: int, ci_test: str, requested: int | None) -> tuple
     return 20, "20 resamples give each edge a confidence (the frequency with which it reappears)"
 
 
-def measured_with_error(profile: Profile, algo: str) -> tuple[str, float, str] | None:
-    """(variable, error share, reason) when the profile flags a variable as measured with error and
-    the exact search runs: the search then scores the covariance with that error taken off, the model
-    the check preferred; None otherwise."""
+def measured_with_error(profile: Profile, algo: str) -> tuple[dict[str, float], str] | None:
+    """({variable: error share}, reason) when the profile flags variables as measured with error and
+    the exact search runs: the search then scores the covariance with those errors taken off, the
+    model the check preferred; None otherwise."""
     found = profile.findings.get("measurement_error")
     if algo != "exact_search" or found is None or not found.value:
         return None
-    top = found.evidence["flagged"][0]
-    added = ", ".join(f"{a} - {b}" for a, b in top["edges_added"]) or "none"
-    return top["variable"], top["error_share"], (
-        f"{found.summary}. The search scores the covariance with {top['error_share']:.0%} of {top['variable']}'s "
-        "variance taken off as error, the model the check preferred, so the pairs conditioning on the noisy "
-        f"{top['variable']} cannot separate are not linked for that reason; the links a search on the raw data would "
-        f"add ({added}) are the uncertain ones (held-out, 30 data sets each: copilot F1 0.895 vs 0.847 with error "
-        "on the best-connected variable, 0.928 vs 0.869 with error on every variable, 0.915 vs 0.909 on two; "
-        "unchanged on 90 without error)")
+    flagged = found.evidence["flagged"]
+    shares = {f["variable"]: f["error_share"] for f in flagged}
+    added = ", ".join(f"{a} - {b}" for f in flagged for a, b in f["edges_added"]) or "none"
+    taken = ", ".join(f"{share:.0%} of {name}'s" for name, share in shares.items())
+    return shares, (
+        f"{found.summary}. The search scores the covariance with {taken} variance taken off as error, the model "
+        "the check preferred, so the pairs conditioning on a noisy variable cannot separate are not linked for that "
+        f"reason; the links a search on the raw data would add ({added}) are the uncertain ones (held-out, 30 data "
+        "sets each: copilot F1 0.895 vs 0.847 with error on the best-connected variable, 0.928 vs 0.869 with error "
+        "on every variable, 0.915 vs 0.909 on two; unchanged on 90 without error. Checking again after each "
+        "variable found, with error shares up to 0.9, on data made as Causal-Copilot makes them (error of SD 0.3 on "
+        "half the columns; seeds 70000+, 30 data sets): copilot F1 0.669 vs 0.644 for one variable with shares up "
+        "to 0.5, arrowhead F1 0.413 vs 0.390, SHD 8.3 vs 8.6; FCI 0.697 there, arrowhead F1 0.394, SHD 11.3; judged on the "
+        "suites' own seeds: the same graphs on copilot-peer, copilot F1 0.957 -> 0.965 on copilot-scenarios' "
+        "measurement error)")
 
 
 EQUAL_COVARIANCE_P = 0.05  # Box's M p-value above which the domains are read as differing in their means only
@@ -374,9 +380,9 @@ class RulesPlanner:
                 "restarts, 5.6 runs on average; sparse graphs stop after 2-3)"), {"p": p}))
         error = measured_with_error(profile, algo)
         if error is not None:
-            params["error_variance"] = {error[0]: error[1]}
-            decisions.append(Decision("discovery.measurement_error", error[0], error[2],
-                                      profile.findings["measurement_error"].evidence["flagged"][0]))
+            params["error_variance"] = error[0]
+            decisions.append(Decision("discovery.measurement_error", ", ".join(error[0]), error[1],
+                                      {"flagged": profile.findings["measurement_error"].evidence["flagged"]}))
         means = means_only_shift(profile, algo)
         if means is not None:
             params["score_by"] = "domain_means"

@@ -57,12 +57,12 @@ def run_exact(data: DiscoveryInput, params: dict[str, Any]) -> CausalGraph:
     p = X.shape[1]
     errors = params.get("error_variance") or {}
     if errors:  # variables measured with error: the search scores the covariance with their error taken off
-        from causalpilot.tools.profile.measurement import corrected_for_error, feasible_share
+        from causalpilot.tools.profile.measurement import corrected_feasibly
 
         if score != "local_score_BIC_from_cov" or data.domain is not None:
             raise InputError("error_variance takes the BIC on continuous data without a domain index.")
         shares = {data.nodes.index(name): float(v) for name, v in errors.items()}
-        X = corrected_for_error(X, {j: feasible_share(X, j, v) for j, v in shares.items()})
+        X = corrected_feasibly(X, shares)
     if p > MAX_P:
         raise InputError(f"Exact search handles at most {MAX_P} variables (this data has {p}); use BOSS.")
     domains = None if data.domain is None else np.asarray(data.domain)
