@@ -330,9 +330,12 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         if r.get("repair") in ("imputation",) and deletes_testwise(algorithm, graph.parameters):
             out.append("Discovery deleted missing values test-wise (each test used the rows complete in its own "
                        "variables), which assumes they are missing independently of what they would have been; "
-                       "the imputed values served only the profile's checks and the effect estimates.")
+                       "the imputed values served only the profile's checks (effects use the rows where their own "
+                       "variables were observed).")
         elif r.get("repair") in ("imputation",):
-            out.append("Missing values were imputed; edges touching imputed columns may be weakened.")
+            out.append("Missing values were imputed for discovery; edges touching imputed columns may be weakened. "
+                       "Effects do not use the imputed values: each is estimated on the rows where its treatment, "
+                       "outcome and adjusters were observed (its notes say how many).")
     if any(e.type == "undirected" for e in graph.edges):
         out.append("Undirected edges are not errors: the direction is not identifiable from observational data "
                    "under these assumptions. Background knowledge (--background) or interventions can settle them.")

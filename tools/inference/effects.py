@@ -60,6 +60,48 @@ def _check(prepared: PreparedData, treatment: str, outcome: str) -> None:
         raise InputError("The treatment and the outcome must be different columns.")
 
 
+def observed_rows(prepared: PreparedData, columns: list[str]) -> tuple[PreparedData, int]:
+    """``prepared`` cut to the rows where every one of ``columns`` was observed, with the number of rows
+    dropped. The profile fills missing values in (imputation) so that discovery can use every row, but an
+    effect must never rest on filled-in values of its treatment, outcome or adjusters: the rows where one
+    of them was imputed (NaN in ``prepared.with_gaps``) are dropped (complete cases). The result keeps
+    ``with_gaps`` (cut the same way) so a later step can cut further; the profile is shared. Nothing is
+    dropped (0) when nothing was imputed (``with_gaps`` None) or every value of ``columns`` was observed.
+    Columns not among the analysis variables are ignored."""
+    gaps = prepared.with_gaps
+    cols = [c for c in dict.fromkeys(columns) if gaps is not None and c in gaps.columns]
+    if not cols:
+        return prepared, 0
+    keep = gaps[cols].notna().all(axis=1).to_numpy()
+    if keep.all():
+        return prepared, 0
+    cut = {"frame": prepared.frame.loc[keep].reset_index(drop=True),
+           "with_gaps": gaps.loc[keep].reset_index(drop=True),
+           "domain": None if prepared.domain is None else prepared.domain.loc[keep].reset_index(drop=True),
+           "time": None if prepared.time is None else prepared.time.loc[keep].reset_index(drop=True),
+           "grid": None if prepared.grid is None else prepared.grid[keep]}
+    return replace(prepared, **cut), int((~keep).sum())
+
+
+MIN_OBSERVED_ROWS = 10  # fewer rows with the treatment and outcome observed than this: no effect is estimated
+
+
+def missing_pair_note(treatment: str, outcome: str, dropped: int, total: int) -> str:
+    """The note on an effect whose treatment or outcome was missing in ``dropped`` of ``total`` rows."""
+    return (f"{treatment} or {outcome} is missing in {dropped:,} of the {total:,} rows: the values filled in there "
+            f"served discovery only, and this effect is estimated on the {total - dropped:,} rows where both were "
+            "observed (an effect estimated on imputed treatment or outcome values would be biased towards the "
+            "imputation's guesses).")
+
+
+def missing_adjuster_note(adjust: list[str], dropped: int, left: int) -> str:
+    """The note on an effect whose adjusters were missing in ``dropped`` more rows (``left`` remain)."""
+    return (f"A further {dropped:,} row(s) miss a value of the adjustment variables ({', '.join(adjust)}) and are "
+            f"dropped as well (complete cases on the treatment, the outcome and the adjustment set, rather than "
+            f"adjusting for imputed values), so the estimate uses {left:,} rows; this assumes the values are missing "
+            "for reasons unrelated to the effect.")
+
+
 def _unestimated(ident: Identification) -> Effect:
     """The entry of an effect that is not estimated from data: a structural zero, or not identified."""
     if ident.kind == ZERO:
@@ -227,8 +269,9 @@ def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: st
         return None
     import statsmodels.api as sm
 
-    df = prepared.frame
-    adjust = weakest_adjustment(graph, list(df.columns), treatment, outcome)
+    adjust = weakest_adjustment(graph, list(prepared.frame.columns), treatment, outcome)
+    prepared = observed_rows(prepared, adjust)[0]  # the test, like the effect, uses no imputed adjuster
+    df, x = prepared.frame, prepared.frame[treatment]
     dfx, columns = with_indicators(prepared, df, adjust)
     covars = dfx[[c for name in adjust for c in columns[name]]].astype(float)
     dummies = pd.DataFrame(np.column_stack(indicator_columns(x.round().astype(int).to_numpy())), index=df.index)
@@ -265,7 +308,8 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
         if min(int(sub[treatment].sum()), int(len(sub) - sub[treatment].sum())) < 10:
             notes.append(f"level {levels[code]} has fewer than 10 rows: no contrast estimated")
             continue
-        effs, decs = infer(PreparedData(sub, prepared.profile, None, None), graph, treatment, outcome,
+        gaps = None if prepared.with_gaps is None else prepared.with_gaps.loc[rows].reset_index(drop=True)
+        effs, decs = infer(PreparedData(sub, prepared.profile, None, None, with_gaps=gaps), graph, treatment, outcome,
                            seed + 101 * int(code), n_jobs=n_jobs)
         e = effs[0]
         label = f"{levels[code]} vs {levels[ref]}"
@@ -297,7 +341,22 @@ def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome:
 
     # on the time index's regular grid (NaN rows for the steps without data), so that a lag of k is k steps of
     # time and no lag window spans a gap; the frame itself when the index has no grid
-    eff = lagged_effect(prepared.grid_frame(), graph, treatment, outcome, prepared.profile.value("linearity"))
+    frame = prepared.grid_frame()
+    masked = prepared.with_gaps is not None and bool(prepared.with_gaps.isna().any().any())
+    if masked:
+        # interpolated values served discovery only: a lag fit drops the steps where one of its columns was missing
+        observed = prepared.with_gaps[list(prepared.frame.columns)].notna().to_numpy()
+        rows = np.arange(len(prepared.frame)) if prepared.grid is None else prepared.grid
+        frame = frame.copy()
+        values = frame.to_numpy(dtype=float)
+        sub = values[rows]
+        sub[~observed] = np.nan
+        values[rows] = sub
+        frame = pd.DataFrame(values, index=frame.index, columns=frame.columns)
+    eff = lagged_effect(frame, graph, treatment, outcome, prepared.profile.value("linearity"))
+    if masked:
+        eff.notes.append("Values interpolated for discovery are not used here: each lag fit leaves out the time "
+                         "steps where one of its columns was missing.")
     if eff.structural_zero:
         return [eff], []
     return [eff], [Decision(
@@ -324,8 +383,11 @@ def _by_dowhy(df: pd.DataFrame, ident: Identification, seed: int) -> tuple[list[
 def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification, seed: int,
               cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
     """Back-door effect: choose the estimator, then estimate and refute under each candidate set."""
-    df, treatment, outcome = prepared.frame, ident.treatment, ident.outcome
+    treatment, outcome = ident.treatment, ident.outcome
     all_adjust = sorted({c for s in ident.adjustment_sets for c in s if c != outcome}, key=graph.nodes.index)
+    # complete cases on every candidate adjuster, so that all orientations' estimates use the same rows
+    prepared, dropped = observed_rows(prepared, all_adjust)
+    df = prepared.frame
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust,
                                                                  prepared.profile.value("linearity"))
     decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence),
@@ -365,7 +427,8 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                          f"have no established direction, and the {len(per_set)} orientations the data allow give "
                          f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
                          f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
-    for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None)):
+    for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None),
+                 missing_adjuster_note(all_adjust, dropped, len(df)) if dropped else None):
         if note:
             eff.notes.append(note)
     if cate_by and eff.identified and not eff.structural_zero:
@@ -386,10 +449,34 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
     ``n_jobs``: processes for the refuters (see _estimate_and_refute). One :class:`Effect` per pair;
     call ``to_dict()`` for its ``effects.json`` entry. Raises :class:`causalpilot.InputError` when a
     column is missing, treatment and outcome coincide, or a ``cate_by`` column is unusable.
+
+    Values the profile imputed (``prepared.with_gaps``) never enter an effect: it is estimated on the
+    rows where the treatment and the outcome were observed, and a back-door, front-door/IV or zero-check
+    estimate on those where its adjusters were too (complete cases, :func:`observed_rows`), each cut
+    stated in the effect's notes. A time series' lagged fits leave out the steps whose values were
+    interpolated.
     """
     _check(prepared, treatment, outcome)
     if graph.graph_type == "lagged":
         return _on_sample(prepared, _lagged(prepared, graph, treatment, outcome))
+    total = len(prepared.frame)
+    prepared, dropped = observed_rows(prepared, [treatment, outcome])  # never an imputed treatment or outcome
+    if dropped and len(prepared.frame) < MIN_OBSERVED_ROWS:
+        return [Effect(treatment=treatment, outcome=outcome, estimand="not estimated", adjustment_set=[],
+                       method="none", estimate=None, ci_low=None, ci_high=None, identified=False,
+                       notes=[f"{treatment} and {outcome} are both observed in only {len(prepared.frame)} of the "
+                              f"{total:,} rows (the rest were imputed for discovery only): too few to estimate an "
+                              "effect."])], []
+    effects, decisions = _infer_observed(prepared, graph, treatment, outcome, seed, cate_by, n_jobs)
+    if dropped:
+        for eff in effects:
+            eff.notes.insert(0, missing_pair_note(treatment, outcome, dropped, total))
+    return effects, decisions
+
+
+def _infer_observed(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
+                    cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
+    """:func:`infer` on rows where the treatment and the outcome were observed."""
     levels = unordered_levels(prepared, treatment)
     causal = connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome)
     if levels is not None and causal:
@@ -414,7 +501,11 @@ def _one_number(prepared: PreparedData, graph: CausalGraph, treatment: str, outc
     if ident.kind == BACKDOOR:  # 2. estimate and 3. refute, under each candidate set
         return _backdoor(prepared, graph, ident, seed, cate_by, n_jobs)
     if ident.kind in DOWHY_METHODS:
-        return _on_sample(prepared, _by_dowhy(prepared.frame, ident, seed))
+        prepared, dropped = observed_rows(prepared, ident.variables)
+        effects, decisions = _by_dowhy(prepared.frame, ident, seed)
+        if dropped:
+            effects[0].notes.append(missing_adjuster_note(ident.variables, dropped, len(prepared.frame)))
+        return _on_sample(prepared, (effects, decisions))
     if ident.kind == ZERO:
         return _zero_checked(prepared, graph, ident, seed, n_jobs)
     return [_unestimated(ident)], []
@@ -461,8 +552,11 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
     ZERO_ALPHA) the graph is likely missing the link: the adjusted estimate and its interval are the
     answer, with both readings explained. Otherwise the zero stands with the data's interval around
     it, never [0, 0]."""
-    df, t, y = prepared.frame, ident.treatment, ident.outcome
-    adjust = weakest_adjustment(graph, list(df.columns), t, y)
+    t, y = ident.treatment, ident.outcome
+    adjust = weakest_adjustment(graph, list(prepared.frame.columns), t, y)
+    prepared, dropped = observed_rows(prepared, adjust)
+    df = prepared.frame
+    rows_note = missing_adjuster_note(adjust, dropped, len(df)) if dropped else None
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, t, adjust, prepared.profile.value("linearity"))
     dfx, columns = with_indicators(prepared, df, adjust)
     expanded = [c for name in adjust for c in columns[name]]
@@ -495,12 +589,12 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                              naive_estimate=_r(_naive(df, t, y, full)), adjustment_set=adjust, estimate=est.estimate,
                              ci_low=est.ci_low, ci_high=est.ci_high, refutations=est.refutations,
                              poor_overlap=est.poor_overlap, zero_check=check,
-                             notes=[n for n in (note, streamed_note(prepared, full is not None)) if n])
+                             notes=[n for n in (note, streamed_note(prepared, full is not None), rows_note) if n])
         return [eff], [decision]
     note = (f"The data agree: adjusting for every variable not downstream of {t} ({adj_words}), the estimate is "
             f"{est.estimate:.3g} with 95% interval [{est.ci_low:.3g}, {est.ci_high:.3g}] (p = {pvalue:.2g}), so the "
             "interval given is the data's, around the graph's zero.")
     eff = Effect(treatment=t, outcome=y, estimand=ident.estimand, adjustment_set=adjust, method=method, estimate=0.0,
                  ci_low=est.ci_low, ci_high=est.ci_high, identified=True, structural_zero=True, zero_check=check,
-                 notes=[*ident.notes, note, *filter(None, [streamed_note(prepared, full is not None)])])
+                 notes=[*ident.notes, note, *filter(None, [streamed_note(prepared, full is not None), rows_note])])
     return [eff], [decision]
