@@ -111,6 +111,11 @@ def graph_summary(g: CausalGraph) -> str:
     return s
 
 
+# an estimate with no common support (tools.inference.effects.NO_SUPPORT_SHARE), in words
+NO_SUPPORT_WORDS = ("no common support: {t} is so nearly determined by the adjusters that the treated and untreated "
+                    "have almost no comparable rows, and the number is the outcome model's extrapolation")
+
+
 def _contrast_text(c: dict[str, Any]) -> str:
     if c.get("estimate") is None and c.get("estimate_range"):
         lo, hi = c["estimate_range"]
@@ -140,6 +145,12 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
     sens = _sensitivity(eff.get("refutations", []))
     t, y = eff.get("treatment", "the treatment"), eff.get("outcome", "the outcome")
     excludes = _excludes_zero(eff.get("ci_low"), eff.get("ci_high"))
+    if eff.get("no_support"):
+        if sens is None:
+            return None
+        return ("no verdict: the estimate has no common support, so it is not the data's answer to begin with"
+                if short else "No sensitivity verdict: without common support the estimate is not the data's answer "
+                "to begin with, so how strong a hidden confounder would have to be says nothing about it.")
     if excludes is False:
         return ("the interval already includes 0: no hidden confounder is needed" if short else
                 "The 95% interval already includes zero, so no hidden confounder is needed to make the data "
@@ -261,9 +272,13 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
              f"leave open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
              f"(95% intervals together span {interval(lo, hi)}).")
         for p in eff.get("estimates") or []:
+            adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
+            if p.get("no_support"):
+                s += (f" Adjusting for {adj} (estimate {number(p.get('estimate'))}): not supported by the data, "
+                      f"{NO_SUPPORT_WORDS.format(t=t)}.")
+                continue
             words = None if p.get("structural_zero") else sensitivity_reading({**p, "treatment": t, "outcome": y})
             if words and _excludes_zero(p.get("ci_low"), p.get("ci_high")):
-                adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
                 s += f" Adjusting for {adj} (estimate {number(p.get('estimate'))}): {words[0].lower()}{words[1:]}"
         return s
     if est is None:
@@ -280,6 +295,9 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     s += "."
     adj = eff.get("adjustment_set") or []
     s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
+    if eff.get("no_support"):
+        return s + (f" This estimate is not supported by the data: {NO_SUPPORT_WORDS.format(t=t)}, so neither the "
+                    "interval nor the checks below can vouch for it.")
     naive = eff.get("naive_estimate")
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
         s += (f" Without adjustment the association would be {number(naive)}: the adjustment (for confounding, or for "

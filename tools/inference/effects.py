@@ -40,6 +40,11 @@ from causalpilot.tools.profile import PreparedData, indicator_columns
 from causalpilot.tools.threads import limited
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
+# at or above this share of rows outside the overlap band, almost no row has a comparable row in the other arm
+# (the treatment is nearly a function of the adjusters): the estimate is the outcome model's extrapolation,
+# reported as not supported by the data (no common support). Not lower: at about half (a smooth but steep
+# propensity) the doubly robust estimate still recovers a known effect (tests/test_inference.py)
+NO_SUPPORT_SHARE = 0.9
 REFUTE_SHARE = 0.5  # of the time budget left, the share one estimate's refuters may use (later estimates need time too)
 MIN_SIMULATIONS = 3  # fewer re-estimates per refuter than this test nothing: the refuter is not run
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
@@ -132,19 +137,33 @@ def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], me
                               minimum=3 * MIN_SIMULATIONS)
         refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, fit.granted // 3, n_jobs,
                       not_run=fit.note)
+    no_support = e.poor_overlap is not None and e.poor_overlap >= NO_SUPPORT_SHARE
+    if no_support:  # no verdict on robustness for an estimate the data do not support in the first place
+        refs = [replace(r, passed=None) if r.name.startswith("unobserved") else r for r in refs]
     if full is not None:
         b, lo, hi, se, dof, _ = slope_interval(full, t, y, adjust)
         e = est_mod.Estimate(b, lo, hi, se, dof)
     return SetEstimate(adjustment_set=adjust, estimate=_r(e.value), ci_low=_r(e.ci_low), ci_high=_r(e.ci_high),
-                       refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4))
+                       refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4),
+                       no_support=no_support)
 
 
 def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
-    """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1."""
+    """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1; when they are
+    NO_SUPPORT_SHARE or more, it names the sets whose estimates the data do not support."""
     worst = max((p.poor_overlap or 0.0 for p in per_set), default=0.0)
     if worst < POOR_OVERLAP_SHARE:
         return None
     lo, hi = est_mod.OVERLAP_BAND
+    unsupported = [p for p in per_set if p.no_support]
+    if unsupported:
+        sets = " and ".join("{" + ", ".join(p.adjustment_set) + "}" if p.adjustment_set else "nothing"
+                            for p in unsupported)
+        return (f"No common support adjusting for {sets}: for {worst:.0%} of rows the estimated probability of "
+                f"{treatment} is below {lo:g} or above {hi:g}, so the treated and untreated have almost no comparable "
+                f"rows ({treatment} is nearly determined by the adjusters). That estimate is not supported by the "
+                "data: it is the outcome model's extrapolation from one group to the other, and neither its interval "
+                "nor the refutations or the sensitivity analysis can vouch for it.")
     return (f"The treated and untreated barely overlap: for {worst:.0%} of rows the estimated probability of "
             f"{treatment} is below {lo:g} or above {hi:g}, so there the estimate rests on the outcome model's "
             "extrapolation more than on comparable rows. Read it with care; the interval does not include that risk.")
@@ -414,7 +433,8 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
     if len(per_set) == 1:
         p = per_set[0]
         eff = replace(eff, adjustment_set=p.adjustment_set, estimate=p.estimate, ci_low=p.ci_low, ci_high=p.ci_high,
-                      refutations=p.refutations, structural_zero=p.structural_zero, poor_overlap=p.poor_overlap)
+                      refutations=p.refutations, structural_zero=p.structural_zero, poor_overlap=p.poor_overlap,
+                      no_support=p.no_support)
     else:
         vals = [p.estimate for p in per_set]
         agree = max(vals) - min(vals) <= 1e-9
@@ -588,8 +608,9 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                                       "no path; the data show a dependence)",
                              naive_estimate=_r(_naive(df, t, y, full)), adjustment_set=adjust, estimate=est.estimate,
                              ci_low=est.ci_low, ci_high=est.ci_high, refutations=est.refutations,
-                             poor_overlap=est.poor_overlap, zero_check=check,
-                             notes=[n for n in (note, streamed_note(prepared, full is not None), rows_note) if n])
+                             poor_overlap=est.poor_overlap, no_support=est.no_support, zero_check=check,
+                             notes=[n for n in (note, overlap_note(t, [est]), streamed_note(prepared, full is not None),
+                                                rows_note) if n])
         return [eff], [decision]
     note = (f"The data agree: adjusting for every variable not downstream of {t} ({adj_words}), the estimate is "
             f"{est.estimate:.3g} with 95% interval [{est.ci_low:.3g}, {est.ci_high:.3g}] (p = {pvalue:.2g}), so the "
