@@ -268,9 +268,10 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     if is_structural_zero(eff) and not check.get("contradicted"):
         return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     if est is None and rng:
-        s = (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
-             f"leave open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
-             f"(95% intervals together span {interval(lo, hi)}).")
+        s = (f"The effect of {t} on {y} is not identified from the graph alone: over the directions this graph "
+             f"leaves open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
+             f"(95% intervals together span {interval(lo, hi)}). The range assumes the graph's links are right; it "
+             "is not a bound on the effect, since knowledge that settles a direction can also change the links.")
         for p in eff.get("estimates") or []:
             adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
             if p.get("no_support"):

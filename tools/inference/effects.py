@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from causalpilot.reports.numbers import p_text
+from causalpilot.reports.numbers import number, p_text
 from causalpilot.tools.budget import fit_repetitions
 from causalpilot.tools.threads import workers
 from causalpilot.tools.decision import Decision
@@ -167,6 +167,22 @@ def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
     return (f"The treated and untreated barely overlap: for {worst:.0%} of rows the estimated probability of "
             f"{treatment} is below {lo:g} or above {hi:g}, so there the estimate rests on the outcome model's "
             "extrapolation more than on comparable rows. Read it with care; the interval does not include that risk.")
+
+
+def open_directions_note(treatment: str, open_: list[str], k: int, low: float, high: float) -> str:
+    """The note on an effect the graph does not identify: the edges at ``treatment`` towards ``open_``
+    have no direction, and its ``k`` orientations give effects from ``low`` to ``high``. The range is over
+    the orientations of this graph, not a bound: knowledge that settles a direction also enters
+    discovery, which may change the links and take the estimate outside it."""
+    edges = ", ".join(f"{treatment} - {n}" for n in open_)
+    ask = (f"Knowing whether {open_[0]} comes before {treatment}" if len(open_) == 1 else
+           f"Knowing which of {', '.join(open_)} come before {treatment}")
+    return (f"The effect is not identified from the graph alone: the edge{'s' if len(open_) > 1 else ''} {edges} "
+            f"{'have' if len(open_) > 1 else 'has'} no established direction, and the {k} orientations this graph "
+            f"allows give effects from {number(low)} to {number(high)}. That range assumes the graph's links are "
+            f"right; it is not a bound on the effect. {ask} (e.g. temporal tiers in --background) would narrow it, "
+            "and may change the graph too (knowledge also steers discovery), so the estimate can then fall outside "
+            "this range.")
 
 
 def _naive(df: pd.DataFrame, t: str, y: str, full: Moments | None = None) -> float:
@@ -443,10 +459,7 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                       refutations=[replace(r, name=f"{r.name} [adjusting for {', '.join(p.adjustment_set) or 'nothing'}]")
                                    for p in per_set for r in p.refutations])
         open_ = ident.open_edges
-        eff.notes.append(f"The effect is not identified from the graph alone: the edges {', '.join(f'{treatment} - {n}' for n in open_)} "
-                         f"have no established direction, and the {len(per_set)} orientations the data allow give "
-                         f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
-                         f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
+        eff.notes.append(open_directions_note(treatment, open_, len(per_set), min(vals), max(vals)))
     for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None),
                  missing_adjuster_note(all_adjust, dropped, len(df)) if dropped else None):
         if note:
