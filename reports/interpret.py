@@ -166,7 +166,11 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
             text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain up to {r2t:.0%} of {t}'s "
                      f"and up to {r2y:.0%} of {y}'s remaining variation"
                      + (", the most any confounder can" if r2y >= 0.995 else "") + ")")
-        text += f" would leave an effect of {number(sens.get('new_effect'))}"
+        left, est = sens.get("new_effect"), eff.get("estimate")
+        if left is not None and est is not None and left * est < 0:  # past zero: the sign, not the size, changes
+            text += f" would reverse its sign (to {number(left, sign=True)})"
+        else:
+            text += f" would leave an effect of {number(left)}"
         text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
     elif sens.get("reading") and "no observed confounder" not in sens["reading"]:
         text += f"; {sens['reading']}"  # e.g. the adjuster explains so much of the treatment that no benchmark exists

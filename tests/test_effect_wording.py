@@ -44,3 +44,21 @@ def test_a_range_over_open_directions_is_not_called_a_bound_nor_settled():
     note = next(n for n in two["notes"] if n.startswith("The effect is not identified"))
     assert "the edges smoking - age, smoking - income have no established direction" in note
     assert "Knowing which of age, income come before smoking" in note
+
+
+def test_a_benchmark_confounder_that_flips_the_sign_is_said_to_reverse_it():
+    """y = 0.3 t + 3 z: a hidden confounder as strong as z would take the effect past zero."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    z = rng.normal(size=n)
+    t = 0.8 * z + rng.normal(size=n)
+    df = pd.DataFrame({"z": z, "t": t, "y": 0.3 * t + 3 * z + rng.normal(size=n)})
+    g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("z", "y", "directed"),
+                                      Edge("t", "y", "directed")], graph_type="DAG")
+    eff = infer(PreparedData(frame=df, profile=_Profile()), g, "t", "y", seed=0)[0][0].to_dict()
+    sens = next(r for r in eff["refutations"] if r["name"].startswith("unobserved"))
+    assert eff["ci_low"] > 0 and sens["new_effect"] < 0
+    sentence = interpret.effect_sentence(eff)
+    assert f"would reverse its sign (to {interpret.number(sens['new_effect'])}), enough to change the conclusion" \
+        in sentence
+    assert "would leave an effect of" not in sentence
