@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from causalpilot.reports import interpret
+from causalpilot.reports.numbers import p_text
 
 
 def _row(assumed: str, support: str, change: str) -> dict[str, str]:
@@ -40,14 +41,14 @@ def _knowledge_rows(steps: dict[str, dict[str, Any]], background_notes: list[str
         if rand["choice"]:
             rows.append(_row(f"{t} was assigned at random: nothing measured or hidden caused it.",
                              f"{t} is independent of the {len(check['covariates'])} measured covariates "
-                             f"(joint likelihood-ratio test p = {check['p_value']:.3g} > {check['alpha']}).",
+                             f"(joint likelihood-ratio test {p_text(check['p_value'])}, above the level {check['alpha']}).",
                              "A balance test cannot see hidden variables: if assignment followed something "
                              "unmeasured, the difference in means is biased; compare it with the covariate-adjusted "
                              "estimate beside it."))
         else:
             rows.append(_row(f"{t} is not taken as randomised.",
-                             f"{t} depends on the covariates (joint likelihood-ratio test p = {check['p_value']:.3g} "
-                             f"<= {check['alpha']}).",
+                             f"{t} depends on the covariates (joint likelihood-ratio test {p_text(check['p_value'])}, "
+                             f"at or below the level {check['alpha']}).",
                              "Its effect rests on adjusting for the confounders measured (below)."))
     roots = steps.get("discovery.roots")
     if roots:
@@ -120,9 +121,9 @@ def _effect_rows(eff: dict[str, Any], randomised: bool, linear_note: str | None)
                          "non-zero; knowledge (a required edge) could show it."))
     if zc:
         rows.append(_row(f"The graph's missing link from {t} to {y} is real.",
-                         (f"No: given the weakest adjustment the data still show dependence (p = {zc['p_value']:.3g}); "
+                         (f"No: given the weakest adjustment the data still show dependence ({p_text(zc['p_value'])}); "
                           "the estimate reported is the adjusted one.") if zc.get("contradicted") else
-                         f"Yes: given the weakest adjustment the data show no dependence (p = {zc['p_value']:.3g}).",
+                         f"Yes: given the weakest adjustment the data show no dependence ({p_text(zc['p_value'])}).",
                          "More data or knowledge (a required edge) could show the link."))
     method = str(eff.get("method") or "")
     if "linear" in method or "regression" in method:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from causalpilot.reports.numbers import interval, number, p_text  # noqa: F401  (p_text: read here by callers too)
+from causalpilot.reports.numbers import interval, number, p_text, share  # noqa: F401  (p_text: read here by callers too)
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.registry import deletes_testwise
@@ -132,6 +132,11 @@ def _sensitivity(refutations: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((r for r in refutations or [] if r["name"].startswith("unobserved")), None)
 
 
+def _up_to(x: float) -> str:
+    """ "up to 48%", or "less than 1%" for a share below 0.5%."""
+    return share(x) if x < 0.005 else f"up to {share(x)}"
+
+
 def _excludes_zero(lo: Any, hi: Any) -> bool | None:
     return None if lo is None or hi is None else not lo <= 0 <= hi
 
@@ -157,14 +162,14 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
                 "consistent with no effect.")
     if sens is None or sens.get("robustness_value") is None or excludes is None:
         return None
-    text = (f"{'a' if short else 'A'} hidden confounder would have to explain {sens['robustness_value']:.0%} of the "
+    text = (f"{'a' if short else 'A'} hidden confounder would have to explain {share(sens['robustness_value'])} of the "
             f"remaining variation of both {t} and {y} to make the interval include zero")
     if sens.get("benchmark"):
         text += f"; a hidden confounder as strong as the measured {sens['benchmark']}"
         if not short:  # the bounds describe the hypothetical confounder, not the measured variable
             r2t, r2y = sens.get("benchmark_r2_treatment", 0), sens.get("benchmark_r2_outcome", 0)
-            text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain up to {r2t:.0%} of {t}'s "
-                     f"and up to {r2y:.0%} of {y}'s remaining variation"
+            text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain {_up_to(r2t)} of {t}'s "
+                     f"and {_up_to(r2y)} of {y}'s remaining variation"
                      + (", the most any confounder can" if r2y >= 0.995 else "") + ")")
         left, est = sens.get("new_effect"), eff.get("estimate")
         if left is not None and est is not None and left * est < 0:  # past zero: the sign, not the size, changes
@@ -334,8 +339,8 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         out.append(f"The domains are assumed to share {shared}; directions marked as oriented by changes rest on "
                    "the domain index being a cause of the changes, not an effect (a site, batch or regime chosen "
                    "before the data were measured).")
-    for name, share in (graph.parameters.get("error_variance") or {}).items():
-        out.append(f"{name} was read as measured with error ({share:.0%} of its variance): the graph is that of "
+    for name, frac in (graph.parameters.get("error_variance") or {}).items():
+        out.append(f"{name} was read as measured with error ({frac:.0%} of its variance): the graph is that of "
                    f"the error-free {name}, so its edges and those of its neighbours rest on that reading (or on "
                    f"{name} being a close proxy of an unmeasured variable), and an effect estimated through the noisy "
                    "column is attenuated.")

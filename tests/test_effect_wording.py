@@ -62,3 +62,34 @@ def test_a_benchmark_confounder_that_flips_the_sign_is_said_to_reverse_it():
     assert f"would reverse its sign (to {interpret.number(sens['new_effect'])}), enough to change the conclusion" \
         in sentence
     assert "would leave an effect of" not in sentence
+
+
+def test_p_values_shares_and_arrow_strengths_are_written_for_a_reader():
+    from causalpilot.reports.assumptions import assumptions
+    from causalpilot.reports.render import build_context, render
+
+    rand = {"step": "discovery.randomised_treatment", "choice": False, "by": "data",
+            "evidence": {"check": {"treatment": "t", "covariates": ["z"], "p_value": 0.0, "alpha": 0.01}}}
+    (row,) = assumptions([rand], [], {}, [])
+    assert "joint likelihood-ratio test p < 0.001, at or below the level 0.01" in row["support"]
+    assert "p = 0 " not in row["support"]
+    sens = {"name": "unobserved_common_cause (partial R2)", "new_effect": 0.9, "p_value": None, "passed": True,
+            "robustness_value": 0.003, "benchmark": "z", "benchmark_r2_treatment": 0.2, "benchmark_r2_outcome": 0.002}
+    words = interpret.sensitivity_reading({"treatment": "t", "outcome": "y", "estimate": 1.0, "ci_low": 0.5,
+                                           "ci_high": 1.5, "refutations": [sens]})
+    assert "would have to explain less than 1% of the remaining variation" in words
+    assert "up to 20% of t's and less than 1% of y's remaining variation" in words and " 0%" not in words
+    eff = {"treatment": "t", "outcome": "y", "estimand": "backdoor", "method": "linear_regression", "identified": True,
+           "adjustment_set": ["z"], "estimate": 1.0, "ci_low": 0.5, "ci_high": 1.5, "refutations": [], "notes": [],
+           "what_if": {"intervention": "do(t=2)", "variable": "t", "value": 2.0, "outcome": "y", "observed_mean": 1.0,
+                       "observed_mean_of_variable": 0.5, "interventional_mean": 2.5, "arrow_strength": {"t": 13.07},
+                       "notes": []}}
+    g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("t", "y", "directed")], graph_type="DAG")
+    ctx = build_context(run_id="r", version="0", seed=0, planner="rules", data_name="d.csv", data_sha256="0" * 64,
+                        question=None, profile={"findings": {}, "repairs": [], "n_rows": 10, "n_columns": 3, "variables": [],
+                                 "columns": []},
+                        graph=g, effects=[eff], decisions=[], background_notes=[], graph_png=b"")
+    md, html = render(ctx)
+    for text in (md, html):
+        assert "in y's units squared): t 13.07" in text.replace("&#39;", "'")
+        assert "variance explained" not in text

@@ -608,10 +608,10 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                         reason=(f"the graph has no causal path from {t} to {y}; adjusting for every variable not "
                                 f"downstream of {t} ({adj_words}) the data "
                                 + ("do show a dependence" if contradicted else "show no clear dependence")
-                                + f" (p = {pvalue:.3g}, {method})"))
+                                + f" ({p_text(pvalue)}, {method})"))
     if contradicted:
         note = (f"The graph has no causal path from {t} to {y}, but the data disagree: adjusting for every variable "
-                f"not downstream of {t} ({adj_words}), {y} still depends on {t} (p = {pvalue:.2g}). The search most "
+                f"not downstream of {t} ({adj_words}), {y} still depends on {t} ({p_text(pvalue)}). The search most "
                 f"likely missed a weak or cancelling link, so this estimate, not zero, is the answer to your question; "
                 f"it assumes that {adj_words if adjust else 'nothing measured'} "
                 f"{'comes' if len(adjust) <= 1 else 'come'} before {t} and that no hidden common cause remains. "
@@ -626,7 +626,7 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                                                 rows_note) if n])
         return [eff], [decision]
     note = (f"The data agree: adjusting for every variable not downstream of {t} ({adj_words}), the estimate is "
-            f"{est.estimate:.3g} with 95% interval [{est.ci_low:.3g}, {est.ci_high:.3g}] (p = {pvalue:.2g}), so the "
+            f"{number(est.estimate)} with 95% interval [{number(est.ci_low)}, {number(est.ci_high)}] ({p_text(pvalue)}), so the "
             "interval given is the data's, around the graph's zero.")
     eff = Effect(treatment=t, outcome=y, estimand=ident.estimand, adjustment_set=adjust, method=method, estimate=0.0,
                  ci_low=est.ci_low, ci_high=est.ci_high, identified=True, structural_zero=True, zero_check=check,
