@@ -132,6 +132,13 @@ def _sensitivity(refutations: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((r for r in refutations or [] if r["name"].startswith("unobserved")), None)
 
 
+def binary_treatment(eff: dict[str, Any]) -> bool:
+    """The effect is of a two-valued treatment (switched on against off, or one level against another),
+    not a change per unit."""
+    return bool(eff.get("treatment_change") or eff.get("contrasts")
+                or str(eff.get("method") or "").startswith(("doubly_robust", "propensity")))
+
+
 def _up_to(x: float) -> str:
     """ "up to 48%", or "less than 1%" for a share below 0.5%."""
     return share(x) if x < 0.005 else f"up to {share(x)}"
@@ -310,8 +317,10 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
                     "interval nor the checks below can vouch for it.")
     naive = eff.get("naive_estimate")
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
-        s += (f" Without adjustment the association would be {number(naive)}: the adjustment (for confounding, or for "
-              "chance imbalance between the groups) accounts for the difference.")
+        why = ("for confounding, or for chance imbalance between the groups" if binary_treatment(eff) else
+               f"for confounding, or for a chance association of {t} with the adjusters")
+        s += (f" Without adjustment the association would be {number(naive)}: the adjustment ({why}) accounts for "
+              "the difference.")
     words = sensitivity_reading(eff) if _excludes_zero(lo, hi) else None  # "includes zero" is said above
     if words:
         s += " " + words
@@ -345,9 +354,15 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
                    f"{name} being a close proxy of an unmeasured variable), and an effect estimated through the noisy "
                    "column is attenuated.")
     if effects and (f.get("linearity") or {}).get("value") == "nonlinear":
-        out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
-                   "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
-                   "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no effect.")
+        if any(not binary_treatment(e) for e in effects):
+            out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
+                       "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
+                       "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no "
+                       "effect.")
+        if any(binary_treatment(e) for e in effects):
+            out.append("Relations are nonlinear, and the effect of a two-valued treatment here is the average over "
+                       "everyone of the difference it makes: opposite effects in different groups can average to "
+                       "about zero. Compare groups with --cate-by COL before reading a null effect as no effect.")
     if any(e.oriented_by == "additive_noise" for e in graph.edges):
         out.append("Directions credited to an additive-noise model assume that each effect is a function of its "
                    "causes plus noise independent of them, and that no hidden variable drives both ends; their "

@@ -93,3 +93,46 @@ def test_p_values_shares_and_arrow_strengths_are_written_for_a_reader():
     for text in (md, html):
         assert "in y's units squared): t 13.07" in text.replace("&#39;", "'")
         assert "variance explained" not in text
+
+
+def test_decisions_and_caveats_follow_what_was_run_and_the_treatments_kind():
+    from causalpilot.agent.planners.rules import _missing_reason
+    from causalpilot.tools.budget import time_budget
+    from causalpilot.tools.profile import Finding, Profile
+
+    # the refuters: planned re-estimates without a budget; "not run" when the budget is spent
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=600)
+    df = pd.DataFrame({"z": z, "t": 0.5 * z + rng.normal(size=600)})
+    df["y"] = 0.7 * df.t + z + rng.normal(size=600)
+    g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("z", "y", "directed"),
+                                      Edge("t", "y", "directed")], graph_type="DAG")
+    prep = PreparedData(frame=df, profile=_Profile())
+    eff, decisions = infer(prep, g, "t", "y", seed=0)
+    ref = next(d for d in decisions if d.step == "inference.refutations")
+    assert ref.choice == {"num_simulations": 50} and "chosen so the three refuters take seconds" in ref.reason
+    with time_budget(1e-6):
+        _, decisions = infer(prep, g, "t", "y", seed=0)
+    ref = next(d for d in decisions if d.step == "inference.refutations")
+    assert ref.choice == {"num_simulations": 0, "planned": 50} and "were not run" in ref.reason
+    assert "take seconds" not in ref.reason
+    # the naive-vs-adjusted sentence and the nonlinearity caveat speak of the treatment's kind
+    text = interpret.effect_sentence(eff[0].to_dict())
+    assert "chance association of t with the adjusters" in text and "between the groups" not in text
+    binary = {"treatment": "t", "outcome": "y", "estimate": 2.0, "ci_low": 1.0, "ci_high": 3.0, "naive_estimate": 3.0,
+              "adjustment_set": ["z"], "treatment_change": "switching t from 0 to 1", "method": "doubly_robust_ml"}
+    assert "chance imbalance between the groups" in interpret.effect_sentence(binary)
+    profile = {"findings": {"linearity": {"value": "nonlinear"}}, "n_rows": 1000, "variables": ["z", "t", "y"]}
+    cav = " ".join(interpret.caveats("pc", profile, g, [], effects=[binary]))
+    assert "U-shaped" not in cav and "--cate-by" in cav and "opposite effects in different groups" in cav
+    assert "U-shaped" in " ".join(interpret.caveats("pc", profile, g, [], effects=[eff[0].to_dict()]))
+    # the missing-values decision says what was done: rows dropped, not a BIC search on imputed values
+    dropped = Profile(n_rows=1559, n_columns=11, columns=[], variables=[f"x{i}" for i in range(11)], repairs=[
+        {"repair": "listwise_deletion", "rows": 63}], findings={"missingness": Finding(
+            "missingness", 0.004, {}, "63 row(s) (3.9%) with a missing value dropped (listwise deletion)")})
+    reason = _missing_reason(dropped, "pc", 0.004, 11)
+    assert "pc runs on the 1,559 complete rows; nothing is imputed" in reason and "BIC" not in reason
+    imputed = Profile(n_rows=1000, n_columns=5, columns=[], variables=list("abcde"), repairs=[
+        {"repair": "imputation", "rows": 300}], findings={"missingness": Finding("missingness", 0.06, {}, "filled")})
+    assert "BIC search on imputed values was more accurate" in _missing_reason(imputed, "boss", 0.06, 5)
+    assert "pc runs on the imputed values" in _missing_reason(imputed, "pc", 0.06, 5)

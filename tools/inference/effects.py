@@ -148,6 +148,30 @@ def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], me
                        no_support=no_support)
 
 
+def refutation_decision(method: str, per_set: list[SetEstimate]) -> Decision:
+    """The decision on the simulated refuters, saying what ran: the planned NUM_SIMULATIONS re-estimates
+    each, fewer (the time budget cut them), or none (the budget left them out; only the sensitivity
+    analysis, which re-fits nothing, ran)."""
+    wanted = NUM_SIMULATIONS[method]
+    sims = [r for p in per_set for r in p.refutations if not r.name.startswith("unobserved")]
+    ran = sorted({r.num_simulations or 0 for r in sims})
+    planned = ("placebo (permuted treatment), random common cause and 80% subsets re-run the estimator this many "
+               "times each; chosen so the three refuters take seconds, plus a partial-R2 sensitivity analysis for "
+               "hidden confounding")
+    if not sims or ran == [wanted]:
+        return Decision(step="inference.refutations", choice={"num_simulations": wanted}, reason=planned, evidence={})
+    why = next((r.reading for r in sims if r.reading), None)
+    if ran == [0]:
+        return Decision(step="inference.refutations", choice={"num_simulations": 0, "planned": wanted},
+                        reason=(f"the placebo, random-common-cause and subset refuters were not run ({why or 'none asked'}; "
+                                f"{wanted} re-estimates each were planned); only the partial-R2 sensitivity analysis for "
+                                "hidden confounding ran, as it re-fits nothing"), evidence={})
+    return Decision(step="inference.refutations", choice={"num_simulations": max(ran), "planned": wanted},
+                    reason=(f"{planned}; {wanted} re-estimates each were planned, "
+                            + ("none" if min(ran) == 0 else f"{min(ran)}") + f" to {max(ran)} ran"
+                            + (f" ({why})" if why else "")), evidence={})
+
+
 def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
     """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1; when they are
     NO_SUPPORT_SHARE or more, it names the sets whose estimates the data do not support."""
@@ -425,11 +449,7 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
     df = prepared.frame
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust,
                                                                  prepared.profile.value("linearity"))
-    decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence),
-                 Decision(step="inference.refutations", choice={"num_simulations": NUM_SIMULATIONS[method]},
-                          reason="placebo (permuted treatment), random common cause and 80% subsets re-run the "
-                                 "estimator this many times each; chosen so the three refuters take seconds, "
-                                 "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={})]
+    decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence)]
 
     dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
     full = full_moments(prepared, method, [treatment, outcome, *(c for cs in columns.values() for c in cs)])
@@ -443,6 +463,7 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
         est = _estimate_and_refute(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs, full=full)
         per_set.append(replace(est, adjustment_set=adjust))
 
+    decisions.append(refutation_decision(method, per_set))
     eff = BackdoorEffect(treatment=treatment, outcome=outcome, estimand=ident.estimand, method=method,
                          identified=ident.identified, naive_estimate=_r(_naive(df, treatment, outcome, full)),
                          adjustment_set=None, estimate=None, ci_low=None, ci_high=None, notes=list(ident.notes))
