@@ -38,6 +38,7 @@ import networkx as nx
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from causalpilot.reports.numbers import p_text
 from causalpilot.agent.planners.base import FIT_STEP, Decision, DiscoveryPlan, Request
 from causalpilot.prompts import quote_data
 from causalpilot.tools.background import Background, parse_background
@@ -692,7 +693,7 @@ class AgentTools:
         verdict = "dependent" if p < 0.05 else "no evidence of dependence"
         given = f" given {', '.join(a.given)}" if a.given else ""
         return ({"test": self.session.checks.method, "p_value": round(p, 6), "at_alpha_0.05": verdict},
-                f"{a.x} vs {a.y}{given}: p = {p:.3g} ({verdict})")
+                f"{a.x} vs {a.y}{given}: {p_text(p)} ({verdict})")
 
     # ------------------------------------------------------------------ discovery
     def _run_discovery(self, a: DiscoveryArgs):
@@ -884,14 +885,14 @@ class AgentTools:
                 p = s.checks.pvalue(x, y, [v for v in variables if v not in (x, y)])
                 if p < STRONG_P:
                     refused.append(f"no edge between {x} and {y}: the data show a strong direct dependence "
-                                   f"(p = {p:.2g} given all other variables)")
+                                   f"({p_text(p)} given all other variables)")
                     forb -= {(x, y), (y, x)}
         accepted_r = []
         for x, y in bg.required:
             p0 = s.checks.pvalue(x, y, [])
             p1 = s.checks.pvalue(x, y, [v for v in variables if v not in (x, y)])
             if p0 > 0.05 and p1 > 0.05:
-                refused.append(f"required {x} -> {y}: the data show no dependence (p = {p0:.2g} marginally, "
+                refused.append(f"required {x} -> {y}: the data show no dependence ({p_text(p0)} marginally, "
                                f"{p1:.2g} given the rest)")
                 continue
             accepted_r.append((x, y))
@@ -934,9 +935,9 @@ class AgentTools:
                          if {f.source, f.target} & {source, target}} - {source, target})
             p = s.checks.pvalue(source, target, nb)
             if p < STRONG_P:
-                raise Refused(f"{source} and {target} are strongly dependent given their neighbours (p = {p:.2g}); "
+                raise Refused(f"{source} and {target} are strongly dependent given their neighbours ({p_text(p)}); "
                               "the edge stays")
-            why = f"{why} [data check: p = {p:.2g} given {', '.join(nb) or 'nothing'}]"
+            why = f"{why} [data check: {p_text(p)} given {', '.join(nb) or 'nothing'}]"
             evidence["p_value"] = round(p, 6)
         elif a.action == "orient":
             self._check_orientation(ng, e, source, target, evidence)
@@ -986,8 +987,8 @@ class AgentTools:
                 {"with": x, "p_marginal": round(p_marginal, 6), "p_given_target": round(p_given, 6)})
             if p_marginal < STRONG_P and p_given > 0.05:
                 raise Refused(f"{source} -> {target} <- {x} would be a collider, but the data show {source} and {x} "
-                              f"strongly dependent (p = {p_marginal:.2g}) and independent given {target} "
-                              f"(p = {p_given:.2g}): a chain or fork through {target}")
+                              f"strongly dependent ({p_text(p_marginal)}) and independent given {target} "
+                              f"({p_text(p_given)}): a chain or fork through {target}")
 
     # ------------------------------------------------------------------ effects and the end
     def _estimate_effect(self, a: EffectArgs):

@@ -873,7 +873,9 @@ def _as_experiment(effects: list[dict], found: FoundStructure, prepared: Prepare
         if eff.get("contrasts"):  # a treatment read as categories has no slope: its contrasts are the answer
             continue
         if eff.get("treatment") == check["treatment"] and eff.get("outcome") == check["outcome"]:
-            exp = experiment_estimates(prepared.frame, eff["treatment"], eff["outcome"])
+            # on the values before imputation: experiment_estimates drops the rows with a missing value it uses
+            exp = experiment_estimates(prepared.frame if prepared.with_gaps is None else prepared.with_gaps,
+                                       eff["treatment"], eff["outcome"])
             eff["experiment"] = exp
             eff["notes"] = [*eff.get("notes", []), experiment_note(eff["treatment"], eff["outcome"], exp)]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from causalpilot.reports import interpret
+from causalpilot.reports.numbers import p_text
 
 
 def _row(assumed: str, support: str, change: str) -> dict[str, str]:
@@ -40,14 +41,14 @@ def _knowledge_rows(steps: dict[str, dict[str, Any]], background_notes: list[str
         if rand["choice"]:
             rows.append(_row(f"{t} was assigned at random: nothing measured or hidden caused it.",
                              f"{t} is independent of the {len(check['covariates'])} measured covariates "
-                             f"(joint likelihood-ratio test p = {check['p_value']:.3g} > {check['alpha']}).",
+                             f"(joint likelihood-ratio test {p_text(check['p_value'])}, above the level {check['alpha']}).",
                              "A balance test cannot see hidden variables: if assignment followed something "
                              "unmeasured, the difference in means is biased; compare it with the covariate-adjusted "
                              "estimate beside it."))
         else:
             rows.append(_row(f"{t} is not taken as randomised.",
-                             f"{t} depends on the covariates (joint likelihood-ratio test p = {check['p_value']:.3g} "
-                             f"<= {check['alpha']}).",
+                             f"{t} depends on the covariates (joint likelihood-ratio test {p_text(check['p_value'])}, "
+                             f"at or below the level {check['alpha']}).",
                              "Its effect rests on adjusting for the confounders measured (below)."))
     roots = steps.get("discovery.roots")
     if roots:
@@ -60,25 +61,69 @@ def _knowledge_rows(steps: dict[str, dict[str, Any]], background_notes: list[str
     return rows
 
 
-def _effect_rows(eff: dict[str, Any], randomised: bool, linear_note: str | None) -> list[dict[str, str]]:
+def _adjusted_for(adjust: list[str] | None) -> str:
+    return ", ".join(adjust or []) or "nothing"
+
+
+def _sets_text(sets: list[list[str] | None]) -> str:
+    """Adjustment sets in words: "age, sex" for one, "nothing or {age}" for several (repeats dropped)."""
+    unique = list(dict.fromkeys(tuple(a or []) for a in sets))
+    if len(unique) <= 1:
+        return _adjusted_for(list(unique[0]) if unique else [])
+    return " or ".join("{" + ", ".join(a) + "}" if a else "nothing" for a in unique)
+
+
+def _hidden_cause_row(eff: dict[str, Any], randomised: bool) -> dict[str, str] | None:
+    """The no-hidden-confounding row, naming the adjustment the reported estimate used: its one set,
+    every orientation's set when the graph leaves several (IDA), or each lag's; None for a zero the graph
+    implies (its row is the missing link's, below)."""
     t, y = eff["treatment"], eff["outcome"]
-    rows = []
-    adjust = ", ".join(eff.get("adjustment_set") or []) or "nothing"
-    sens = next((r for r in eff.get("refutations") or [] if r["name"].startswith("unobserved")), None)
-    reading = interpret.refutation_reading(sens, eff) if sens else ""
+    if eff.get("structural_zero") and not (eff.get("zero_check") or {}).get("contradicted"):
+        return None
+    parts = [p for p in eff.get("estimates") or [] if not p.get("structural_zero")]
+    if eff.get("lags"):
+        scopes = []
+        sets = [f.get("adjustment_set") for x in eff["lags"] for f in (x.get("estimates") or [x])]
+        once = f"once {_sets_text(sets)} is adjusted for (per lag)"
+    elif parts:
+        scopes = [({**p, "treatment": t, "outcome": y}, p.get("adjustment_set")) for p in parts]
+        once = f"once {_sets_text([a for _, a in scopes])} is adjusted for"
+        if len(scopes) > 1:
+            once += " (one set per direction the graph leaves open)"
+    else:
+        scopes = [(eff, eff.get("adjustment_set"))]
+        once = f"once {_sets_text([eff.get('adjustment_set')])} is adjusted for"
+    readings, robust = [], False
+    for scope, adjust in scopes:
+        sens = interpret._sensitivity(scope.get("refutations") or [])
+        robust = robust or bool(sens and sens.get("robustness_value") is not None)
+        words = interpret.refutation_reading(sens, scope) if sens else ""
+        if words:
+            readings.append(f"adjusting for {_adjusted_for(adjust)}: {words}" if len(scopes) > 1 else words)
     if randomised:
         support = "Randomisation makes it hold by design for the difference in means."
     else:
-        support = reading or "Not testable from these data; no sensitivity analysis was run for this estimate."
-    rows.append(_row(f"No hidden common cause of {t} and {y} once {adjust} is adjusted for.", support,
-                     "A hidden confounder strong enough to explain the robustness value away, or a measured "
-                     "variable that is in fact caused by the treatment, would change the estimate."))
+        support = "; ".join(readings) or "Not testable from these data; no sensitivity analysis was run for this estimate."
+    change = ("A hidden confounder strong enough to explain the robustness value away" if robust else
+              f"A hidden common cause of {t} and {y}")
+    return _row(f"No hidden common cause of {t} and {y} {once}.", support,
+                change + ", or a measured variable that is in fact caused by the treatment, would change the estimate.")
+
+
+def _effect_rows(eff: dict[str, Any], randomised: bool, linear_note: str | None) -> list[dict[str, str]]:
+    t, y = eff["treatment"], eff["outcome"]
+    rows = [r for r in [_hidden_cause_row(eff, randomised)] if r]
     zc = eff.get("zero_check")
+    if eff.get("structural_zero") and not zc:
+        rows.append(_row(f"The graph's missing causal path from {t} to {y} is real.",
+                         "Taken from the graph; not checked separately against the data for this estimate.",
+                         "A link the search missed (few rows, a weak or cancelling effect) would make the effect "
+                         "non-zero; knowledge (a required edge) could show it."))
     if zc:
         rows.append(_row(f"The graph's missing link from {t} to {y} is real.",
-                         (f"No: given the weakest adjustment the data still show dependence (p = {zc['p_value']:.3g}); "
+                         (f"No: given the weakest adjustment the data still show dependence ({p_text(zc['p_value'])}); "
                           "the estimate reported is the adjusted one.") if zc.get("contradicted") else
-                         f"Yes: given the weakest adjustment the data show no dependence (p = {zc['p_value']:.3g}).",
+                         f"Yes: given the weakest adjustment the data show no dependence ({p_text(zc['p_value'])}).",
                          "More data or knowledge (a required edge) could show the link."))
     method = str(eff.get("method") or "")
     if "linear" in method or "regression" in method:

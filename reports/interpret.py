@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from causalpilot.reports.numbers import interval, number, p_text  # noqa: F401  (p_text: read here by callers too)
+from causalpilot.reports.numbers import interval, number, p_text, share  # noqa: F401  (p_text: read here by callers too)
 from causalpilot.tools.bootstrap import UNSTABLE_BELOW
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.registry import deletes_testwise
@@ -111,6 +111,11 @@ def graph_summary(g: CausalGraph) -> str:
     return s
 
 
+# an estimate with no common support (tools.inference.effects.NO_SUPPORT_SHARE), in words
+NO_SUPPORT_WORDS = ("no common support: {t} is so nearly determined by the adjusters that the treated and untreated "
+                    "have almost no comparable rows, and the number is the outcome model's extrapolation")
+
+
 def _contrast_text(c: dict[str, Any]) -> str:
     if c.get("estimate") is None and c.get("estimate_range"):
         lo, hi = c["estimate_range"]
@@ -127,6 +132,18 @@ def _sensitivity(refutations: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((r for r in refutations or [] if r["name"].startswith("unobserved")), None)
 
 
+def binary_treatment(eff: dict[str, Any]) -> bool:
+    """The effect is of a two-valued treatment (switched on against off, or one level against another),
+    not a change per unit."""
+    return bool(eff.get("treatment_change") or eff.get("contrasts")
+                or str(eff.get("method") or "").startswith(("doubly_robust", "propensity")))
+
+
+def _up_to(x: float) -> str:
+    """ "up to 48%", or "less than 1%" for a share below 0.5%."""
+    return share(x) if x < 0.005 else f"up to {share(x)}"
+
+
 def _excludes_zero(lo: Any, hi: Any) -> bool | None:
     return None if lo is None or hi is None else not lo <= 0 <= hi
 
@@ -140,22 +157,32 @@ def sensitivity_reading(eff: dict[str, Any], short: bool = False) -> str | None:
     sens = _sensitivity(eff.get("refutations", []))
     t, y = eff.get("treatment", "the treatment"), eff.get("outcome", "the outcome")
     excludes = _excludes_zero(eff.get("ci_low"), eff.get("ci_high"))
+    if eff.get("no_support"):
+        if sens is None:
+            return None
+        return ("no verdict: the estimate has no common support, so it is not the data's answer to begin with"
+                if short else "No sensitivity verdict: without common support the estimate is not the data's answer "
+                "to begin with, so how strong a hidden confounder would have to be says nothing about it.")
     if excludes is False:
         return ("the interval already includes 0: no hidden confounder is needed" if short else
                 "The 95% interval already includes zero, so no hidden confounder is needed to make the data "
                 "consistent with no effect.")
     if sens is None or sens.get("robustness_value") is None or excludes is None:
         return None
-    text = (f"{'a' if short else 'A'} hidden confounder would have to explain {sens['robustness_value']:.0%} of the "
+    text = (f"{'a' if short else 'A'} hidden confounder would have to explain {share(sens['robustness_value'])} of the "
             f"remaining variation of both {t} and {y} to make the interval include zero")
     if sens.get("benchmark"):
         text += f"; a hidden confounder as strong as the measured {sens['benchmark']}"
         if not short:  # the bounds describe the hypothetical confounder, not the measured variable
             r2t, r2y = sens.get("benchmark_r2_treatment", 0), sens.get("benchmark_r2_outcome", 0)
-            text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain up to {r2t:.0%} of {t}'s "
-                     f"and up to {r2y:.0%} of {y}'s remaining variation"
+            text += (f" (by Cinelli & Hazlett's bounds such a confounder could explain {_up_to(r2t)} of {t}'s "
+                     f"and {_up_to(r2y)} of {y}'s remaining variation"
                      + (", the most any confounder can" if r2y >= 0.995 else "") + ")")
-        text += f" would leave an effect of {number(sens.get('new_effect'))}"
+        left, est = sens.get("new_effect"), eff.get("estimate")
+        if left is not None and est is not None and left * est < 0:  # past zero: the sign, not the size, changes
+            text += f" would reverse its sign (to {number(left, sign=True)})"
+        else:
+            text += f" would leave an effect of {number(left)}"
         text += {True: ", so the conclusion holds", False: ", enough to change the conclusion"}.get(sens.get("passed"), "")
     elif sens.get("reading") and "no observed confounder" not in sens["reading"]:
         text += f"; {sens['reading']}"  # e.g. the adjuster explains so much of the treatment that no benchmark exists
@@ -257,13 +284,18 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     if is_structural_zero(eff) and not check.get("contradicted"):
         return f"According to the graph, {t} does not cause {y}: the effect is zero. " + " ".join(eff.get("notes", []))
     if est is None and rng:
-        s = (f"The effect of {t} on {y} is not identified from the graph alone: depending on directions the data "
-             f"leave open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
-             f"(95% intervals together span {interval(lo, hi)}).")
+        s = (f"The effect of {t} on {y} is not identified from the graph alone: over the directions this graph "
+             f"leaves open, {change} changes {scale} by between {number(rng[0])} and {number(rng[1])} "
+             f"(95% intervals together span {interval(lo, hi)}). The range assumes the graph's links are right; it "
+             "is not a bound on the effect, since knowledge that settles a direction can also change the links.")
         for p in eff.get("estimates") or []:
+            adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
+            if p.get("no_support"):
+                s += (f" Adjusting for {adj} (estimate {number(p.get('estimate'))}): not supported by the data, "
+                      f"{NO_SUPPORT_WORDS.format(t=t)}.")
+                continue
             words = None if p.get("structural_zero") else sensitivity_reading({**p, "treatment": t, "outcome": y})
             if words and _excludes_zero(p.get("ci_low"), p.get("ci_high")):
-                adj = ", ".join(p.get("adjustment_set") or []) or "nothing"
                 s += f" Adjusting for {adj} (estimate {number(p.get('estimate'))}): {words[0].lower()}{words[1:]}"
         return s
     if est is None:
@@ -280,10 +312,15 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     s += "."
     adj = eff.get("adjustment_set") or []
     s += f" Adjusted for: {', '.join(adj)}." if adj else " No adjustment was needed according to the graph."
+    if eff.get("no_support"):
+        return s + (f" This estimate is not supported by the data: {NO_SUPPORT_WORDS.format(t=t)}, so neither the "
+                    "interval nor the checks below can vouch for it.")
     naive = eff.get("naive_estimate")
     if naive is not None and adj and abs(naive - est) > 0.1 * max(abs(est), 1e-9):
-        s += (f" Without adjustment the association would be {number(naive)}: the adjustment (for confounding, or for "
-              "chance imbalance between the groups) accounts for the difference.")
+        why = ("for confounding, or for chance imbalance between the groups" if binary_treatment(eff) else
+               f"for confounding, or for a chance association of {t} with the adjusters")
+        s += (f" Without adjustment the association would be {number(naive)}: the adjustment ({why}) accounts for "
+              "the difference.")
     words = sensitivity_reading(eff) if _excludes_zero(lo, hi) else None  # "includes zero" is said above
     if words:
         s += " " + words
@@ -311,15 +348,21 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         out.append(f"The domains are assumed to share {shared}; directions marked as oriented by changes rest on "
                    "the domain index being a cause of the changes, not an effect (a site, batch or regime chosen "
                    "before the data were measured).")
-    for name, share in (graph.parameters.get("error_variance") or {}).items():
-        out.append(f"{name} was read as measured with error ({share:.0%} of its variance): the graph is that of "
+    for name, frac in (graph.parameters.get("error_variance") or {}).items():
+        out.append(f"{name} was read as measured with error ({frac:.0%} of its variance): the graph is that of "
                    f"the error-free {name}, so its edges and those of its neighbours rest on that reading (or on "
                    f"{name} being a close proxy of an unmeasured variable), and an effect estimated through the noisy "
                    "column is attenuated.")
     if effects and (f.get("linearity") or {}).get("value") == "nonlinear":
-        out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
-                   "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
-                   "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no effect.")
+        if any(not binary_treatment(e) for e in effects):
+            out.append("Relations are nonlinear, and an effect here is the average change of the outcome per unit of "
+                       "the treatment: a U-shaped or threshold dependence can average to about zero. Compare outcomes "
+                       "at chosen treatment values with --what-if \"T=value\" before reading a null effect as no "
+                       "effect.")
+        if any(binary_treatment(e) for e in effects):
+            out.append("Relations are nonlinear, and the effect of a two-valued treatment here is the average over "
+                       "everyone of the difference it makes: opposite effects in different groups can average to "
+                       "about zero. Compare groups with --cate-by COL before reading a null effect as no effect.")
     if any(e.oriented_by == "additive_noise" for e in graph.edges):
         out.append("Directions credited to an additive-noise model assume that each effect is a function of its "
                    "causes plus noise independent of them, and that no hidden variable drives both ends; their "
@@ -330,9 +373,12 @@ def caveats(algorithm: str, profile: dict[str, Any], graph: CausalGraph, backgro
         if r.get("repair") in ("imputation",) and deletes_testwise(algorithm, graph.parameters):
             out.append("Discovery deleted missing values test-wise (each test used the rows complete in its own "
                        "variables), which assumes they are missing independently of what they would have been; "
-                       "the imputed values served only the profile's checks and the effect estimates.")
+                       "the imputed values served only the profile's checks (effects use the rows where their own "
+                       "variables were observed).")
         elif r.get("repair") in ("imputation",):
-            out.append("Missing values were imputed; edges touching imputed columns may be weakened.")
+            out.append("Missing values were imputed for discovery; edges touching imputed columns may be weakened. "
+                       "Effects do not use the imputed values: each is estimated on the rows where its treatment, "
+                       "outcome and adjusters were observed (its notes say how many).")
     if any(e.type == "undirected" for e in graph.edges):
         out.append("Undirected edges are not errors: the direction is not identifiable from observational data "
                    "under these assumptions. Background knowledge (--background) or interventions can settle them.")

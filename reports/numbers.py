@@ -71,3 +71,9 @@ def duration(seconds: float) -> str:
 def p_text(p: float) -> str:
     """A p-value as a reader takes it in: "p < 0.001" below that, else two significant digits."""
     return "p < 0.001" if p < 0.001 else f"p = {number(p, 2)}"
+
+
+def share(x: float) -> str:
+    """A share of variance as a percentage: "48%", and "less than 1%" below 0.5% (never "0%", which
+    would read as none at all)."""
+    return "less than 1%" if x < 0.005 else f"{x:.0%}"

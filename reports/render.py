@@ -51,6 +51,9 @@ def _env(kind: str) -> Environment:
     return env
 
 
+NO_SUPPORT_MARK = " (not supported: no common support)"  # beside an estimate the data do not support
+
+
 def _num(v: Any) -> str:
     """A number in a table: four significant digits, thousands separators (reports.numbers)."""
     return number(v, 4)
@@ -78,7 +81,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
         effs.append({
             **eff,
             "reading": interpret.effect_sentence(eff, because),
-            "estimate_text": split or _num(eff.get("estimate")),
+            "estimate_text": split or _num(eff.get("estimate")) + (NO_SUPPORT_MARK if eff.get("no_support") else ""),
             "ci_text": "—" if split else f"[{_num(eff.get('ci_low'))}, {_num(eff.get('ci_high'))}]",
             "adjustment_text": ("one per orientation (below)" if eff.get("estimates") else
                                 "per lag (below)" if eff.get("lags") else
@@ -89,7 +92,7 @@ def build_context(*, run_id: str, version: str, seed: int, planner: str, data_na
                              "passed_text": {True: "yes", False: "NO", None: "n/a"}[r.get("passed")],
                              "meaning": interpret.refutation_reading(r, eff)}
                             for r in eff.get("refutations", [])],
-            "orientations": [{**p, "estimate_text": _num(p.get("estimate")),
+            "orientations": [{**p, "estimate_text": _num(p.get("estimate")) + (NO_SUPPORT_MARK if p.get("no_support") else ""),
                               "ci_text": f"[{_num(p.get('ci_low'))}, {_num(p.get('ci_high'))}]"}
                              for p in eff.get("estimates") or []],
             "notes": eff.get("notes", []),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from causalpilot.reports.numbers import p_text
+from causalpilot.reports.numbers import number, p_text
 from causalpilot.tools.budget import fit_repetitions
 from causalpilot.tools.threads import workers
 from causalpilot.tools.decision import Decision
@@ -40,6 +40,11 @@ from causalpilot.tools.profile import PreparedData, indicator_columns
 from causalpilot.tools.threads import limited
 
 POOR_OVERLAP_SHARE = 0.10  # above this share of rows outside the overlap band, the report says so
+# at or above this share of rows outside the overlap band, almost no row has a comparable row in the other arm
+# (the treatment is nearly a function of the adjusters): the estimate is the outcome model's extrapolation,
+# reported as not supported by the data (no common support). Not lower: at about half (a smooth but steep
+# propensity) the doubly robust estimate still recovers a known effect (tests/test_inference.py)
+NO_SUPPORT_SHARE = 0.9
 REFUTE_SHARE = 0.5  # of the time budget left, the share one estimate's refuters may use (later estimates need time too)
 MIN_SIMULATIONS = 3  # fewer re-estimates per refuter than this test nothing: the refuter is not run
 PARALLEL_AFTER_S = 0.3  # one estimate this slow makes the 3 x NUM_SIMULATIONS refuter runs worth other processes
@@ -58,6 +63,48 @@ def _check(prepared: PreparedData, treatment: str, outcome: str) -> None:
             raise InputError(f"Column '{c}' is not among the analysed variables ({', '.join(cols)}).")
     if treatment == outcome:
         raise InputError("The treatment and the outcome must be different columns.")
+
+
+def observed_rows(prepared: PreparedData, columns: list[str]) -> tuple[PreparedData, int]:
+    """``prepared`` cut to the rows where every one of ``columns`` was observed, with the number of rows
+    dropped. The profile fills missing values in (imputation) so that discovery can use every row, but an
+    effect must never rest on filled-in values of its treatment, outcome or adjusters: the rows where one
+    of them was imputed (NaN in ``prepared.with_gaps``) are dropped (complete cases). The result keeps
+    ``with_gaps`` (cut the same way) so a later step can cut further; the profile is shared. Nothing is
+    dropped (0) when nothing was imputed (``with_gaps`` None) or every value of ``columns`` was observed.
+    Columns not among the analysis variables are ignored."""
+    gaps = prepared.with_gaps
+    cols = [c for c in dict.fromkeys(columns) if gaps is not None and c in gaps.columns]
+    if not cols:
+        return prepared, 0
+    keep = gaps[cols].notna().all(axis=1).to_numpy()
+    if keep.all():
+        return prepared, 0
+    cut = {"frame": prepared.frame.loc[keep].reset_index(drop=True),
+           "with_gaps": gaps.loc[keep].reset_index(drop=True),
+           "domain": None if prepared.domain is None else prepared.domain.loc[keep].reset_index(drop=True),
+           "time": None if prepared.time is None else prepared.time.loc[keep].reset_index(drop=True),
+           "grid": None if prepared.grid is None else prepared.grid[keep]}
+    return replace(prepared, **cut), int((~keep).sum())
+
+
+MIN_OBSERVED_ROWS = 10  # fewer rows with the treatment and outcome observed than this: no effect is estimated
+
+
+def missing_pair_note(treatment: str, outcome: str, dropped: int, total: int) -> str:
+    """The note on an effect whose treatment or outcome was missing in ``dropped`` of ``total`` rows."""
+    return (f"{treatment} or {outcome} is missing in {dropped:,} of the {total:,} rows: the values filled in there "
+            f"served discovery only, and this effect is estimated on the {total - dropped:,} rows where both were "
+            "observed (an effect estimated on imputed treatment or outcome values would be biased towards the "
+            "imputation's guesses).")
+
+
+def missing_adjuster_note(adjust: list[str], dropped: int, left: int) -> str:
+    """The note on an effect whose adjusters were missing in ``dropped`` more rows (``left`` remain)."""
+    return (f"A further {dropped:,} row(s) miss a value of the adjustment variables ({', '.join(adjust)}) and are "
+            f"dropped as well (complete cases on the treatment, the outcome and the adjustment set, rather than "
+            f"adjusting for imputed values), so the estimate uses {left:,} rows; this assumes the values are missing "
+            "for reasons unrelated to the effect.")
 
 
 def _unestimated(ident: Identification) -> Effect:
@@ -90,22 +137,76 @@ def _estimate_and_refute(df: pd.DataFrame, t: str, y: str, adjust: list[str], me
                               minimum=3 * MIN_SIMULATIONS)
         refs = refute(df, t, y, adjust, e, est_mod.BACKDOOR_ESTIMATORS[method], seed + 1, fit.granted // 3, n_jobs,
                       not_run=fit.note)
+    no_support = e.poor_overlap is not None and e.poor_overlap >= NO_SUPPORT_SHARE
+    if no_support:  # no verdict on robustness for an estimate the data do not support in the first place
+        refs = [replace(r, passed=None) if r.name.startswith("unobserved") else r for r in refs]
     if full is not None:
         b, lo, hi, se, dof, _ = slope_interval(full, t, y, adjust)
         e = est_mod.Estimate(b, lo, hi, se, dof)
     return SetEstimate(adjustment_set=adjust, estimate=_r(e.value), ci_low=_r(e.ci_low), ci_high=_r(e.ci_high),
-                       refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4))
+                       refutations=refs, poor_overlap=None if e.poor_overlap is None else round(e.poor_overlap, 4),
+                       no_support=no_support)
+
+
+def refutation_decision(method: str, per_set: list[SetEstimate]) -> Decision:
+    """The decision on the simulated refuters, saying what ran: the planned NUM_SIMULATIONS re-estimates
+    each, fewer (the time budget cut them), or none (the budget left them out; only the sensitivity
+    analysis, which re-fits nothing, ran)."""
+    wanted = NUM_SIMULATIONS[method]
+    sims = [r for p in per_set for r in p.refutations if not r.name.startswith("unobserved")]
+    ran = sorted({r.num_simulations or 0 for r in sims})
+    planned = ("placebo (permuted treatment), random common cause and 80% subsets re-run the estimator this many "
+               "times each; chosen so the three refuters take seconds, plus a partial-R2 sensitivity analysis for "
+               "hidden confounding")
+    if not sims or ran == [wanted]:
+        return Decision(step="inference.refutations", choice={"num_simulations": wanted}, reason=planned, evidence={})
+    why = next((r.reading for r in sims if r.reading), None)
+    if ran == [0]:
+        return Decision(step="inference.refutations", choice={"num_simulations": 0, "planned": wanted},
+                        reason=(f"the placebo, random-common-cause and subset refuters were not run ({why or 'none asked'}; "
+                                f"{wanted} re-estimates each were planned); only the partial-R2 sensitivity analysis for "
+                                "hidden confounding ran, as it re-fits nothing"), evidence={})
+    return Decision(step="inference.refutations", choice={"num_simulations": max(ran), "planned": wanted},
+                    reason=(f"{planned}; {wanted} re-estimates each were planned, "
+                            + ("none" if min(ran) == 0 else f"{min(ran)}") + f" to {max(ran)} ran"
+                            + (f" ({why})" if why else "")), evidence={})
 
 
 def overlap_note(treatment: str, per_set: list[SetEstimate]) -> str | None:
-    """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1."""
+    """A sentence when, under some adjustment set, many rows have a propensity near 0 or 1; when they are
+    NO_SUPPORT_SHARE or more, it names the sets whose estimates the data do not support."""
     worst = max((p.poor_overlap or 0.0 for p in per_set), default=0.0)
     if worst < POOR_OVERLAP_SHARE:
         return None
     lo, hi = est_mod.OVERLAP_BAND
+    unsupported = [p for p in per_set if p.no_support]
+    if unsupported:
+        sets = " and ".join("{" + ", ".join(p.adjustment_set) + "}" if p.adjustment_set else "nothing"
+                            for p in unsupported)
+        return (f"No common support adjusting for {sets}: for {worst:.0%} of rows the estimated probability of "
+                f"{treatment} is below {lo:g} or above {hi:g}, so the treated and untreated have almost no comparable "
+                f"rows ({treatment} is nearly determined by the adjusters). That estimate is not supported by the "
+                "data: it is the outcome model's extrapolation from one group to the other, and neither its interval "
+                "nor the refutations or the sensitivity analysis can vouch for it.")
     return (f"The treated and untreated barely overlap: for {worst:.0%} of rows the estimated probability of "
             f"{treatment} is below {lo:g} or above {hi:g}, so there the estimate rests on the outcome model's "
             "extrapolation more than on comparable rows. Read it with care; the interval does not include that risk.")
+
+
+def open_directions_note(treatment: str, open_: list[str], k: int, low: float, high: float) -> str:
+    """The note on an effect the graph does not identify: the edges at ``treatment`` towards ``open_``
+    have no direction, and its ``k`` orientations give effects from ``low`` to ``high``. The range is over
+    the orientations of this graph, not a bound: knowledge that settles a direction also enters
+    discovery, which may change the links and take the estimate outside it."""
+    edges = ", ".join(f"{treatment} - {n}" for n in open_)
+    ask = (f"Knowing whether {open_[0]} comes before {treatment}" if len(open_) == 1 else
+           f"Knowing which of {', '.join(open_)} come before {treatment}")
+    return (f"The effect is not identified from the graph alone: the edge{'s' if len(open_) > 1 else ''} {edges} "
+            f"{'have' if len(open_) > 1 else 'has'} no established direction, and the {k} orientations this graph "
+            f"allows give effects from {number(low)} to {number(high)}. That range assumes the graph's links are "
+            f"right; it is not a bound on the effect. {ask} (e.g. temporal tiers in --background) would narrow it, "
+            "and may change the graph too (knowledge also steers discovery), so the estimate can then fall outside "
+            "this range.")
 
 
 def _naive(df: pd.DataFrame, t: str, y: str, full: Moments | None = None) -> float:
@@ -227,8 +328,9 @@ def read_integer_codes(prepared: PreparedData, graph: CausalGraph, treatment: st
         return None
     import statsmodels.api as sm
 
-    df = prepared.frame
-    adjust = weakest_adjustment(graph, list(df.columns), treatment, outcome)
+    adjust = weakest_adjustment(graph, list(prepared.frame.columns), treatment, outcome)
+    prepared = observed_rows(prepared, adjust)[0]  # the test, like the effect, uses no imputed adjuster
+    df, x = prepared.frame, prepared.frame[treatment]
     dfx, columns = with_indicators(prepared, df, adjust)
     covars = dfx[[c for name in adjust for c in columns[name]]].astype(float)
     dummies = pd.DataFrame(np.column_stack(indicator_columns(x.round().astype(int).to_numpy())), index=df.index)
@@ -265,7 +367,8 @@ def _per_level(prepared: PreparedData, graph: CausalGraph, treatment: str, outco
         if min(int(sub[treatment].sum()), int(len(sub) - sub[treatment].sum())) < 10:
             notes.append(f"level {levels[code]} has fewer than 10 rows: no contrast estimated")
             continue
-        effs, decs = infer(PreparedData(sub, prepared.profile, None, None), graph, treatment, outcome,
+        gaps = None if prepared.with_gaps is None else prepared.with_gaps.loc[rows].reset_index(drop=True)
+        effs, decs = infer(PreparedData(sub, prepared.profile, None, None, with_gaps=gaps), graph, treatment, outcome,
                            seed + 101 * int(code), n_jobs=n_jobs)
         e = effs[0]
         label = f"{levels[code]} vs {levels[ref]}"
@@ -297,7 +400,22 @@ def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome:
 
     # on the time index's regular grid (NaN rows for the steps without data), so that a lag of k is k steps of
     # time and no lag window spans a gap; the frame itself when the index has no grid
-    eff = lagged_effect(prepared.grid_frame(), graph, treatment, outcome, prepared.profile.value("linearity"))
+    frame = prepared.grid_frame()
+    masked = prepared.with_gaps is not None and bool(prepared.with_gaps.isna().any().any())
+    if masked:
+        # interpolated values served discovery only: a lag fit drops the steps where one of its columns was missing
+        observed = prepared.with_gaps[list(prepared.frame.columns)].notna().to_numpy()
+        rows = np.arange(len(prepared.frame)) if prepared.grid is None else prepared.grid
+        frame = frame.copy()
+        values = frame.to_numpy(dtype=float)
+        sub = values[rows]
+        sub[~observed] = np.nan
+        values[rows] = sub
+        frame = pd.DataFrame(values, index=frame.index, columns=frame.columns)
+    eff = lagged_effect(frame, graph, treatment, outcome, prepared.profile.value("linearity"))
+    if masked:
+        eff.notes.append("Values interpolated for discovery are not used here: each lag fit leaves out the time "
+                         "steps where one of its columns was missing.")
     if eff.structural_zero:
         return [eff], []
     return [eff], [Decision(
@@ -324,15 +442,14 @@ def _by_dowhy(df: pd.DataFrame, ident: Identification, seed: int) -> tuple[list[
 def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification, seed: int,
               cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
     """Back-door effect: choose the estimator, then estimate and refute under each candidate set."""
-    df, treatment, outcome = prepared.frame, ident.treatment, ident.outcome
+    treatment, outcome = ident.treatment, ident.outcome
     all_adjust = sorted({c for s in ident.adjustment_sets for c in s if c != outcome}, key=graph.nodes.index)
+    # complete cases on every candidate adjuster, so that all orientations' estimates use the same rows
+    prepared, dropped = observed_rows(prepared, all_adjust)
+    df = prepared.frame
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, treatment, all_adjust,
                                                                  prepared.profile.value("linearity"))
-    decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence),
-                 Decision(step="inference.refutations", choice={"num_simulations": NUM_SIMULATIONS[method]},
-                          reason="placebo (permuted treatment), random common cause and 80% subsets re-run the "
-                                 "estimator this many times each; chosen so the three refuters take seconds, "
-                                 "plus a partial-R2 sensitivity analysis for hidden confounding", evidence={})]
+    decisions = [Decision(step="inference.estimator", choice=method, reason=reason, evidence=evidence)]
 
     dfx, columns = with_indicators(prepared, df, all_adjust)  # once for every candidate set
     full = full_moments(prepared, method, [treatment, outcome, *(c for cs in columns.values() for c in cs)])
@@ -346,13 +463,15 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
         est = _estimate_and_refute(dfx, treatment, outcome, expanded, method, seed + 7919 * k, n_jobs=n_jobs, full=full)
         per_set.append(replace(est, adjustment_set=adjust))
 
+    decisions.append(refutation_decision(method, per_set))
     eff = BackdoorEffect(treatment=treatment, outcome=outcome, estimand=ident.estimand, method=method,
                          identified=ident.identified, naive_estimate=_r(_naive(df, treatment, outcome, full)),
                          adjustment_set=None, estimate=None, ci_low=None, ci_high=None, notes=list(ident.notes))
     if len(per_set) == 1:
         p = per_set[0]
         eff = replace(eff, adjustment_set=p.adjustment_set, estimate=p.estimate, ci_low=p.ci_low, ci_high=p.ci_high,
-                      refutations=p.refutations, structural_zero=p.structural_zero, poor_overlap=p.poor_overlap)
+                      refutations=p.refutations, structural_zero=p.structural_zero, poor_overlap=p.poor_overlap,
+                      no_support=p.no_support)
     else:
         vals = [p.estimate for p in per_set]
         agree = max(vals) - min(vals) <= 1e-9
@@ -361,11 +480,9 @@ def _backdoor(prepared: PreparedData, graph: CausalGraph, ident: Identification,
                       refutations=[replace(r, name=f"{r.name} [adjusting for {', '.join(p.adjustment_set) or 'nothing'}]")
                                    for p in per_set for r in p.refutations])
         open_ = ident.open_edges
-        eff.notes.append(f"The effect is not identified from the graph alone: the edges {', '.join(f'{treatment} - {n}' for n in open_)} "
-                         f"have no established direction, and the {len(per_set)} orientations the data allow give "
-                         f"effects from {min(vals):.3g} to {max(vals):.3g}. Knowing which of {', '.join(open_)} "
-                         f"come before {treatment} (e.g. temporal tiers in --background) would settle it.")
-    for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None)):
+        eff.notes.append(open_directions_note(treatment, open_, len(per_set), min(vals), max(vals)))
+    for note in (overlap_note(treatment, per_set), streamed_note(prepared, full is not None),
+                 missing_adjuster_note(all_adjust, dropped, len(df)) if dropped else None):
         if note:
             eff.notes.append(note)
     if cate_by and eff.identified and not eff.structural_zero:
@@ -386,10 +503,34 @@ def infer(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: s
     ``n_jobs``: processes for the refuters (see _estimate_and_refute). One :class:`Effect` per pair;
     call ``to_dict()`` for its ``effects.json`` entry. Raises :class:`causalpilot.InputError` when a
     column is missing, treatment and outcome coincide, or a ``cate_by`` column is unusable.
+
+    Values the profile imputed (``prepared.with_gaps``) never enter an effect: it is estimated on the
+    rows where the treatment and the outcome were observed, and a back-door, front-door/IV or zero-check
+    estimate on those where its adjusters were too (complete cases, :func:`observed_rows`), each cut
+    stated in the effect's notes. A time series' lagged fits leave out the steps whose values were
+    interpolated.
     """
     _check(prepared, treatment, outcome)
     if graph.graph_type == "lagged":
         return _on_sample(prepared, _lagged(prepared, graph, treatment, outcome))
+    total = len(prepared.frame)
+    prepared, dropped = observed_rows(prepared, [treatment, outcome])  # never an imputed treatment or outcome
+    if dropped and len(prepared.frame) < MIN_OBSERVED_ROWS:
+        return [Effect(treatment=treatment, outcome=outcome, estimand="not estimated", adjustment_set=[],
+                       method="none", estimate=None, ci_low=None, ci_high=None, identified=False,
+                       notes=[f"{treatment} and {outcome} are both observed in only {len(prepared.frame)} of the "
+                              f"{total:,} rows (the rest were imputed for discovery only): too few to estimate an "
+                              "effect."])], []
+    effects, decisions = _infer_observed(prepared, graph, treatment, outcome, seed, cate_by, n_jobs)
+    if dropped:
+        for eff in effects:
+            eff.notes.insert(0, missing_pair_note(treatment, outcome, dropped, total))
+    return effects, decisions
+
+
+def _infer_observed(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome: str, seed: int,
+                    cate_by: list[str] | None, n_jobs: int | None) -> tuple[list[Effect], list[Decision]]:
+    """:func:`infer` on rows where the treatment and the outcome were observed."""
     levels = unordered_levels(prepared, treatment)
     causal = connected(graph, treatment, outcome) and possibly_causal_path(graph, treatment, outcome)
     if levels is not None and causal:
@@ -414,7 +555,11 @@ def _one_number(prepared: PreparedData, graph: CausalGraph, treatment: str, outc
     if ident.kind == BACKDOOR:  # 2. estimate and 3. refute, under each candidate set
         return _backdoor(prepared, graph, ident, seed, cate_by, n_jobs)
     if ident.kind in DOWHY_METHODS:
-        return _on_sample(prepared, _by_dowhy(prepared.frame, ident, seed))
+        prepared, dropped = observed_rows(prepared, ident.variables)
+        effects, decisions = _by_dowhy(prepared.frame, ident, seed)
+        if dropped:
+            effects[0].notes.append(missing_adjuster_note(ident.variables, dropped, len(prepared.frame)))
+        return _on_sample(prepared, (effects, decisions))
     if ident.kind == ZERO:
         return _zero_checked(prepared, graph, ident, seed, n_jobs)
     return [_unestimated(ident)], []
@@ -461,8 +606,11 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
     ZERO_ALPHA) the graph is likely missing the link: the adjusted estimate and its interval are the
     answer, with both readings explained. Otherwise the zero stands with the data's interval around
     it, never [0, 0]."""
-    df, t, y = prepared.frame, ident.treatment, ident.outcome
-    adjust = weakest_adjustment(graph, list(df.columns), t, y)
+    t, y = ident.treatment, ident.outcome
+    adjust = weakest_adjustment(graph, list(prepared.frame.columns), t, y)
+    prepared, dropped = observed_rows(prepared, adjust)
+    df = prepared.frame
+    rows_note = missing_adjuster_note(adjust, dropped, len(df)) if dropped else None
     method, reason, evidence = est_mod.choose_backdoor_estimator(df, t, adjust, prepared.profile.value("linearity"))
     dfx, columns = with_indicators(prepared, df, adjust)
     expanded = [c for name in adjust for c in columns[name]]
@@ -481,10 +629,10 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                         reason=(f"the graph has no causal path from {t} to {y}; adjusting for every variable not "
                                 f"downstream of {t} ({adj_words}) the data "
                                 + ("do show a dependence" if contradicted else "show no clear dependence")
-                                + f" (p = {pvalue:.3g}, {method})"))
+                                + f" ({p_text(pvalue)}, {method})"))
     if contradicted:
         note = (f"The graph has no causal path from {t} to {y}, but the data disagree: adjusting for every variable "
-                f"not downstream of {t} ({adj_words}), {y} still depends on {t} (p = {pvalue:.2g}). The search most "
+                f"not downstream of {t} ({adj_words}), {y} still depends on {t} ({p_text(pvalue)}). The search most "
                 f"likely missed a weak or cancelling link, so this estimate, not zero, is the answer to your question; "
                 f"it assumes that {adj_words if adjust else 'nothing measured'} "
                 f"{'comes' if len(adjust) <= 1 else 'come'} before {t} and that no hidden common cause remains. "
@@ -494,13 +642,14 @@ def _zero_checked(prepared: PreparedData, graph: CausalGraph, ident: Identificat
                                       "no path; the data show a dependence)",
                              naive_estimate=_r(_naive(df, t, y, full)), adjustment_set=adjust, estimate=est.estimate,
                              ci_low=est.ci_low, ci_high=est.ci_high, refutations=est.refutations,
-                             poor_overlap=est.poor_overlap, zero_check=check,
-                             notes=[n for n in (note, streamed_note(prepared, full is not None)) if n])
+                             poor_overlap=est.poor_overlap, no_support=est.no_support, zero_check=check,
+                             notes=[n for n in (note, overlap_note(t, [est]), streamed_note(prepared, full is not None),
+                                                rows_note) if n])
         return [eff], [decision]
     note = (f"The data agree: adjusting for every variable not downstream of {t} ({adj_words}), the estimate is "
-            f"{est.estimate:.3g} with 95% interval [{est.ci_low:.3g}, {est.ci_high:.3g}] (p = {pvalue:.2g}), so the "
+            f"{number(est.estimate)} with 95% interval [{number(est.ci_low)}, {number(est.ci_high)}] ({p_text(pvalue)}), so the "
             "interval given is the data's, around the graph's zero.")
     eff = Effect(treatment=t, outcome=y, estimand=ident.estimand, adjustment_set=adjust, method=method, estimate=0.0,
                  ci_low=est.ci_low, ci_high=est.ci_high, identified=True, structural_zero=True, zero_check=check,
-                 notes=[*ident.notes, note, *filter(None, [streamed_note(prepared, full is not None)])])
+                 notes=[*ident.notes, note, *filter(None, [streamed_note(prepared, full is not None), rows_note])])
     return [eff], [decision]

@@ -77,9 +77,12 @@ class SetEstimate(_Written):
     structural_zero: bool = False  # in this orientation the outcome causes the treatment: the effect is 0
     reading: str | None = None
     poor_overlap: float | None = None  # share of rows with a propensity outside estimators.OVERLAP_BAND
+    # so many rows outside the band (effects.NO_SUPPORT_SHARE) that the arms share no comparable rows: the
+    # estimate is the outcome model's extrapolation, not supported by the data
+    no_support: bool = False
 
     _KEYS = ("adjustment_set", "estimate", "ci_low", "ci_high", "refutations", "structural_zero?", "reading?",
-             "poor_overlap?")
+             "poor_overlap?", "no_support?")
 
 
 @dataclass(kw_only=True)
@@ -194,10 +197,11 @@ class BackdoorEffect(Effect):
     estimate_range: list[float] | None = None
     estimates: list[SetEstimate] | None = None
     poor_overlap: float | None = None
+    no_support: bool = False  # the one adjustment set's estimate has no common support (SetEstimate.no_support)
 
     _KEYS = ("treatment", "outcome", "estimand", "method", "identified", "naive_estimate", "adjustment_set", "estimate",
              "estimate_range?", "ci_low", "ci_high", "estimates?", "refutations", "structural_zero?", "zero_check?",
-             "poor_overlap?", "notes", *_TAIL)
+             "poor_overlap?", "no_support?", "notes", *_TAIL)
 
 
 @dataclass(kw_only=True)

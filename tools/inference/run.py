@@ -100,8 +100,17 @@ def run_inference(prepared: PreparedData, graph: CausalGraph, request: EffectReq
         from causalpilot.tools.inference.gcm_queries import parse_assignment, what_if_query
 
         var, value = parse_assignment(what_if, list(prepared.frame.columns))
+        frame, cut = prepared.frame, None
+        if prepared.with_gaps is not None:  # the model is fitted on observed values only, never imputed ones
+            complete = prepared.with_gaps.notna().all(axis=1).to_numpy()
+            if not complete.all():
+                frame = prepared.frame.loc[complete].reset_index(drop=True)
+                cut = (f"fitted on the {len(frame):,} of {len(complete):,} rows with no missing value: the values "
+                       "imputed for discovery are not used")
         for eff in effects:
-            eff.what_if = what_if_query(prepared.frame, graph, var, value, eff.outcome, seed + 17)
+            eff.what_if = what_if_query(frame, graph, var, value, eff.outcome, seed + 17)
+            if cut:
+                eff.what_if["notes"] = [*eff.what_if.get("notes", []), cut]
         decisions.append(Decision(step="inference.what_if", choice=what_if,
                           reason="interventional mean from a dowhy.gcm structural causal model fitted on the "
                                     "final graph (mechanisms chosen by gcm.auto, quality 'good')", evidence={}))

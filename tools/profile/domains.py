@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from causalpilot.reports.numbers import p_text
 from causalpilot.tools.profile.model import ColumnProfile, Finding
 
 # domain, env, site, regime, batch, context, cohort, alone or with an index suffix (domain_index,
@@ -165,7 +166,7 @@ def heterogeneity_finding(work: pd.DataFrame, domain: pd.Series | None, column: 
     if box.get("box_m_p") is not None:
         changes += ("; the covariance within domains differs between domains (Box's M p = "
                     f"{box['box_m_p']:.2g}): mechanisms change" if box["box_m_p"] < SHIFT_Q else
-                    f"; the covariance within domains is the same in every domain (Box's M p = {box['box_m_p']:.2g})")
+                    f"; the covariance within domains is the same in every domain (Box's M {p_text(box['box_m_p'])})")
     return Finding("heterogeneity", True, evidence,
                    f"domain index '{column}' ({how}) with {ev.levels} domains: {changes}")
 
