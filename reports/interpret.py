@@ -234,6 +234,12 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     rng = eff.get("estimate_range")
     if eff.get("lags"):
         parts = [(f"{x['lag']} step(s) later: " if x["lag"] else "at once: ") + _contrast_text(x) for x in eff["lags"]]
+        zc = eff.get("zero_check") or {}
+        if zc.get("contradicted"):  # lagged.granger_check: the data contradict the graph's zero
+            return (f"The graph shows no causal path from {t} to {y}, but the data show that {y} depends on the past of "
+                    f"{t} given the past of the series ({p_text(zc['p_value'])}): the graph most likely misses that "
+                    f"link. On the data, holding the past of the series fixed, a unit rise in {t} is followed by a change in {y} "
+                    + "; ".join(parts) + ".")
         return f"A one-off unit rise in {t} changes {y} " + "; ".join(parts) + "."
     if eff.get("contrasts"):
         codes = any("integer values" in n for n in eff.get("notes") or [])  # integer codes read as categories

@@ -298,6 +298,14 @@ def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome:
     # on the time index's regular grid (NaN rows for the steps without data), so that a lag of k is k steps of
     # time and no lag window spans a gap; the frame itself when the index has no grid
     eff = lagged_effect(prepared.grid_frame(), graph, treatment, outcome, prepared.profile.value("linearity"))
+    check = eff.zero_check
+    if check is not None:  # the graph's zero, checked against the data (lagged.granger_check)
+        return [eff], [Decision(
+            step="inference.zero_check", choice=check["contradicted"], by="data", evidence=check,
+            reason=(f"the time-unrolled graph has no causal path from {treatment} to {outcome}; regressing {outcome} "
+                    f"on the past of {treatment} given the past of the series the data "
+                    + ("do show a dependence" if check["contradicted"] else "show no clear dependence")
+                    + f" (joint p = {check['p_value']:.3g}, Granger-style, Newey-West)"))]
     if eff.structural_zero:
         return [eff], []
     return [eff], [Decision(
