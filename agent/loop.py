@@ -287,9 +287,15 @@ def _effect_order(background: Background | None, request: Request,
 
 def profile_notes(profile) -> list[str]:
     """What profiling changed or found that the console should say at once: columns set aside for
-    discovery (with the relation that determines them), gaps in the time index."""
+    discovery (with the relation that determines them), calendar columns of a time series, series
+    differenced because they are not stationary, gaps in the time index."""
     notes = [f"set aside for discovery: {r['column']} ({r['relation']}; it is determined by "
              f"{', '.join(r['of'])})" for r in profile.repairs if r.get("repair") == "set_aside"]
+    notes += [f"set aside as a calendar column: {r['column']} ({r['reason'].split(': ', 1)[1].split(';')[0]})"
+              for r in profile.repairs if r.get("repair") == "calendar"]
+    stat = profile.findings.get("stationarity")
+    if stat is not None and stat.value:
+        notes.append(f"stationarity: {stat.summary}")
     grid = profile.findings.get("time_grid")
     if grid is not None and grid.value in ("gaps", "uneven"):
         notes.append(f"time index: {grid.summary}")

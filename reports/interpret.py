@@ -72,6 +72,10 @@ def edge_sentence(e: Edge, lag_unit: str | None = None) -> str:
             text += f": {e.orientation.reason}" if e.oriented_by == "llm_review" else f" ({e.orientation.reason})"
     if e.confidence is not None:
         link = e.link_confidence
+        if not e.adjacency_confidence:  # kept by the full-data run, never found again under resampling
+            return text + ("; found on the full data but in none of the bootstrap resamples: the full-data run and "
+                           "the resamples disagree, so the link rests on this one sample (a test near its threshold; "
+                           "treat it as doubtful).")
         if not e.link_differs():
             text += f"; found in {e.confidence:.0%} of bootstrap resamples"
             if e.confidence < UNSTABLE_BELOW:
@@ -104,6 +108,10 @@ def graph_summary(g: CausalGraph) -> str:
         unstable = sum(1 for c in confs if c < UNSTABLE_BELOW)
         s += (f" Median bootstrap confidence of the links {sorted(confs)[len(confs) // 2]:.2f}; {unstable} link(s) "
               f"unstable (< {UNSTABLE_BELOW:.0%}).")
+        never = sum(1 for c in confs if not c)
+        if never:
+            s += (f" {never} link(s) of the full-data graph appear in none of the resamples: the full-data run and the "
+                  "bootstrap disagree on them (doubtful).")
         loose = sum(1 for e in g.edges if e.type != "undirected" and e.confidence is not None
                     and e.confidence < UNSTABLE_BELOW <= (e.link_confidence or 0.0))
         if loose:

@@ -298,6 +298,12 @@ def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome:
     # on the time index's regular grid (NaN rows for the steps without data), so that a lag of k is k steps of
     # time and no lag window spans a gap; the frame itself when the index has no grid
     eff = lagged_effect(prepared.grid_frame(), graph, treatment, outcome, prepared.profile.value("linearity"))
+    changes = [c for c in (treatment, outcome) if c in (prepared.profile.value("stationarity") or [])]
+    if changes:  # tools.profile.stationarity: nonstationary series are analysed as their first differences
+        eff.notes.append(f"{' and '.join(changes)} {'is' if len(changes) == 1 else 'are'} not stationary and "
+                         f"{'was' if len(changes) == 1 else 'were'} analysed as the change per step (first difference): "
+                         f"the effect reads {'a unit rise in the change of ' + treatment if treatment in changes else 'a unit rise in ' + treatment} "
+                         f"on {'the change of ' + outcome if outcome in changes else outcome}.")
     check = eff.zero_check
     if check is not None:  # the graph's zero, checked against the data (lagged.granger_check)
         return [eff], [Decision(
