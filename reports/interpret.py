@@ -38,7 +38,9 @@ ASSUMPTIONS = {
     "exact_search": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
     "notears": ["linear relations", "causal sufficiency", "acyclicity",
                 "variables on their natural, comparable scales (directions follow the variances)"],
-    "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined"],
+    "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined; directions "
+                       "among the blanket are not established by a local run (only a collider at the target is "
+                       "oriented; the other edges are left undirected)"],
     "pcmci": ["stationarity", "causal sufficiency", "no contemporaneous effects", "the CI test's model fits the data"],
     "pcmci_plus": ["stationarity", "causal sufficiency", "faithfulness", "the CI test's model fits the data"],
     "lpcmci": ["stationarity", "faithfulness", "the CI test's model fits the data (hidden confounders allowed)"],
