@@ -234,6 +234,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     notes: list[str] = []
     if background is not None:
         graph, notes = apply_to_graph(graph, background)
+        if boot.replicates:  # the resamples honour the knowledge too (bootstrap._with_knowledge): the edges it
+            # changed take the share of resamples with exactly that edge, not that of the edge it replaced
+            from dataclasses import replace as _replace
+
+            links = boot.link_frequency()
+            graph = CausalGraph(graph.nodes, [
+                _replace(e, confidence=boot.edge_frequency.get((e.source, e.target, e.type, e.lag), 0.0),
+                         link_confidence=links.get((frozenset((e.source, e.target)), e.lag), 0.0))
+                if e.oriented_by == "background" else e for e in graph.edges],
+                graph.graph_type, graph.algorithm, dict(graph.parameters))
     return graph, boot, notes
 
 
