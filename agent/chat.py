@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from causalpilot.agent.chat_grammar import read_request
+from causalpilot.agent.chat_grammar import plain_command, read_request
 from causalpilot.tools.errors import InputError
 from causalpilot.tools.graph import CausalGraph, graph_diff
 
@@ -192,6 +192,9 @@ class ChatSession:
     def handle(self, msg: str) -> str:
         if msg.startswith("/"):
             return self.command(msg)
+        slash = plain_command(msg)  # "help", "show graph": the slash commands in plain words
+        if slash is not None:
+            return self.command(slash)
         reply = self.grammar(msg)
         if reply is not None:
             return reply

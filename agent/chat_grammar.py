@@ -3,8 +3,8 @@
 :func:`read_request` turns one message into the session's actions (the same actions the LLM chat's
 tools produce), with no state of its own: ``load FILE``, ``rerun``, ``use fci`` (with settings),
 ``forbid A -> B``, ``forbid edges into A``, ``require A -> B``, ``effect of X on Y``, ``compare g1 g2``,
-``what causes X`` (its parents in the current graph) and ``what does X cause`` (its children), and the
-settings of ``analyse`` ("alpha 0.01 and the kci test", "bootstrap 50", "seed 3", "treatment smoking"). The session (:mod:`causalpilot.agent.chat`) applies them.
+``what causes X`` (its parents in the current graph) and ``what does X cause`` (its children), the
+slash commands in plain words (:func:`plain_command`: "help", "show graph"), and the settings of ``analyse`` ("alpha 0.01 and the kci test", "bootstrap 50", "seed 3", "treatment smoking"). The session (:mod:`causalpilot.agent.chat`) applies them.
 """
 
 from __future__ import annotations
@@ -108,3 +108,31 @@ def read_request(msg: str) -> Reading | None:
     if low in ("rerun", "run", "run again"):
         return "rerun"
     return None
+
+
+# the slash commands in plain words: "help", "show graph", "show the graph g1", "effects", "save g2"
+_PLAIN_COMMANDS = [
+    (r"help|commands|\?", "help"),
+    (r"(?:show|list)\s+(?:the\s+|all\s+|my\s+)?graphs|graphs", "graphs"),
+    (r"(?:show|draw|print)(?:\s+me)?\s+(?:the\s+)?graph(?:\s+([A-Za-z0-9_.-]+))?|graph(?:\s+([A-Za-z0-9_.-]+))?", "graph"),
+    (r"(?:show|list)(?:\s+me)?\s+(?:the\s+)?effects|effects", "effects"),
+    (r"(?:show|open)(?:\s+me)?\s+(?:the\s+)?report|report", "report"),
+    (r"(?:show|list)(?:\s+me)?\s+(?:the\s+)?history|history", "history"),
+    (r"save(?:\s+(?:it|the\s+graph|graph))?(?:\s+as)?(?:\s+([A-Za-z0-9_.-]+))?", "save"),
+]
+
+
+def plain_command(msg: str) -> str | None:
+    """The slash command a message in plain words stands for ("help" -> "/help", "show graph g1" ->
+    "/graph g1", "save as g2" -> "/save g2"), or None when it is not one."""
+    text = " ".join(msg.split()).rstrip(".! ")
+    if text == "?":
+        return "/help"
+    text = text.rstrip("?")
+    for pattern, name in _PLAIN_COMMANDS:
+        m = re.fullmatch(pattern, text, re.I)
+        if m:
+            arg = next((g for g in m.groups() if g), "")
+            return f"/{name} {arg}".strip()
+    return None
+

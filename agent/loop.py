@@ -268,6 +268,16 @@ def discover(prepared: PreparedData, plan: DiscoveryPlan, seed: int, background:
     notes: list[str] = []
     if background is not None:
         graph, notes = apply_to_graph(graph, background)
+        if boot.replicates:  # the resamples honour the knowledge too (bootstrap._with_knowledge): the edges it
+            # changed take the share of resamples with exactly that edge, not that of the edge it replaced
+            from dataclasses import replace as _replace
+
+            links = boot.link_frequency()
+            graph = CausalGraph(graph.nodes, [
+                _replace(e, confidence=boot.edge_frequency.get((e.source, e.target, e.type, e.lag), 0.0),
+                         link_confidence=links.get((frozenset((e.source, e.target)), e.lag), 0.0))
+                if e.oriented_by == "background" else e for e in graph.edges],
+                graph.graph_type, graph.algorithm, dict(graph.parameters))
     return graph, boot, notes
 
 
@@ -321,9 +331,15 @@ def _effect_order(background: Background | None, request: Request,
 
 def profile_notes(profile) -> list[str]:
     """What profiling changed or found that the console should say at once: columns set aside for
-    discovery (with the relation that determines them), gaps in the time index."""
+    discovery (with the relation that determines them), calendar columns of a time series, series
+    differenced because they are not stationary, gaps in the time index."""
     notes = [f"set aside for discovery: {r['column']} ({r['relation']}; it is determined by "
              f"{', '.join(r['of'])})" for r in profile.repairs if r.get("repair") == "set_aside"]
+    notes += [f"set aside as a calendar column: {r['column']} ({r['reason'].split(': ', 1)[1].split(';')[0]})"
+              for r in profile.repairs if r.get("repair") == "calendar"]
+    stat = profile.findings.get("stationarity")
+    if stat is not None and stat.value:
+        notes.append(f"stationarity: {stat.summary}")
     grid = profile.findings.get("time_grid")
     if grid is not None and grid.value in ("gaps", "uneven"):
         notes.append(f"time index: {grid.summary}")

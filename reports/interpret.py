@@ -38,7 +38,9 @@ ASSUMPTIONS = {
     "exact_search": ["causal sufficiency", "acyclicity", "the score's model fits the data (linear-Gaussian for BIC)"],
     "notears": ["linear relations", "causal sufficiency", "acyclicity",
                 "variables on their natural, comparable scales (directions follow the variances)"],
-    "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined"],
+    "markov_blanket": ["causal sufficiency", "faithfulness", "only the target's neighbourhood is examined; directions "
+                       "among the blanket are not established by a local run (only a collider at the target is "
+                       "oriented; the other edges are left undirected)"],
     "pcmci": ["stationarity", "causal sufficiency", "no contemporaneous effects", "the CI test's model fits the data"],
     "pcmci_plus": ["stationarity", "causal sufficiency", "faithfulness", "the CI test's model fits the data"],
     "lpcmci": ["stationarity", "faithfulness", "the CI test's model fits the data (hidden confounders allowed)"],
@@ -72,6 +74,10 @@ def edge_sentence(e: Edge, lag_unit: str | None = None) -> str:
             text += f": {e.orientation.reason}" if e.oriented_by == "llm_review" else f" ({e.orientation.reason})"
     if e.confidence is not None:
         link = e.link_confidence
+        if not e.adjacency_confidence:  # kept by the full-data run, never found again under resampling
+            return text + ("; found on the full data but in none of the bootstrap resamples: the full-data run and "
+                           "the resamples disagree, so the link rests on this one sample (a test near its threshold; "
+                           "treat it as doubtful).")
         if not e.link_differs():
             text += f"; found in {e.confidence:.0%} of bootstrap resamples"
             if e.confidence < UNSTABLE_BELOW:
@@ -104,6 +110,10 @@ def graph_summary(g: CausalGraph) -> str:
         unstable = sum(1 for c in confs if c < UNSTABLE_BELOW)
         s += (f" Median bootstrap confidence of the links {sorted(confs)[len(confs) // 2]:.2f}; {unstable} link(s) "
               f"unstable (< {UNSTABLE_BELOW:.0%}).")
+        never = sum(1 for c in confs if not c)
+        if never:
+            s += (f" {never} link(s) of the full-data graph appear in none of the resamples: the full-data run and the "
+                  "bootstrap disagree on them (doubtful).")
         loose = sum(1 for e in g.edges if e.type != "undirected" and e.confidence is not None
                     and e.confidence < UNSTABLE_BELOW <= (e.link_confidence or 0.0))
         if loose:
@@ -261,6 +271,12 @@ def effect_sentence(eff: dict[str, Any], forbidden_cause: list[str] | None = Non
     rng = eff.get("estimate_range")
     if eff.get("lags"):
         parts = [(f"{x['lag']} step(s) later: " if x["lag"] else "at once: ") + _contrast_text(x) for x in eff["lags"]]
+        zc = eff.get("zero_check") or {}
+        if zc.get("contradicted"):  # lagged.granger_check: the data contradict the graph's zero
+            return (f"The graph shows no causal path from {t} to {y}, but the data show that {y} depends on the past of "
+                    f"{t} given the past of the series ({p_text(zc['p_value'])}): the graph most likely misses that "
+                    f"link. On the data, holding the past of the series fixed, a unit rise in {t} is followed by a change in {y} "
+                    + "; ".join(parts) + ".")
         return f"A one-off unit rise in {t} changes {y} " + "; ".join(parts) + "."
     if eff.get("contrasts"):
         codes = any("integer values" in n for n in eff.get("notes") or [])  # integer codes read as categories

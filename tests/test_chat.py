@@ -257,3 +257,23 @@ def test_setting_sentences(text, actions):
 
     got = setting_actions(text)
     assert (None if got is None else [(k, a["value"]) for k, a in got]) == actions
+
+
+def test_slash_commands_in_plain_words(data, tmp_path):
+    """'help' and 'show graph' were answered 'I did not understand that'; only /help and /graph worked."""
+    s, text = session(data, tmp_path, "help\nshow graph\nshow the graph g1\neffects\nsave as kept\n")
+    assert "I did not understand" not in text
+    assert "Commands:" in text and "/graph [NAME]" in text  # the help
+    assert text.count("g1: ") == 2 and text.count(s.graphs["g1"].edges[0].describe()) == 2  # the graph, twice
+    assert "No effects estimated yet" in text
+    assert "kept" in s.graphs
+
+
+@pytest.mark.parametrize("text, slash", [("help", "/help"), ("Help?", "/help"), ("show graph", "/graph"),
+                                         ("show the graph g2", "/graph g2"), ("graphs", "/graphs"),
+                                         ("show effects", "/effects"), ("save as g5", "/save g5"),
+                                         ("what causes cancer", None), ("use fci", None)])
+def test_plain_command_reading(text, slash):
+    from causalpilot.agent.chat_grammar import plain_command
+
+    assert plain_command(text) == slash

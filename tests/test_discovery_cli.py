@@ -89,3 +89,29 @@ def test_a_run_does_not_depend_on_pythons_hash_salt(tmp_path):
         graphs.append(json.loads((out / "graph.json").read_text()))
         assert json.loads((out / "run.json").read_text())["environment"]["PYTHONHASHSEED"] == "0"
     assert graphs[0] == graphs[1] == graphs[2]
+
+
+def test_markov_blanket_on_the_health_example_orients_only_what_a_local_run_can(tmp_path, capsys):
+    """examples/health.csv (truth in examples/README.md): heart_risk has parents blood_pressure, cholesterol,
+    smoking and age and no children. PC on the blanket alone left bmi out (a common cause of blood_pressure
+    and cholesterol) and printed 'heart_risk -> age' and 'smoking -> age'; only the collider at the target
+    is oriented now, and every directed edge agrees with the truth."""
+    from pathlib import Path
+
+    health = Path(__file__).resolve().parents[1] / "examples" / "health.csv"
+    out = tmp_path / "mb"
+    from tests.helpers import run_cli
+
+    code, _, err = run_cli(["discover", health, "--algorithm", "markov_blanket", "--target", "heart_risk", "--out", out,
+                            "-q"], capsys)
+    assert code == 0, err
+    graph = json.loads((out / "graph.json").read_text())
+    parents = {"blood_pressure", "cholesterol", "smoking", "age"}
+    directed = [(e["source"], e["target"]) for e in graph["edges"] if e["type"] == "directed"]
+    assert directed and all(t == "heart_risk" and s in parents for s, t in directed)
+    near = {e["source"] if e["target"] == "heart_risk" else e["target"] for e in graph["edges"]
+            if "heart_risk" in (e["source"], e["target"])}
+    assert near == parents
+    report = (out / "report.md").read_text()
+    assert "heart_risk is a direct cause" not in report and "is a direct cause of age" not in report
+    assert "directions among the blanket are not established by a local run" in report

@@ -109,3 +109,59 @@ def test_lagged_effect_on_a_gapped_daily_series_counts_lags_in_days_not_rows():
     lag1 = res.effects[res.effects["lag"] == 1].iloc[0]
     assert lag1["ci_low"] <= 0.8 <= lag1["ci_high"], lag1.to_dict()
     assert lag1["ci_low"] > 0.72  # the row-shifted estimate (about 0.69) is excluded
+
+
+def _weak_var(n, b, seed):
+    """x -> y at lag 1 with weight b (weak), z -> y at lag 1; x and z are independent AR(1) drivers."""
+    rng = np.random.default_rng(seed)
+    x, y, z = np.zeros(n), np.zeros(n), np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.5 * x[t - 1] + rng.normal()
+        z[t] = 0.5 * z[t - 1] + rng.normal()
+        y[t] = 0.5 * y[t - 1] + b * x[t - 1] + 0.4 * z[t - 1] + rng.normal()
+    return pd.DataFrame({"x": x, "y": y, "z": z})
+
+
+# what a search that misses the weak x -> y link (lag 1) returns
+MISSED = CausalGraph(["x", "y", "z"], [Edge("x", "x", "directed", None, 1), Edge("y", "y", "directed", None, 1),
+                                       Edge("z", "z", "directed", None, 1), Edge("z", "y", "directed", None, 1)],
+                     "lagged", "pcmci_plus", {"tau_max": 2})
+
+
+def test_a_lagged_zero_is_checked_against_the_data():
+    """No path from x to y in the graph is no evidence of no effect: the Granger-style check on the past of
+    the series finds the weak true link (0.15) and its per-lag coefficients become the answer."""
+    eff = lagged_effect(_weak_var(2000, 0.15, 1), MISSED, "x", "y")
+    check = eff.zero_check
+    assert check["test"] == "granger" and check["contradicted"] and check["p_value"] < 0.001
+    assert not eff.structural_zero and eff.estimate is None
+    lag1 = next(x for x in eff.lags if x.lag == 1)
+    assert lag1.ci_low <= 0.15 <= lag1.ci_high and lag1.ci_low > 0
+    assert "y(t-1..t-2)" in lag1.adjustment_set and "z(t-1..t-2)" in lag1.adjustment_set
+    assert "the data disagree" in eff.notes[0]
+
+
+def test_a_lagged_zero_the_data_agree_with_has_the_datas_interval_not_zero_zero():
+    eff = lagged_effect(_weak_var(2000, 0.0, 1), MISSED, "x", "y")
+    assert eff.structural_zero and eff.estimate == 0.0 and not eff.zero_check["contradicted"]
+    assert eff.ci_low < 0 < eff.ci_high and (eff.ci_low, eff.ci_high) != (0.0, 0.0)
+    assert eff.zero_check["p_value"] > 0.05
+    assert any(n.startswith("The data agree") for n in eff.notes)
+
+
+def test_analyse_reports_a_link_pcmci_missed_and_the_data_show(tmp_path, capsys):
+    """PCMCI+ (seed 0) misses the weak x -> y link on this series; the report does not say "0 [0, 0]"."""
+    csv = tmp_path / "weak.csv"
+    _weak_var(400, 0.12, 0).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    code, _, err = run_cli(["analyse", csv, "--time-series", "--treatment", "x", "--outcome", "y", "--bootstrap", "0",
+                            "--out", out, "-q"], capsys)
+    assert code == 0, err
+    eff = read_json(out / "effects.json")[0]
+    assert eff["zero_check"]["contradicted"] and not eff.get("structural_zero")
+    lag1 = eff["lags"][0]
+    assert lag1["lag"] == 1 and lag1["ci_low"] <= 0.12 <= lag1["ci_high"]
+    report = (out / "report.md").read_text()
+    assert "the graph most likely misses that link" in report and "[0, 0]" not in report
+    steps = {d["step"]: d for d in read_json(out / "run.json")["decisions"]}
+    assert steps["inference.zero_check"]["choice"] is True

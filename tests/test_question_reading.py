@@ -50,3 +50,23 @@ def test_unread_question_is_a_decision_and_not_silence():
     effects, decisions = run_inference(prep, g, EffectRequest(question="Does the dose improve recoveries?", seed=0))
     assert [(e.treatment, e.outcome) for e in effects][:1] == [("dose", "recovery")]
     assert 0.8 < effects[0].estimate < 1.2
+
+
+NHEFS_COLUMNS = ["seqn", "qsmk", "death", "yrdth", "age", "sex", "race", "education", "smokeintensity", "smokeyrs",
+                 "exercise", "active", "wt71", "wt82", "wt82_71"]
+THORNTON_COLUMNS = ["villnum", "got", "distvct", "tinc", "any", "age", "hiv2004"]
+
+
+def test_a_column_named_in_brackets_wins_over_similar_words():
+    """'quitting smoking (qsmk)' was read as smokeintensity or smokeyrs and never as qsmk."""
+    r = read_question("does quitting smoking (qsmk) increase weight gain wt82_71?", NHEFS_COLUMNS)
+    assert r.pairs == [("qsmk", "wt82_71")]
+    assert r.matches[0].how == "named"
+    r = read_question("does quitting smoking qsmk increase weight gain wt82_71?", NHEFS_COLUMNS)
+    assert r.pairs == [("qsmk", "wt82_71")]
+
+
+def test_short_column_names_in_brackets_are_read():
+    """'the incentive (any)' matched no column: the bracket was read as part of the word."""
+    r = read_question("what is the effect of the incentive (any) on learning HIV results (got)?", THORNTON_COLUMNS)
+    assert r.pairs == [("any", "got")]

@@ -72,6 +72,18 @@ def resample_indices(n: int, rng: np.random.Generator, block: int | None = None)
     return np.concatenate([np.arange(s, s + block) for s in starts])[:n]
 
 
+def _with_knowledge(graph: CausalGraph, data: DiscoveryInput) -> CausalGraph:
+    """A resample's graph made to honour the background knowledge, as the final graph is
+    (background.apply_to_graph, which the loop applies after the full-data run): otherwise an edge the
+    knowledge orients would be counted against the resamples' undirected copies of it, and "this way
+    round in 95%" would be the share left undirected, not the share pointing the other way."""
+    if data.background is None or data.background.is_empty():
+        return graph
+    from causalpilot.tools.background import apply_to_graph
+
+    return apply_to_graph(graph, data.background)[0]
+
+
 def _one(data: DiscoveryInput, name: str, params: dict, seed_seq: np.random.SeedSequence, block: int | None):
     rng = np.random.default_rng(seed_seq)
     idx = resample_indices(data.X.shape[0], rng, block)
@@ -80,7 +92,7 @@ def _one(data: DiscoveryInput, name: str, params: dict, seed_seq: np.random.Seed
                   time=None if data.time is None else data.time[idx],
                   seed=int(seed_seq.generate_state(1)[0]))
     try:
-        return run_algorithm(name, sub, params)
+        return _with_knowledge(run_algorithm(name, sub, params), data)
     except Exception as exc:  # a degenerate resample (e.g. a constant column) must not sink the run
         log.debug("bootstrap resample of %s failed (%s: %s); it is left out", name, type(exc).__name__, exc)
         return None
@@ -105,7 +117,7 @@ def bootstrap(name: str, data: DiscoveryInput, params: dict, B: int, seed: int, 
 def _one_weighted(data: DiscoveryInput, name: str, params: dict, moments, seed_seq: np.random.SeedSequence):
     sub = replace(data, moments=moments, seed=int(seed_seq.generate_state(1)[0]))
     try:
-        return run_algorithm(name, sub, params)
+        return _with_knowledge(run_algorithm(name, sub, params), data)
     except Exception as exc:  # a degenerate resample must not sink the run
         log.debug("weighted resample of %s failed (%s: %s); it is left out", name, type(exc).__name__, exc)
         return None

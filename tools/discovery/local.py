@@ -80,7 +80,53 @@ def run_markov_blanket(data: DiscoveryInput, params: dict[str, Any]) -> CausalGr
             cg = pc(data.X[:, local], alpha=alpha, indep_test=params["indep_test"], stable=True,
                     background_knowledge=bk, show_progress=False, node_names=names,
                     **_ci_kwargs(params, replace(data, nodes=names)))
-        edges = CausalGraph.from_endpoint_matrix(np.asarray(cg.G.graph), names, "CPDAG").edges
+        edges = local_orientation(np.asarray(cg.G.graph), cg.sepset, names, target)
     g = CausalGraph(list(data.nodes), edges, "CPDAG")
-    g.parameters = {"markov_blanket": [data.nodes[i] for i in mb], "scope": "edges within the target's Markov blanket only"}
+    g.parameters = {"markov_blanket": [data.nodes[i] for i in mb],
+                    "scope": "edges within the target's Markov blanket only",
+                    "directions": DIRECTIONS_NOTE}
     return g
+
+
+DIRECTIONS_NOTE = ("only a collider at the target (two of its neighbours that the data separate without it) is "
+                   "oriented from the data; every other edge is left undirected, because the variables outside the "
+                   "blanket were left out of the local run, so its other orientations (and links between two blanket "
+                   "members) may reflect a variable outside it")
+
+
+def local_orientation(G: np.ndarray, sepset: Any, names: list[str], target: str) -> list[Edge]:
+    """The edges of a PC run on the target and its blanket (causal-learn's endpoint matrix ``G`` and
+    ``sepset`` over ``names``), oriented only where a local run can: a collider at the target.
+
+    PC on a subset of the variables assumes that none left out is a common cause of two in it; the
+    variables outside the blanket can be (in examples/health.csv bmi drives blood_pressure and
+    cholesterol), so its v-structures away from the target and Meek's propagation can point edges
+    the wrong way ("heart_risk -> age"). What stays valid: a variable is adjacent to the target iff no
+    subset of the blanket separates them (the blanket holds every separating set the target needs),
+    and for two neighbours X, Y of the target that some set S not containing the target separates, the
+    path X - target - Y would be open given S unless the target is a collider there, so X -> target <- Y.
+    Every other edge is undirected (Spirtes, Glymour & Scheines 2000, the collider rule, which holds
+    with variables left out)."""
+    n = len(names)
+    t = names.index(target)
+    adj = (G != 0) | (G.T != 0)
+    into_target: set[int] = set()
+    nbrs = [i for i in range(n) if i != t and adj[i, t]]
+    for a in range(len(nbrs)):
+        for b in range(a + 1, len(nbrs)):
+            x, y = nbrs[a], nbrs[b]
+            if adj[x, y]:
+                continue
+            seps = sepset[x, y] if sepset is not None else None
+            if seps and all(t not in {int(v) for v in sep} for sep in seps):
+                into_target.update((x, y))
+    edges = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not adj[i, j]:
+                continue
+            if t in (i, j) and ({i, j} - {t}).pop() in into_target:
+                edges.append(Edge(names[({i, j} - {t}).pop()], target, "directed"))
+            else:
+                edges.append(Edge(names[i], names[j], "undirected"))
+    return edges

@@ -101,6 +101,11 @@ def choose_tau_max(X: np.ndarray, cap: int = TAU_CAP) -> tuple[int, str, dict[st
     reach = int(max(1, min(SCREEN_CAP, n // 20, max(cap, SCREEN_BUDGET // max(p, 1)))))
     screened = cross_lag_screen(X, bic_lag or 1, reach) if bic_lag is not None else 0
     evidence["cross_lag_screen"] = {"last_lag": screened, "looked_back": reach, "alpha": SCREEN_ALPHA}
+    if bic_lag is None:  # the VAR could not be fitted: the partial autocorrelations alone, and no screen
+        reason = (f"the median over variables of the last significant partial autocorrelation ({pacf_lag}), capped at "
+                  f"{cap}; the VAR order could not be chosen by BIC because the VAR could not be fitted "
+                  f"({evidence['var_order_error']}: collinear or constant series), so its residuals were not screened")
+        return tau, f"tau_max = {tau}: {reason}", evidence
     reason = (f"the larger of the VAR order chosen by BIC ({bic_lag}) and the median over variables of the last "
               f"significant partial autocorrelation ({pacf_lag}), capped at {cap}")
     if screened > tau:

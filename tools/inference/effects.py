@@ -416,6 +416,20 @@ def _lagged(prepared: PreparedData, graph: CausalGraph, treatment: str, outcome:
     if masked:
         eff.notes.append("Values interpolated for discovery are not used here: each lag fit leaves out the time "
                          "steps where one of its columns was missing.")
+    changes = [c for c in (treatment, outcome) if c in (prepared.profile.value("stationarity") or [])]
+    if changes:  # tools.profile.stationarity: nonstationary series are analysed as their first differences
+        eff.notes.append(f"{' and '.join(changes)} {'is' if len(changes) == 1 else 'are'} not stationary and "
+                         f"{'was' if len(changes) == 1 else 'were'} analysed as the change per step (first difference): "
+                         f"the effect reads {'a unit rise in the change of ' + treatment if treatment in changes else 'a unit rise in ' + treatment} "
+                         f"on {'the change of ' + outcome if outcome in changes else outcome}.")
+    check = eff.zero_check
+    if check is not None:  # the graph's zero, checked against the data (lagged.granger_check)
+        return [eff], [Decision(
+            step="inference.zero_check", choice=check["contradicted"], by="data", evidence=check,
+            reason=(f"the time-unrolled graph has no causal path from {treatment} to {outcome}; regressing {outcome} "
+                    f"on the past of {treatment} given the past of the series the data "
+                    + ("do show a dependence" if check["contradicted"] else "show no clear dependence")
+                    + f" (joint test, {p_text(check['p_value'])}, Granger-style, Newey-West)"))]
     if eff.structural_zero:
         return [eff], []
     return [eff], [Decision(

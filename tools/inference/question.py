@@ -2,7 +2,8 @@
 
 "effect of X on Y", "impact/influence of X on Y", "does X cause/affect/reduce/lead to Y",
 "how does X affect Y", "is Y affected by X", "what happens to Y if we raise X". X and Y must name
-columns: exactly (case, spaces and underscores ignored), by containing a column's name ("the new
+columns: exactly (case, spaces and underscores ignored), by naming one exactly in brackets or quotes
+("quitting smoking (qsmk)" -> ``qsmk``, which wins over any other reading), by containing a column's name ("the new
 drug dose" -> ``drug_dose``), as a run of a column's words ("cancer" -> ``lung_cancer``), or as another form
 of the same word ("readmissions" -> ``readmitted``, "smoking" -> ``smoker``): a shared stem of at least four letters covering half the shorter word, and
 one column clearly closer than any other. Irregular verbs share no stem ("seeing the ad" -> ``saw_ad``,
@@ -139,7 +140,7 @@ def _is_run_of(words: list[str], other_words: list[str], proper: bool = True) ->
 class PhraseMatch:
     phrase: str
     column: str | None
-    how: str  # "exact" | "contains" | "part of name" | "word form" | "none" | "ambiguous"
+    how: str  # "exact" | "named" | "contains" | "part of name" | "word form" | "none" | "ambiguous"
     candidates: list[str] = field(default_factory=list)
 
 
@@ -150,8 +151,14 @@ def match_phrase(phrase: str, columns: list[str]) -> PhraseMatch:
     exact = [c for c in columns if _norm(c) == p]
     if exact:
         return PhraseMatch(phrase, exact[0], "exact")
-    # a column's name inside the phrase, as whole words ("the new drug dose" -> drug_dose; "wage" is not "age")
-    words = [w for w in re.split(r"[\s_\-/]+", cleaned.lower()) if w]
+    # a column named exactly in brackets or quotes wins: "quitting smoking (qsmk)", "the incentive `any`"
+    named = {c for inner in re.findall(r"[(\[\"'`]\s*([^()\[\]\"'`]+?)\s*[)\]\"'`]", cleaned)
+             for c in columns if c.lower() == inner.lower()}
+    if len(named) == 1:
+        return PhraseMatch(phrase, named.pop(), "named")
+    # a column's name inside the phrase, as whole words ("the new drug dose" -> drug_dose; "wage" is not "age");
+    # brackets, quotes and commas around a word are not part of it
+    words = [w for w in re.split(r"[\s_\-/()\[\]\"'`,:;]+", cleaned.lower()) if w]
     inside = [c for c in columns if _is_run_of(_words(c), words, proper=False)
               or (len(_norm(c)) >= 6 and _norm(c) in p)]
     if inside:

@@ -222,4 +222,4 @@ class LaggedEffect(Effect):
     lags: list[LagEstimate] | None = None
 
     _KEYS = ("treatment", "outcome", "adjustment_set", "refutations", "estimate", "ci_low", "ci_high", "estimand",
-             "method", "identified", "structural_zero?", "lags?", "notes", *_TAIL)
+             "method", "identified", "structural_zero?", "zero_check?", "lags?", "notes", *_TAIL)

@@ -26,6 +26,7 @@ from causalpilot.tools.profile.missing import handle_missing, infinite_to_missin
 from causalpilot.tools.profile.model import Finding, PreparedData, Profile
 from causalpilot.tools.profile.parsing import encode_variables
 from causalpilot.tools.profile.time_grid import time_grid, time_grid_finding
+from causalpilot.tools.profile.stationarity import adf_pvalue as _adf_after, calendar_columns, difference, stationarity_check
 from causalpilot.tools.profile.time_series import read_date_column, time_series_check
 from causalpilot.tools.threads import limited
 
@@ -175,6 +176,56 @@ def profile_and_prepare(
             + ": with a variable determined by another there is nothing left whose causes the data could show, "
             "and causal analysis needs at least two variables.")
 
+    # a time series: calendar columns set aside, nonstationary series differenced (tools.profile.stationarity)
+    cont = [c for c in variables if by_name[c].kind == "continuous"]
+    calendar = calendar_columns(work, keep)
+    ts_finding = time_series_check(work.drop(columns=list(calendar)), time_series_flag, time_index,
+                                   [c for c in cont if c not in calendar])
+    grid = None
+    if time_series_obj is not None:
+        times = (parse_times(time_series_obj)[0] if by_name[time_index].kind == "datetime"
+                 else pd.to_numeric(time_series_obj, errors="coerce"))
+        grid = time_grid(times) if times.notna().all() else None
+    stationarity = None
+    if ts_finding.value:
+        if len(calendar) <= len(variables) - 2:
+            for c, why in calendar.items():
+                repairs.append({"column": c, "repair": "calendar", "reason": (
+                    f"a calendar column, not a causal variable: it {why}; a deterministic function of time has no "
+                    "causes among the variables, so it is set aside (name it with --treatment or --outcome to keep it)")})
+                by_name[c].used = False
+            work = work.drop(columns=list(calendar))
+            variables = list(work.columns)
+            cont = [c for c in cont if c not in calendar]
+        stationarity = stationarity_check(work, cont)
+        if stationarity.value:
+            positions = grid.positions if grid is not None and grid.on_grid else None
+            work, kept = difference(work, stationarity.value, positions)
+            after = {c: _adf_after(work[c]) for c in stationarity.value}
+            stationarity.evidence["adf_p_after_differencing"] = after
+            stationarity.summary += ("; analysed as their first differences (the change per step), so the graph and "
+                                     "any effect involving them are about changes")
+            for c in stationarity.value:
+                ev = stationarity.evidence["columns"][c]
+                repairs.append({"column": c, "repair": "differenced", "reason": (
+                    f"not stationary (ADF p = {ev['adf_p']:.2g}: a unit root not rejected; KPSS p = {ev['kpss_p']:.2g}: "
+                    "stationarity rejected); time-series discovery assumes stationarity, so it is analysed as its "
+                    "change per step (first difference; ADF p after differencing "
+                    f"{after[c]:.2g}): edges and effects involving {c} are about its changes")})
+            rows_kept = int(kept.sum())
+            complete_rows = complete_rows[kept]
+            if time_series_obj is not None:
+                time_series_obj = time_series_obj.loc[kept].reset_index(drop=True)
+                times = times.loc[kept].reset_index(drop=True)
+                grid = time_grid(times) if times.notna().all() else None
+            if domain_obj is not None:
+                domain_obj = domain_obj.loc[kept].reset_index(drop=True)
+            if with_gaps is not None:  # a missing value's neighbours lose their difference too
+                with_gaps = with_gaps.drop(columns=[c for c in calendar if c in with_gaps.columns])
+                with_gaps = with_gaps.assign(**{c: with_gaps[c].diff() for c in stationarity.value})
+                with_gaps = with_gaps.loc[kept].reset_index(drop=True)
+            stationarity.evidence["rows_after_differencing"] = rows_kept
+
     findings: dict[str, Finding] = {}
     findings["sample_size"] = Finding("sample_size", len(work), {"n": len(work), "p": len(variables)},
                                       f"{len(work)} rows and {len(variables)} analysis variables")
@@ -188,7 +239,6 @@ def profile_and_prepare(
     findings["collinearity"] = collinearity(work)
 
     rng = np.random.default_rng(seed)
-    cont = [c for c in variables if by_name[c].kind == "continuous"]
     # linearity and Gaussianity are judged on the rows that were complete before imputation (when there
     # are enough of them): filled-in values pile up at one value or along a regression line and would
     # make Gaussian noise look non-Gaussian, steering the planner to the wrong family
@@ -216,12 +266,10 @@ def profile_and_prepare(
                 findings[name].evidence["rows_checked"] = which
                 if subsampled:
                     findings[name].summary += f" (on a seeded subsample of {CHECK_ROWS} rows)"
-    findings["time_series"] = time_series_check(work, time_series_flag, time_index, cont)
-    grid = None
+    findings["time_series"] = ts_finding  # read before differencing: the levels' dependence makes the series
+    if stationarity is not None:
+        findings["stationarity"] = stationarity
     if time_series_obj is not None:
-        times = (parse_times(time_series_obj)[0] if by_name[time_index].kind == "datetime"
-                 else pd.to_numeric(time_series_obj, errors="coerce"))
-        grid = time_grid(times) if times.notna().all() else None
         findings["time_grid"] = time_grid_finding(grid, time_index)
         if grid is not None and not grid.on_grid:
             grid = None
