@@ -187,6 +187,7 @@ def profile_and_prepare(
                  else pd.to_numeric(time_series_obj, errors="coerce"))
         grid = time_grid(times) if times.notna().all() else None
     stationarity = None
+    grid_as_given = grid  # the time_grid finding describes the index as the user gave it, before any differencing
     if ts_finding.value:
         if len(calendar) <= len(variables) - 2:
             for c, why in calendar.items():
@@ -270,7 +271,7 @@ def profile_and_prepare(
     if stationarity is not None:
         findings["stationarity"] = stationarity
     if time_series_obj is not None:
-        findings["time_grid"] = time_grid_finding(grid, time_index)
+        findings["time_grid"] = time_grid_finding(grid_as_given, time_index)
         if grid is not None and not grid.on_grid:
             grid = None
     findings["measurement_error"] = (_skipped("measurement_error", skip) if "measurement_error" in skip else
