@@ -464,8 +464,14 @@ def knowledge_in_force(ds: Dataset, prepared: PreparedData, request: Request, ba
                               "knowledge from --background, passed to the algorithm where it accepts it and "
                               "enforced on the final graph", {}, by="user"))
     if order_note:
+        pair = (request.treatment, request.outcome)
+        if not all(pair) and request.question:  # the one pair the question names (as _effect_order read it)
+            from causalpilot.tools.inference.question import read_question
+
+            pairs = read_question(request.question, list(prepared.frame.columns)).pairs
+            pair = pairs[0] if len(pairs) == 1 else pair
         given.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
-                              {"treatment": request.treatment, "outcome": request.outcome}, by="user"))
+                              {"treatment": pair[0], "outcome": pair[1]}, by="user"))
     given.extend(root_decisions)
     return background, given, roots, root_decisions
 

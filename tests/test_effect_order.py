@@ -45,8 +45,9 @@ def test_naming_the_pair_identifies_the_effect_the_data_leave_open(confounded_bi
 
 def test_the_question_names_the_pair_too_and_user_knowledge_wins(confounded_binary):
     r = causalpilot.analyse(confounded_binary, question="What is the effect of t on y?", bootstrap=0, memory=False)
-    assert [d["choice"] for d in r.decisions if d["step"] == "discovery.effect_order"] == [True]
-    assert _effect(r)["identified"]
+    (order,) = [d for d in r.decisions if d["step"] == "discovery.effect_order"]
+    assert order["choice"] is True and order["evidence"] == {"treatment": "t", "outcome": "y"}  # the question's pair
+    assert "None" not in r.report_html() and _effect(r)["identified"]
 
     mine = causalpilot.analyse(confounded_binary, treatment="t", outcome="y", bootstrap=0, memory=False,
                                background={"required": [["y", "t"]]})
