@@ -60,3 +60,14 @@ class Blocker:
 
 sys.meta_path.insert(0, Blocker())
 """
+
+
+class NumericProfile:
+    """A stand-in for a data profile in effect tests: every variable is continuous and the linearity
+    finding is "linear"."""
+
+    def value(self, name, default=None):
+        return "linear" if name == "linearity" else default
+
+    def kind_of(self, col):
+        return "continuous"

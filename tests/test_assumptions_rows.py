@@ -10,14 +10,7 @@ from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.inference.lagged import lagged_effect
 from causalpilot.tools.profile import PreparedData
 from tests.test_lagged_effects import TRUE_GRAPH, _series
-
-
-class _Profile:
-    def value(self, name, default=None):
-        return "linear" if name == "linearity" else default
-
-    def kind_of(self, col):
-        return "continuous"
+from helpers import NumericProfile
 
 
 def _hidden_row(rows):
@@ -34,7 +27,7 @@ def test_every_orientations_set_is_named_when_the_effect_is_not_identified():
     df = pd.DataFrame({"age": age, "smoking": smoking, "risk": risk})
     g = CausalGraph(["age", "smoking", "risk"], [Edge("age", "smoking", "undirected"), Edge("age", "risk", "directed"),
                                                  Edge("smoking", "risk", "directed")], graph_type="CPDAG")
-    eff = infer(PreparedData(frame=df, profile=_Profile()), g, "smoking", "risk", seed=0)[0][0].to_dict()
+    eff = infer(PreparedData(frame=df, profile=NumericProfile()), g, "smoking", "risk", seed=0)[0][0].to_dict()
     assert sorted(p["adjustment_set"] for p in eff["estimates"]) == [[], ["age"]]
     row = _hidden_row(assumptions([], [eff], {}, []))
     assert "once nothing or {age} is adjusted for" in row["assumed"]

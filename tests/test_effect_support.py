@@ -9,14 +9,7 @@ from causalpilot.reports.assumptions import assumptions
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.profile import PreparedData
-
-
-class _Profile:
-    def value(self, name, default=None):
-        return "linear" if name == "linearity" else default
-
-    def kind_of(self, col):
-        return "continuous"
+from helpers import NumericProfile
 
 
 def _threshold_data(seed=5, n=1500):
@@ -31,7 +24,7 @@ def test_deterministic_treatment_is_flagged_without_common_support():
     df = _threshold_data()
     g = CausalGraph(["x", "t", "y"], [Edge("x", "t", "directed"), Edge("x", "y", "directed"),
                                       Edge("t", "y", "directed")], graph_type="DAG")
-    eff = infer(PreparedData(frame=df, profile=_Profile()), g, "t", "y", seed=1)[0][0].to_dict()
+    eff = infer(PreparedData(frame=df, profile=NumericProfile()), g, "t", "y", seed=1)[0][0].to_dict()
     assert eff["adjustment_set"] == ["x"] and eff["no_support"] is True and eff["poor_overlap"] > 0.9
     sens = next(r for r in eff["refutations"] if r["name"].startswith("unobserved"))
     assert sens["passed"] is None  # no robustness verdict on an unsupported estimate
@@ -52,7 +45,7 @@ def test_orientation_without_support_is_flagged_in_the_range_sentence_and_table(
     df = _threshold_data()
     g = CausalGraph(["x", "t", "y"], [Edge("x", "t", "undirected"), Edge("x", "y", "directed"),
                                       Edge("t", "y", "directed")], graph_type="CPDAG")
-    eff = infer(PreparedData(frame=df, profile=_Profile()), g, "t", "y", seed=1)[0][0].to_dict()
+    eff = infer(PreparedData(frame=df, profile=NumericProfile()), g, "t", "y", seed=1)[0][0].to_dict()
     by_set = {tuple(p["adjustment_set"]): p for p in eff["estimates"]}
     assert by_set[("x",)].get("no_support") is True and not by_set[()].get("no_support")
     sentence = interpret.effect_sentence(eff)

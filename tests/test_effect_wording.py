@@ -7,14 +7,7 @@ from causalpilot.reports import interpret
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.profile import PreparedData
-
-
-class _Profile:
-    def value(self, name, default=None):
-        return "linear" if name == "linearity" else default
-
-    def kind_of(self, col):
-        return "continuous"
+from helpers import NumericProfile
 
 
 def _open_effect(open_names):
@@ -27,7 +20,7 @@ def _open_effect(open_names):
     df = pd.DataFrame({**cols, "smoking": smoking, "risk": risk})
     edges = [Edge(c, "smoking", "undirected") for c in open_names] + [Edge(c, "risk", "directed") for c in open_names]
     g = CausalGraph(list(df.columns), [*edges, Edge("smoking", "risk", "directed")], graph_type="CPDAG")
-    return infer(PreparedData(frame=df, profile=_Profile()), g, "smoking", "risk", seed=0)[0][0].to_dict()
+    return infer(PreparedData(frame=df, profile=NumericProfile()), g, "smoking", "risk", seed=0)[0][0].to_dict()
 
 
 def test_a_range_over_open_directions_is_not_called_a_bound_nor_settled():
@@ -55,7 +48,7 @@ def test_a_benchmark_confounder_that_flips_the_sign_is_said_to_reverse_it():
     df = pd.DataFrame({"z": z, "t": t, "y": 0.3 * t + 3 * z + rng.normal(size=n)})
     g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("z", "y", "directed"),
                                       Edge("t", "y", "directed")], graph_type="DAG")
-    eff = infer(PreparedData(frame=df, profile=_Profile()), g, "t", "y", seed=0)[0][0].to_dict()
+    eff = infer(PreparedData(frame=df, profile=NumericProfile()), g, "t", "y", seed=0)[0][0].to_dict()
     sens = next(r for r in eff["refutations"] if r["name"].startswith("unobserved"))
     assert eff["ci_low"] > 0 and sens["new_effect"] < 0
     sentence = interpret.effect_sentence(eff)
@@ -107,7 +100,7 @@ def test_decisions_and_caveats_follow_what_was_run_and_the_treatments_kind():
     df["y"] = 0.7 * df.t + z + rng.normal(size=600)
     g = CausalGraph(["z", "t", "y"], [Edge("z", "t", "directed"), Edge("z", "y", "directed"),
                                       Edge("t", "y", "directed")], graph_type="DAG")
-    prep = PreparedData(frame=df, profile=_Profile())
+    prep = PreparedData(frame=df, profile=NumericProfile())
     eff, decisions = infer(prep, g, "t", "y", seed=0)
     ref = next(d for d in decisions if d.step == "inference.refutations")
     assert ref.choice == {"num_simulations": 50} and "chosen so the three refuters take seconds" in ref.reason

@@ -7,21 +7,11 @@ import pandas as pd
 from causalpilot.tools.graph import CausalGraph, Edge
 from causalpilot.tools.inference.effects import infer
 from causalpilot.tools.profile import Finding, PreparedData
-
-
-class _Profile:
-    def __init__(self, lin="linear"):
-        self.lin = lin
-
-    def value(self, name, default=None):
-        return self.lin if name == "linearity" else default
-
-    def kind_of(self, col):  # every variable of these tests is numeric
-        return "continuous"
+from helpers import NumericProfile
 
 
 def _prep(df):
-    return PreparedData(frame=df, profile=_Profile())
+    return PreparedData(frame=df, profile=NumericProfile())
 
 
 def test_binary_treatment_confounded_ate():

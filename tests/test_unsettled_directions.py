@@ -13,14 +13,7 @@ from causalpilot.tools.bootstrap import BootstrapResult, unsettled_directions
 from causalpilot.tools.graph import CausalGraph, Edge, Orientation
 from causalpilot.tools.inference.run import EffectRequest, run_inference
 from causalpilot.tools.profile import PreparedData
-
-
-class _Profile:
-    def value(self, name, default=None):
-        return "linear" if name == "linearity" else default
-
-    def kind_of(self, col):  # every variable of these tests is numeric
-        return "continuous"
+from helpers import NumericProfile
 
 
 def _data(n=2000, seed=4):
@@ -28,7 +21,7 @@ def _data(n=2000, seed=4):
     a = rng.normal(size=n)
     x = 0.8 * a + rng.normal(size=n)
     y = 1.0 * x + 0.9 * a + rng.normal(size=n)
-    return PreparedData(frame=pd.DataFrame({"a": a, "x": x, "y": y}), profile=_Profile())
+    return PreparedData(frame=pd.DataFrame({"a": a, "x": x, "y": y}), profile=NumericProfile())
 
 
 def _graph():  # y -> x is wrong: the truth is x -> y
