@@ -303,20 +303,27 @@ class FoundStructure:
         return self.prepared.profile
 
 
-def _effect_order(background: Background | None, request: Request,
-                  prepared: PreparedData) -> tuple[Background | None, str | None]:
-    """The knowledge discovery uses once the effect asked about is known: "the outcome does not cause
-    the treatment" is added for a --treatment/--outcome pair (or the one pair a --question names),
-    unless --no-order, the user's knowledge says otherwise, or the data are a time series (where the
-    outcome's past may well drive the treatment)."""
-    treatment, outcome = request.treatment, request.outcome
-    columns = list(prepared.frame.columns)
-    if not (treatment and outcome) and request.question:
+def _effect_pair(request: Request, prepared: PreparedData) -> tuple[str | None, str | None]:
+    """(treatment, outcome) asked about: the --treatment/--outcome pair, else the one pair a --question
+    names, else what was given (None where nothing was)."""
+    if not (request.treatment and request.outcome) and request.question:
         from causalpilot.tools.inference.question import read_question
 
-        pairs = read_question(request.question, columns).pairs
+        pairs = read_question(request.question, list(prepared.frame.columns)).pairs
         if len(pairs) == 1:
-            treatment, outcome = pairs[0]
+            return pairs[0]
+    return request.treatment, request.outcome
+
+
+def _effect_order(background: Background | None, request: Request, prepared: PreparedData,
+                  pair: tuple[str | None, str | None] | None = None) -> tuple[Background | None, str | None]:
+    """The knowledge discovery uses once the effect asked about is known: "the outcome does not cause
+    the treatment" is added for a --treatment/--outcome pair (or the one pair a --question names;
+    ``pair``: that pair when the caller has read it, :func:`_effect_pair`), unless --no-order, the
+    user's knowledge says otherwise, or the data are a time series (where the outcome's past may well
+    drive the treatment)."""
+    treatment, outcome = pair or _effect_pair(request, prepared)
+    columns = list(prepared.frame.columns)
     if not (treatment and outcome) or treatment == outcome or not request.effect_order:
         return background, None
     if treatment not in columns or outcome not in columns:
@@ -456,7 +463,8 @@ def knowledge_in_force(ds: Dataset, prepared: PreparedData, request: Request, ba
     the roots' own decisions)."""
     background = resolve_background(background, prepared.profile.variables)
     user_background = background
-    background, order_note = _effect_order(background, request, prepared)
+    pair = _effect_pair(request, prepared)
+    background, order_note = _effect_order(background, request, prepared, pair)
     background, roots, root_decisions = _roots(ds, prepared, request, background, user_background)
     given: list[Decision] = []
     if user_background is not None:
@@ -464,12 +472,6 @@ def knowledge_in_force(ds: Dataset, prepared: PreparedData, request: Request, ba
                               "knowledge from --background, passed to the algorithm where it accepts it and "
                               "enforced on the final graph", {}, by="user"))
     if order_note:
-        pair = (request.treatment, request.outcome)
-        if not all(pair) and request.question:  # the one pair the question names (as _effect_order read it)
-            from causalpilot.tools.inference.question import read_question
-
-            pairs = read_question(request.question, list(prepared.frame.columns)).pairs
-            pair = pairs[0] if len(pairs) == 1 else pair
         given.append(Decision("discovery.effect_order", order_note.startswith("assumed"), order_note,
                               {"treatment": pair[0], "outcome": pair[1]}, by="user"))
     given.extend(root_decisions)
