@@ -87,7 +87,8 @@ def load_table(path: str | Path, *, stream: bool | None = False, sample_rows: in
     if p.is_dir():  # a table written in Parquet parts (Spark, Dask, pyarrow, DuckDB)
         from causalpilot.tools.streaming import parquet_parts
 
-        if not parquet_parts(p):
+        parts = parquet_parts(p)
+        if not parts:
             raise InputError(f"'{name}' is a directory with no Parquet files in it: give a data file, or a folder "
                              "of Parquet parts of one table.")
         if stream is not False:
@@ -99,7 +100,7 @@ def load_table(path: str | Path, *, stream: bool | None = False, sample_rows: in
         _check_shape(frame, name)
         return Dataset(frame=frame, path=str(p), sha256=sha256_of(p), format="parquet",
                        repairs=[{"repair": "parts", "reason": f"read as one table from the "
-                                 f"{len(parquet_parts(p))} Parquet files in the folder, in the order of their names"}])
+                                 f"{len(parts)} Parquet files in the folder, in the order of their names"}])
     try:
         size = p.stat().st_size
     except OSError as exc:  # permissions and the like
