@@ -231,7 +231,7 @@ def chat(
 
 @app.command("mcp")
 def mcp_server(
-    data: Optional[str] = typer.Argument(None, help="CSV, TSV or Parquet file loaded before serving (or load_data)."),
+    data: Optional[str] = typer.Argument(None, help=DATA_HELP + " Loaded before serving (or later with the load_data tool)."),
     seed: int = SEED,
     memory: Optional[str] = MEMORY,
     debug: bool = DEBUG,
